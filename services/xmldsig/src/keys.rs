@@ -1,0 +1,367 @@
+//! Pinned certificates (what a verifier trusts) and signing keys (what a signer holds).
+//!
+//! EMREX trust is pinning: EMREG publishes each provider's certificate and a document is accepted
+//! only if it verifies with one of the certificates published for the provider the student was
+//! sent to. No chain building, no `KeyInfo` lookups. Certificates are read with x509-parser; keys
+//! and signatures use aws-lc-rs.
+
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
+use base64::Engine;
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::public_key::PublicKey;
+
+const OID_P256: &str = "1.2.840.10045.3.1.7";
+
+/// Problems with a certificate or key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("no PEM block labelled {0} found")]
+    NoPem(&'static str),
+    #[error("malformed PEM: {0}")]
+    BadPem(String),
+    #[error("not a parseable X.509 certificate: {0}")]
+    BadCertificate(String),
+    #[error(
+        "unsupported public key type in certificate ({0}); only RSA and ECDSA P-256 are supported"
+    )]
+    UnsupportedKey(String),
+    #[error("private key could not be read (expected PKCS#8, PKCS#1 RSA or SEC1 P-256): {0}")]
+    BadPrivateKey(String),
+    #[error("the private key does not belong to the certificate")]
+    KeyCertificateMismatch,
+}
+
+/// The kind of public key in a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    /// RSA with the modulus size in bits.
+    Rsa(usize),
+    /// ECDSA on NIST P-256.
+    EcP256,
+}
+
+impl std::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyType::Rsa(bits) => write!(f, "RSA-{bits}"),
+            KeyType::EcP256 => f.write_str("ECDSA P-256"),
+        }
+    }
+}
+
+/// A certificate a verifier trusts for one provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedCert {
+    der: Vec<u8>,
+    /// Subject public key as aws-lc-rs wants it: PKCS#1 `RSAPublicKey` DER, or the EC point.
+    public_key: Vec<u8>,
+    key_type: KeyType,
+    subject: String,
+    not_before: i64,
+    not_after: i64,
+    sha256: [u8; 32],
+}
+
+impl PinnedCert {
+    /// Reads a certificate from PEM (the first `CERTIFICATE` block) or, failing that, DER.
+    pub fn from_pem_or_der(bytes: &[u8]) -> Result<Self, KeyError> {
+        match pem_blocks(bytes, "CERTIFICATE") {
+            Ok(blocks) if !blocks.is_empty() => Self::from_der(&blocks[0]),
+            Ok(_) | Err(KeyError::NoPem(_)) => Self::from_der(bytes),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads every certificate in a PEM bundle.
+    pub fn all_from_pem(bytes: &[u8]) -> Result<Vec<Self>, KeyError> {
+        let blocks = pem_blocks(bytes, "CERTIFICATE")?;
+        if blocks.is_empty() {
+            return Err(KeyError::NoPem("CERTIFICATE"));
+        }
+        blocks.iter().map(|b| Self::from_der(b)).collect()
+    }
+
+    /// Reads a DER-encoded certificate.
+    pub fn from_der(der: &[u8]) -> Result<Self, KeyError> {
+        let (rest, cert) =
+            X509Certificate::from_der(der).map_err(|e| KeyError::BadCertificate(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(KeyError::BadCertificate(
+                "trailing bytes after the certificate".into(),
+            ));
+        }
+        let spki = cert.public_key();
+        let parsed = spki
+            .parsed()
+            .map_err(|e| KeyError::BadCertificate(e.to_string()))?;
+        let key_type = match parsed {
+            PublicKey::RSA(rsa) => KeyType::Rsa(rsa.key_size()),
+            PublicKey::EC(_) => {
+                let curve = spki
+                    .algorithm
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.as_oid().ok())
+                    .map(|o| o.to_id_string());
+                if curve.as_deref() != Some(OID_P256) {
+                    return Err(KeyError::UnsupportedKey(format!(
+                        "EC curve {}",
+                        curve.unwrap_or_else(|| "unknown".into())
+                    )));
+                }
+                KeyType::EcP256
+            }
+            _ => {
+                return Err(KeyError::UnsupportedKey(
+                    spki.algorithm.algorithm.to_id_string(),
+                ));
+            }
+        };
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(digest.as_ref());
+        Ok(Self {
+            der: der.to_vec(),
+            public_key: spki.subject_public_key.data.to_vec(),
+            key_type,
+            subject: cert.subject().to_string(),
+            not_before: cert.validity().not_before.timestamp(),
+            not_after: cert.validity().not_after.timestamp(),
+            sha256,
+        })
+    }
+
+    /// The certificate in DER.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The key type and size.
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
+
+    /// The subject distinguished name (RFC 4514 style).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// Validity period as Unix timestamps (seconds).
+    pub fn validity(&self) -> (i64, i64) {
+        (self.not_before, self.not_after)
+    }
+
+    /// SHA-256 fingerprint of the DER certificate.
+    pub fn sha256_fingerprint(&self) -> [u8; 32] {
+        self.sha256
+    }
+
+    /// SHA-256 fingerprint as lowercase hex with colons, as operators compare them.
+    pub fn sha256_hex(&self) -> String {
+        self.sha256
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+
+    /// The certificate as PEM.
+    pub fn to_pem(&self) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.der);
+        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+        for chunk in b64.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(chunk));
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+        out
+    }
+
+    pub(crate) fn public_key(&self) -> &[u8] {
+        &self.public_key
+    }
+}
+
+/// A private key with its certificate, used to sign.
+#[derive(Debug)]
+pub struct SigningKey {
+    key: PrivateKey,
+    cert: PinnedCert,
+}
+
+enum PrivateKey {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        match self {
+            PrivateKey::Rsa(_) => f.write_str("PrivateKey::Rsa(..)"),
+            PrivateKey::Ec(_) => f.write_str("PrivateKey::Ec(..)"),
+        }
+    }
+}
+
+impl SigningKey {
+    /// Loads a key (PEM: `PRIVATE KEY`, `RSA PRIVATE KEY` or `EC PRIVATE KEY`) and its certificate
+    /// (PEM or DER), and checks that they belong together.
+    pub fn from_pem(key_pem: &[u8], cert: &[u8]) -> Result<Self, KeyError> {
+        let cert = PinnedCert::from_pem_or_der(cert)?;
+        let (label, der) = first_key_block(key_pem)?;
+        let key = match (cert.key_type, label.as_str()) {
+            (KeyType::Rsa(_), "PRIVATE KEY") => PrivateKey::Rsa(
+                RsaKeyPair::from_pkcs8(&der).map_err(|e| KeyError::BadPrivateKey(e.to_string()))?,
+            ),
+            (KeyType::Rsa(_), "RSA PRIVATE KEY") => PrivateKey::Rsa(
+                RsaKeyPair::from_der(&der).map_err(|e| KeyError::BadPrivateKey(e.to_string()))?,
+            ),
+            (KeyType::EcP256, "PRIVATE KEY" | "EC PRIVATE KEY") => PrivateKey::Ec(
+                EcdsaKeyPair::from_private_key_der(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &der,
+                )
+                .map_err(|e| KeyError::BadPrivateKey(e.to_string()))?,
+            ),
+            _ => return Err(KeyError::KeyCertificateMismatch),
+        };
+        let public = match &key {
+            PrivateKey::Rsa(k) => k.public_key().as_ref().to_vec(),
+            PrivateKey::Ec(k) => k.public_key().as_ref().to_vec(),
+        };
+        if public != cert.public_key {
+            return Err(KeyError::KeyCertificateMismatch);
+        }
+        Ok(Self { key, cert })
+    }
+
+    /// The certificate that goes with the key.
+    pub fn certificate(&self) -> &PinnedCert {
+        &self.cert
+    }
+
+    /// Signs `message` with RSA PKCS#1 v1.5 SHA-256 or ECDSA P-256 SHA-256 (r||s, as XML-DSig
+    /// wants it).
+    pub(crate) fn sign_sha256(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match &self.key {
+            PrivateKey::Rsa(k) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut sig)
+                    .map_err(|_| KeyError::BadPrivateKey("RSA signing failed".into()))?;
+                Ok(sig)
+            }
+            PrivateKey::Ec(k) => k
+                .sign(&rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| KeyError::BadPrivateKey("ECDSA signing failed".into())),
+        }
+    }
+}
+
+/// Decodes every PEM block with the given label.
+pub(crate) fn pem_blocks(bytes: &[u8], label: &'static str) -> Result<Vec<Vec<u8>>, KeyError> {
+    Ok(all_pem_blocks(bytes)?
+        .into_iter()
+        .filter(|(l, _)| l == label)
+        .map(|(_, d)| d)
+        .collect())
+}
+
+fn first_key_block(bytes: &[u8]) -> Result<(String, Vec<u8>), KeyError> {
+    all_pem_blocks(bytes)?
+        .into_iter()
+        .find(|(l, _)| {
+            matches!(
+                l.as_str(),
+                "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY"
+            )
+        })
+        .ok_or(KeyError::NoPem("PRIVATE KEY"))
+}
+
+fn all_pem_blocks(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, KeyError> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => return Err(KeyError::NoPem("any")),
+    };
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let line = line.trim();
+        let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end = format!("-----END {label}-----");
+        let mut body = String::new();
+        let mut closed = false;
+        for l in lines.by_ref() {
+            let l = l.trim();
+            if l == end {
+                closed = true;
+                break;
+            }
+            if l.contains(':') {
+                return Err(KeyError::BadPem(
+                    "encrypted or header-carrying PEM is not supported".into(),
+                ));
+            }
+            body.push_str(l);
+        }
+        if !closed {
+            return Err(KeyError::BadPem(format!("missing {end}")));
+        }
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map_err(|e| KeyError::BadPem(e.to_string()))?;
+        out.push((label.to_string(), der));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_certificates_and_matches_keys() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["emp.test.invalid".into()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        let sk = SigningKey::from_pem(key.serialize_pem().as_bytes(), cert.pem().as_bytes())
+            .expect("load");
+        assert_eq!(sk.certificate().key_type(), KeyType::EcP256);
+        let other = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        assert_eq!(
+            SigningKey::from_pem(other.serialize_pem().as_bytes(), cert.pem().as_bytes())
+                .map(|_| ()),
+            Err(KeyError::KeyCertificateMismatch)
+        );
+        let pinned = PinnedCert::from_pem_or_der(cert.pem().as_bytes()).expect("pem");
+        assert_eq!(
+            PinnedCert::from_pem_or_der(cert.der()).expect("der"),
+            pinned
+        );
+        assert_eq!(
+            PinnedCert::from_pem_or_der(pinned.to_pem().as_bytes()).expect("pem"),
+            pinned
+        );
+    }
+
+    #[test]
+    fn refuses_garbage() {
+        assert!(PinnedCert::from_pem_or_der(b"not a certificate").is_err());
+        assert!(matches!(
+            PinnedCert::from_pem_or_der(
+                b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"
+            ),
+            Err(KeyError::BadPem(_))
+        ));
+    }
+}
