@@ -181,10 +181,10 @@ impl Renderer<'_, '_> {
                 let mut used: Vec<&'a str> = Vec::with_capacity(1 + el.attributes.len());
                 used.push(el.name.prefix.as_deref().unwrap_or(""));
                 for a in &el.attributes {
-                    if let Some(p) = a.name.prefix.as_deref() {
-                        if p != "xml" {
-                            used.push(p);
-                        }
+                    if let Some(p) = a.name.prefix.as_deref()
+                        && p != "xml"
+                    {
+                        used.push(p);
                     }
                 }
                 used.sort_unstable();

@@ -404,7 +404,7 @@ fn shape(msg: impl Into<String>) -> VerifyError {
 }
 
 /// The element children of `el`, refusing non-whitespace text, comments and PIs between them.
-fn element_children<'a>(el: &'a Element) -> Result<Vec<&'a Element>, VerifyError> {
+fn element_children(el: &Element) -> Result<Vec<&Element>, VerifyError> {
     let mut out = Vec::new();
     for n in &el.children {
         match n {
