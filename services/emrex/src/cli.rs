@@ -1,0 +1,114 @@
+//! Command-line definitions (clap). Usage errors exit with status 2, as clap does by default.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// EMREX: move verified study results (ELMO) between institutions.
+#[derive(Debug, Parser)]
+#[command(name = "emrex", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with ELMO documents: sign, verify, inspect, validate, encode, decode.
+    #[command(subcommand)]
+    Elmo(ElmoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ElmoCommand {
+    /// Sign an ELMO document with an enveloped XML signature (RSA-SHA256 or ECDSA-P256-SHA256).
+    Sign(SignArgs),
+    /// Verify an ELMO document (XML, or the `elmo` form parameter) against pinned certificates.
+    Verify(VerifyArgs),
+    /// Print a JSON summary: learner, reports, credits, attachments.
+    Inspect(InputArgs),
+    /// Structural checks of our own (no XSD engine): required fields, formats, references.
+    Validate(InputArgs),
+    /// Encode an XML document as the `elmo` form parameter (gzip + base64).
+    Encode(EncodeArgs),
+    /// Decode the `elmo` form parameter (gzip + base64, or plain base64) to XML.
+    Decode(DecodeArgs),
+    /// Walk through the ELMO core on a throwaway key: build, sign, encode, decode, verify, match.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the demo's files.
+    #[arg(long, default_value = "emrex-demo")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum C14n {
+    /// Canonical XML 1.0, what the deployed Java peers emit.
+    Inclusive,
+    /// Exclusive Canonical XML 1.0.
+    Exclusive,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// Private key, PEM (PKCS#8, PKCS#1 RSA or SEC1 P-256).
+    #[arg(long, value_name = "KEY.pem")]
+    pub key: PathBuf,
+    /// The certificate that goes with the key (PEM or DER); it is put in KeyInfo.
+    #[arg(long, value_name = "CERT.pem")]
+    pub cert: PathBuf,
+    /// Canonicalization method.
+    #[arg(long, value_enum, default_value_t = C14n::Inclusive)]
+    pub c14n: C14n,
+    /// Unsigned ELMO XML; `-` reads standard input.
+    #[arg(value_name = "IN.xml")]
+    pub input: PathBuf,
+    /// Where to write the signed XML (default: standard output).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A pinned certificate (PEM or DER); repeat for several (e.g. during a key rollover).
+    #[arg(long = "cert", value_name = "CERT.pem", required = true)]
+    pub certs: Vec<PathBuf>,
+    /// Accept RSA-SHA1 / SHA-1 and 1024-bit RSA keys (legacy providers only).
+    #[arg(long)]
+    pub allow_sha1: bool,
+    /// ELMO XML, the `elmo` form parameter, or a whole form-urlencoded response body; `-` reads
+    /// standard input.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// ELMO XML, the `elmo` form parameter, or a whole form-urlencoded response body; `-` reads
+    /// standard input.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EncodeArgs {
+    /// XML to encode; `-` reads standard input.
+    #[arg(value_name = "IN.xml")]
+    pub input: PathBuf,
+    /// Where to write the parameter (default: standard output).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// The `elmo` parameter or a form-urlencoded body holding it; `-` reads standard input.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// Where to write the XML (default: standard output).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}

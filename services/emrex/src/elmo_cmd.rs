@@ -1,0 +1,141 @@
+//! `emrex elmo …`: the ELMO tools. Each function reads its inputs, calls the libraries and
+//! reports; the logic lives in emrex-xmldsig and emrex-elmo.
+
+use emrex_elmo::Elmo;
+use emrex_xmldsig::{C14nMethod, PinnedCert, Policy, SignOptions, SigningKey, Verified};
+
+use crate::cli::{C14n, DecodeArgs, ElmoCommand, EncodeArgs, InputArgs, SignArgs, VerifyArgs};
+use crate::input::{self, Failure, Outcome};
+
+pub fn run(cmd: ElmoCommand) -> Outcome {
+    match cmd {
+        ElmoCommand::Sign(a) => sign(a),
+        ElmoCommand::Verify(a) => verify(a),
+        ElmoCommand::Inspect(a) => inspect(a),
+        ElmoCommand::Validate(a) => validate(a),
+        ElmoCommand::Encode(a) => encode(a),
+        ElmoCommand::Decode(a) => decode(a),
+        ElmoCommand::Demo(a) => crate::demo::run(&a.dir),
+    }
+}
+
+fn sign(a: SignArgs) -> Outcome {
+    let key_pem = input::read(&a.key)?;
+    let cert = input::read(&a.cert)?;
+    let key = SigningKey::from_pem(&key_pem, &cert)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", a.key.display())))?;
+    let doc = input::read(&a.input)?;
+    // Only ELMO is signed: refuse anything the ELMO reader does not accept.
+    emrex_elmo::parse(&doc, &Default::default())
+        .map_err(|e| Failure::Invalid(format!("not an ELMO document: {e}")))?;
+    let options = SignOptions {
+        c14n: match a.c14n {
+            C14n::Inclusive => C14nMethod::Inclusive,
+            C14n::Exclusive => C14nMethod::Exclusive,
+        },
+        ..SignOptions::default()
+    };
+    let signed =
+        emrex_xmldsig::sign(&doc, &key, &options).map_err(|e| Failure::Invalid(e.to_string()))?;
+    input::write(a.output.as_deref(), &signed)
+}
+
+fn verify(a: VerifyArgs) -> Outcome {
+    let mut certs = Vec::new();
+    for path in &a.certs {
+        let bytes = input::read(path)?;
+        let mut all = PinnedCert::all_from_pem(&bytes)
+            .or_else(|_| PinnedCert::from_pem_or_der(&bytes).map(|c| vec![c]))
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        certs.append(&mut all);
+    }
+    let (xml, _) = input::to_xml(&input::read(&a.input)?)?;
+    let policy = Policy {
+        allow_legacy: a.allow_sha1,
+        ..Policy::default()
+    };
+    let verified = emrex_xmldsig::verify(&xml, &certs, &policy)
+        .map_err(|e| Failure::Invalid(e.to_string()))?;
+    // Business data comes from the verified tree, never from a second parse.
+    let elmo = emrex_elmo::from_document(&verified.document).map_err(|e| {
+        Failure::Invalid(format!(
+            "the signature is valid but the document is not ELMO: {e}"
+        ))
+    })?;
+    println!("{}", summary_line(&verified, &elmo));
+    Ok(())
+}
+
+fn summary_line(v: &Verified, elmo: &Elmo) -> String {
+    let alg = &v.algorithms;
+    let keyinfo = match v.keyinfo_matches_signer {
+        Some(true) => "",
+        Some(false) => "; KeyInfo holds a different certificate (ignored)",
+        None => "; no KeyInfo certificate",
+    };
+    format!(
+        "valid: signed by {} (SHA-256 {}), {:?}/{:?}, SignedInfo C14N {:?}{}{}; learner {} {}; {} report(s)",
+        v.signer.subject(),
+        v.signer.sha256_hex(),
+        alg.signature,
+        alg.digest,
+        alg.signed_info_c14n,
+        if alg.is_legacy() {
+            " (legacy SHA-1)"
+        } else {
+            ""
+        },
+        keyinfo,
+        elmo.learner.given_names,
+        elmo.learner.family_name,
+        elmo.reports.len()
+    )
+}
+
+fn inspect(a: InputArgs) -> Outcome {
+    let (xml, _) = input::to_xml(&input::read(&a.input)?)?;
+    let elmo = emrex_elmo::parse(&xml, &Default::default())
+        .map_err(|e| Failure::Invalid(e.to_string()))?;
+    let summary = emrex_elmo::summarize(&elmo);
+    let json =
+        serde_json::to_string_pretty(&summary).map_err(|e| Failure::Invalid(e.to_string()))?;
+    println!("{json}");
+    Ok(())
+}
+
+fn validate(a: InputArgs) -> Outcome {
+    let (xml, _) = input::to_xml(&input::read(&a.input)?)?;
+    let elmo = emrex_elmo::parse(&xml, &Default::default())
+        .map_err(|e| Failure::Invalid(e.to_string()))?;
+    let issues = emrex_elmo::validate(&elmo);
+    let mut errors = 0;
+    for issue in &issues {
+        if issue.severity == emrex_elmo::Severity::Error {
+            errors += 1;
+        }
+        println!("{issue}");
+    }
+    if errors > 0 {
+        return Err(Failure::Invalid(format!(
+            "{errors} error(s), {} warning(s)",
+            issues.len() - errors
+        )));
+    }
+    println!("ok: {} warning(s)", issues.len());
+    Ok(())
+}
+
+fn encode(a: EncodeArgs) -> Outcome {
+    let xml = input::read(&a.input)?;
+    let mut param = emrex_elmo::transport::encode(&xml);
+    param.push('\n');
+    input::write(a.output.as_deref(), param.as_bytes())
+}
+
+fn decode(a: DecodeArgs) -> Outcome {
+    let (xml, kind) = input::to_xml(&input::read(&a.input)?)?;
+    if kind == input::Kind::Xml {
+        return Err(Failure::Invalid("the input is already XML".into()));
+    }
+    input::write(a.output.as_deref(), &xml)
+}

@@ -1,0 +1,144 @@
+//! Sign and verify the official ELMO v1.7 example and a large ELMO (150 learning opportunities and
+//! a 300 KB PDF attachment), each beside a same-run baseline of the bare crypto on the same bytes:
+//! SHA-256 of the document plus one RSA-2048 operation (a signature for `sign`, a verification for
+//! `verify`). The ratio of the two is the cost of our XML handling; scripts/bench-report.py turns
+//! criterion's output into the table in docs/benchmarks.md.
+
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use emrex_xmldsig::{C14nMethod, Policy, SignOptions, SigningKey, sign, verify};
+
+fn fixtures() -> PathBuf {
+    if let Ok(p) = std::env::var("EMREX_FIXTURES") {
+        return PathBuf::from(p);
+    }
+    let mut dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
+    while let Some(d) = dir {
+        for base in [Some(d), d.parent()].into_iter().flatten() {
+            let c = base.join("shared/fixtures/emrex");
+            if c.is_dir() {
+                return c;
+            }
+        }
+        dir = d.parent();
+    }
+    panic!("shared/fixtures/emrex not found; set EMREX_FIXTURES");
+}
+
+/// The v1.7 example without its illustrative (invalid) signature.
+fn example() -> Vec<u8> {
+    let s =
+        std::fs::read_to_string(fixtures().join("xml/elmo-schemas-examples/example-v1.7.0.xml"))
+            .expect("example");
+    let a = s.find("    <Signature xmlns=").expect("sig");
+    let b = s.find("</Signature>\n").expect("sig end") + "</Signature>\n".len();
+    format!("{}{}", &s[..a], &s[b..]).into_bytes()
+}
+
+/// A synthetic large transcript: 150 courses in one report and a 300 KB PDF attachment.
+pub fn large_elmo() -> Vec<u8> {
+    use std::fmt::Write;
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<elmo xmlns=\"https://github.com/emrex-eu/elmo-schemas/tree/v1\">\n  <generatedDate>2026-11-29T10:00:00Z</generatedDate>\n  <learner><citizenship>FI</citizenship><givenNames>Aino Maria</givenNames><familyName>Järvinen</familyName><bday>2001-05-17</bday></learner>\n  <report>\n    <issuer><country>FI</country><identifier type=\"schac\">helsinki.fi</identifier><title xml:lang=\"en\">University of Helsinki</title><url>https://www.helsinki.fi</url></issuer>\n",
+    );
+    for i in 0..150 {
+        let _ = writeln!(
+            s,
+            "    <learningOpportunitySpecification><identifier type=\"local\">C{i:04}</identifier><title xml:lang=\"en\">Course number {i} — Øresund &amp; Ærø studies</title><type>Course</type><specifies><learningOpportunityInstance><start>2024-09-01</start><date>2024-12-20</date><status>passed</status><resultLabel>{}</resultLabel><credit><scheme>ects</scheme><value>5</value></credit><languageOfInstruction>en</languageOfInstruction></learningOpportunityInstance></specifies></learningOpportunitySpecification>",
+            i % 5 + 1
+        );
+    }
+    s.push_str("    <issueDate>2026-11-29T10:00:00Z</issueDate>\n  </report>\n  <attachment><title xml:lang=\"en\">Transcript</title><type>EMREX transcript</type><content>data:application/pdf;base64,");
+    // 300 KB of deterministic pseudo-random "PDF" bytes, base64-encoded.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let bytes: Vec<u8> = (0..300 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    use base64::Engine;
+    s.push_str(&base64::engine::general_purpose::STANDARD.encode(bytes));
+    s.push_str("</content></attachment>\n</elmo>\n");
+    s.into_bytes()
+}
+
+fn bench(c: &mut Criterion) {
+    let rcgen_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("keygen");
+    let cert = rcgen::CertificateParams::new(vec!["bench.emp.invalid".into()])
+        .expect("params")
+        .self_signed(&rcgen_key)
+        .expect("cert");
+    let key = SigningKey::from_pem(rcgen_key.serialize_pem().as_bytes(), cert.pem().as_bytes())
+        .expect("key");
+    let pinned = [key.certificate().clone()];
+    let raw = RsaKeyPair::from_pkcs8(&rcgen_key.serialize_der()).expect("raw key");
+    let public = raw.public_key().as_ref().to_vec();
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+
+    for (name, doc) in [
+        ("example-v1.7", example()),
+        ("large-150los-300kb", large_elmo()),
+    ] {
+        let mut g = c.benchmark_group(name);
+        g.throughput(Throughput::Bytes(doc.len() as u64));
+        g.sample_size(30);
+        let signed = sign(&doc, &key, &SignOptions::default()).expect("sign");
+        let signed_exc = sign(
+            &doc,
+            &key,
+            &SignOptions {
+                c14n: C14nMethod::Exclusive,
+                ..SignOptions::default()
+            },
+        )
+        .expect("sign exc");
+
+        g.bench_function("baseline-sign (sha256 + rsa2048 sign)", |b| {
+            b.iter(|| {
+                let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &doc);
+                let mut sig = vec![0u8; raw.public_modulus_len()];
+                raw.sign(&signature::RSA_PKCS1_SHA256, &rng, d.as_ref(), &mut sig)
+                    .expect("sign");
+                sig
+            })
+        });
+        let signed_digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &signed);
+        let baseline_sig = {
+            let mut sig = vec![0u8; raw.public_modulus_len()];
+            raw.sign(
+                &signature::RSA_PKCS1_SHA256,
+                &rng,
+                signed_digest.as_ref(),
+                &mut sig,
+            )
+            .expect("sign");
+            sig
+        };
+        g.bench_function("baseline-verify (sha256 + rsa2048 verify)", |b| {
+            b.iter(|| {
+                let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &signed);
+                UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &public)
+                    .verify(d.as_ref(), &baseline_sig)
+                    .expect("verify")
+            })
+        });
+        g.bench_function("sign (inclusive c14n)", |b| {
+            b.iter(|| sign(&doc, &key, &SignOptions::default()).expect("sign"))
+        });
+        g.bench_function("verify (inclusive c14n)", |b| {
+            b.iter(|| verify(&signed, &pinned, &Policy::default()).expect("verify"))
+        });
+        g.bench_function("verify (exclusive c14n)", |b| {
+            b.iter(|| verify(&signed_exc, &pinned, &Policy::default()).expect("verify"))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
