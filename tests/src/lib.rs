@@ -1,1 +1,34 @@
-//! placeholder
+//! Test-support library of **independent oracles** for the EMREX workspace.
+//!
+//! Our own crates (`emrex-xmldsig`, `emrex-elmo`) parse, canonicalize, sign and verify XML. Testing
+//! them against themselves proves little, so the integration tests compare them with tools that
+//! share none of their code:
+//!
+//! * [`xmlsec`]: `xmlsec1` (libxmlsec1 + libxml2 + OpenSSL) — verify, sign, signature templates, and
+//!   the exact canonical bytes it digested/signed ("PreDigest"/"PreSigned" dumps).
+//! * [`signxml`]: the Python `signxml` package (lxml) — a second, unrelated verifier and signer.
+//! * [`xmllint`]: libxml2's XSD validator with the fixtures' offline catalog.
+//! * [`keys`]: throw-away keys and self-signed certificates made by the `openssl` command line.
+//! * [`paths`]: where the shared fixtures live and where tests may write their output.
+//! * [`tools`]: finding the external tools (never skipping silently) and running them with a time
+//!   limit.
+//!
+//! Nothing in this library calls our own XML code: an oracle that used it would only echo it.
+
+pub mod keys;
+pub mod paths;
+pub mod signxml;
+pub mod tools;
+pub mod xmllint;
+pub mod xmlsec;
+
+pub use keys::{KeyAlg, Subject, TestKey, base64_encode, openssl_digest_base64};
+pub use paths::{fixture, fixtures_dir, output_dir, read_fixture, workspace_dir};
+pub use signxml::{signxml_sign, signxml_verify};
+pub use tools::{require_python_module, require_tool};
+pub use xmllint::{xmllint_validate, xmllint_validate_elmo_v17};
+pub use xmlsec::{
+    C14n, DigestAlg, SigAlg, XmlsecDebug, append_template_to_root, signature_template,
+    signature_template_unprefixed, try_xmlsec1_sign, xmlsec1_debug, xmlsec1_predigest,
+    xmlsec1_presigned, xmlsec1_sign, xmlsec1_verify,
+};

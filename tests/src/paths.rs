@@ -1,0 +1,159 @@
+//! Locating the shared fixtures and the per-test output folders.
+
+use std::path::{Path, PathBuf};
+
+/// Relative location of the EMREX fixtures below a folder that holds `shared/`.
+const FIXTURES_REL: &str = "shared/fixtures/emrex";
+
+/// Environment variable that overrides the fixtures search.
+pub const FIXTURES_ENV: &str = "EMREX_FIXTURES";
+
+/// The workspace root (the folder holding the root `Cargo.toml`).
+///
+/// Exists so tests can name workspace files (and [`output_dir`] can place its folders) without
+/// depending on the current directory, which cargo sets to each *package* root.
+pub fn workspace_dir() -> PathBuf {
+    // This crate lives at `<workspace>/tests`.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is one level below the workspace root")
+        .to_path_buf()
+}
+
+/// The `shared/fixtures/emrex` folder (read-only test data; see its `SOURCES.md`).
+///
+/// Exists because the fixtures live *outside* the git checkout: on the development machine the
+/// checkout is `/work/main` and the fixtures `/work/shared/...`; in CI the clone sits in some other
+/// folder with a copy of `shared/` beside it. The search walks up from this crate's manifest folder
+/// and, for every ancestor `A`, tries `A/shared/fixtures/emrex` and `A/../shared/fixtures/emrex`.
+/// `EMREX_FIXTURES` (a path to the `emrex` folder itself) overrides the search.
+///
+/// # Panics
+/// When the override does not exist or nothing is found — a missing fixture set must fail loudly,
+/// never turn into skipped tests.
+pub fn fixtures_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(FIXTURES_ENV) {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.is_dir(),
+            "{FIXTURES_ENV}={} is set but is not a directory",
+            dir.display()
+        );
+        return dir;
+    }
+    let start = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut tried = Vec::new();
+    for ancestor in start.ancestors() {
+        let candidates = [
+            Some(ancestor.join(FIXTURES_REL)),
+            ancestor.parent().map(|p| p.join(FIXTURES_REL)),
+        ];
+        for candidate in candidates.into_iter().flatten() {
+            if candidate.join("SOURCES.md").is_file() {
+                return candidate;
+            }
+            tried.push(candidate);
+        }
+    }
+    panic!(
+        "EMREX fixtures ({FIXTURES_REL}) not found above {}; tried:\n  {}\n\
+         Put a copy of shared/ beside the checkout or set {FIXTURES_ENV}=/path/to/shared/fixtures/emrex",
+        start.display(),
+        tried
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+}
+
+/// Path of one fixture, `rel` relative to [`fixtures_dir`] (e.g. `"certs/dk-emrex-test.cer"`).
+///
+/// Exists so tests name fixtures the way `SOURCES.md` does.
+///
+/// # Panics
+/// When the file does not exist (a typo must not look like an empty test).
+pub fn fixture(rel: &str) -> PathBuf {
+    let path = fixtures_dir().join(rel);
+    assert!(
+        path.exists(),
+        "fixture {rel} not found at {}",
+        path.display()
+    );
+    path
+}
+
+/// Bytes of one fixture (see [`fixture`]).
+///
+/// Exists because nearly every test needs the bytes rather than the path.
+pub fn read_fixture(rel: &str) -> Vec<u8> {
+    let path = fixture(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading fixture {}: {e}", path.display()))
+}
+
+/// A fresh-or-reused folder `tests/output/<test_name>/` under the workspace (git-ignored).
+///
+/// Exists so a failing test can leave the documents it produced (signed XML, tool output) where a
+/// human can inspect them, instead of in a temp folder that vanishes. Characters other than
+/// `[A-Za-z0-9._-]` in `test_name` become `_`, so the folder always stays below `tests/output/`.
+///
+/// # Panics
+/// When the folder cannot be created.
+pub fn output_dir(test_name: &str) -> PathBuf {
+    let safe: String = test_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = if safe.is_empty() || safe.chars().all(|c| c == '.') {
+        format!("_{safe}")
+    } else {
+        safe
+    };
+    let dir = workspace_dir().join("tests").join("output").join(safe);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("creating output folder {}: {e}", dir.display()));
+    dir
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixtures_are_found() {
+        let dir = fixtures_dir();
+        assert!(dir.join("SOURCES.md").is_file(), "{}", dir.display());
+        assert!(fixture("generated/GENERATED-TEST-ONLY-emp.crt").is_file());
+    }
+
+    #[test]
+    #[should_panic(expected = "fixture no/such/file.xml not found")]
+    fn missing_fixture_panics() {
+        let _ = fixture("no/such/file.xml");
+    }
+
+    #[test]
+    fn output_dir_is_created_under_tests_output() {
+        let dir = output_dir("paths/selftest ../x");
+        assert!(dir.is_dir());
+        assert_eq!(
+            dir.parent().expect("has parent"),
+            workspace_dir().join("tests/output")
+        );
+        assert_eq!(
+            dir.file_name().and_then(|n| n.to_str()),
+            Some("paths_selftest_.._x")
+        );
+        let dots = output_dir("..");
+        assert_eq!(
+            dots.parent().expect("has parent"),
+            workspace_dir().join("tests/output")
+        );
+    }
+}
