@@ -127,6 +127,22 @@ fn bench(c: &mut Criterion) {
                     .expect("verify")
             })
         });
+        // Where the time goes: the parser alone, and parser + canonicalization + digest.
+        g.bench_function("part: parse", |b| {
+            b.iter(|| {
+                emrex_xmldsig::dom::parse(&signed, &emrex_xmldsig::dom::Limits::default())
+                    .expect("parse")
+            })
+        });
+        let parsed = emrex_xmldsig::dom::parse(&signed, &emrex_xmldsig::dom::Limits::default())
+            .expect("parse");
+        g.bench_function("part: c14n + sha256 of the parsed document", |b| {
+            b.iter(|| {
+                let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+                emrex_xmldsig::c14n::document_into(&parsed, C14nMethod::Inclusive, None, &mut ctx);
+                ctx.finish()
+            })
+        });
         g.bench_function("sign (inclusive c14n)", |b| {
             b.iter(|| sign(&doc, &key, &SignOptions::default()).expect("sign"))
         });

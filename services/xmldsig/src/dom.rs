@@ -724,11 +724,23 @@ fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
+/// Refuses characters XML 1.0 does not allow. A `&str` cannot hold surrogates, so the only
+/// illegal characters are C0 controls other than tab, LF and CR, and U+FFFE / U+FFFF; checking
+/// bytes first keeps this fast on large base64 attachments.
 fn check_chars(s: &str) -> Result<(), ParseError> {
-    match s.chars().find(|c| !is_xml_char(*c)) {
-        Some(c) => Err(ParseError::InvalidChar(c as u32)),
-        None => Ok(()),
+    let bytes = s.as_bytes();
+    if let Some(&b) = bytes
+        .iter()
+        .find(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        return Err(ParseError::InvalidChar(u32::from(b)));
     }
+    if bytes.contains(&0xEF)
+        && let Some(c) = s.chars().find(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+    {
+        return Err(ParseError::InvalidChar(c as u32));
+    }
+    Ok(())
 }
 
 /// A conservative name check: quick-xml accepts more than XML allows, and names end up in
@@ -913,6 +925,11 @@ mod tests {
             Err(ParseError::InvalidCharRef(_))
         ));
         assert!(matches!(p("<a>\u{1}</a>"), Err(ParseError::InvalidChar(1))));
+        assert!(matches!(
+            p("<a>\u{FFFF}</a>"),
+            Err(ParseError::InvalidChar(0xFFFF))
+        ));
+        assert!(p("<a>\u{FFFD}\u{10000}\t</a>").is_ok());
     }
 
     #[test]

@@ -764,11 +764,35 @@ pub fn sign(
         out
     };
 
-    // Canonicalize SignedInfo in its final context (the root's namespaces are inherited).
-    let draft = dom::parse(&assemble("A"), &options.limits)?;
-    let sig_index = draft.root.child_elements().count().saturating_sub(1);
+    // Canonicalize SignedInfo in its final context. All an enveloped Signature inherits from the
+    // document is the root's namespace declarations and xml:* attributes, so a stand-in root with
+    // just those around the Signature gives the same canonical bytes without parsing the whole
+    // document again.
+    let mut stand_in = String::with_capacity(head.len() + tail.len() + 256);
+    stand_in.push('<');
+    stand_in.push_str(&doc.root.name.to_string());
+    for d in &doc.root.ns_decls {
+        match &d.prefix {
+            Some(p) => stand_in.push_str(&format!(" xmlns:{p}=\"{}\"", escape_attr(&d.uri))),
+            None => stand_in.push_str(&format!(" xmlns=\"{}\"", escape_attr(&d.uri))),
+        }
+    }
+    for a in &doc.root.attributes {
+        if a.namespace.as_deref() == Some(dom::NS_XML) {
+            stand_in.push_str(&format!(
+                " xml:{}=\"{}\"",
+                a.name.local,
+                escape_attr(&a.value)
+            ));
+        }
+    }
+    stand_in.push('>');
+    stand_in.push_str(&head);
+    stand_in.push_str(&tail);
+    stand_in.push_str(&format!("</{}>", doc.root.name));
+    let draft = dom::parse(stand_in.as_bytes(), &options.limits)?;
     let mut signed_info = Vec::new();
-    c14n::subtree_into(&draft, &[sig_index, 0], options.c14n, &mut signed_info)
+    c14n::subtree_into(&draft, &[0, 0], options.c14n, &mut signed_info)
         .ok_or_else(|| SignError::SelfCheck("SignedInfo not found in draft".into()))?;
     let signature = key.sign_sha256(&signed_info)?;
     let signed = assemble(&b64.encode(signature));
@@ -786,6 +810,14 @@ fn escape_text(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+fn escape_attr(s: &str) -> String {
+    escape_text(s)
+        .replace('"', "&quot;")
+        .replace('\t', "&#x9;")
+        .replace('\n', "&#xA;")
+        .replace('\r', "&#xD;")
 }
 
 #[cfg(test)]
@@ -840,6 +872,27 @@ mod tests {
                     Some("Ada".into())
                 );
             }
+        }
+    }
+
+    #[test]
+    fn root_context_is_carried_into_signed_info() {
+        // xml:* attributes and several namespace declarations on the root are inherited by
+        // SignedInfo under inclusive C14N; the signer's stand-in root must reproduce them.
+        let doc = "<p:elmo xmlns:p=\"urn:e\" xmlns=\"urn:d\" xmlns:z=\"urn:&amp;z\" xml:lang=\"en\" xml:space=\"preserve\" a=\"1\"><p:x>1</p:x></p:elmo>";
+        let key = rsa_key();
+        for c14n in [Mode::Inclusive, Mode::Exclusive] {
+            let opts = SignOptions {
+                c14n,
+                ..SignOptions::default()
+            };
+            let signed = sign(doc.as_bytes(), &key, &opts).expect("sign");
+            verify(
+                &signed,
+                std::slice::from_ref(key.certificate()),
+                &Policy::default(),
+            )
+            .expect("verify");
         }
     }
 
