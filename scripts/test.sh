@@ -22,12 +22,22 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-if ! python3 -c 'import signxml, lxml' 2>/dev/null; then
-  if [ "${EMREX_SKIP_INSTALL:-0}" = 1 ]; then echo "missing: python signxml/lxml" >&2; exit 1; fi
-  log "installing Python packages: signxml lxml"
-  python3 -m pip install --quiet --disable-pip-version-check signxml lxml \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages signxml lxml
+if ! python3 -c 'import signxml, lxml, jsonschema' 2>/dev/null; then
+  if [ "${EMREX_SKIP_INSTALL:-0}" = 1 ]; then echo "missing: python signxml/lxml/jsonschema" >&2; exit 1; fi
+  log "installing Python packages: signxml lxml jsonschema"
+  python3 -m pip install --quiet --disable-pip-version-check signxml lxml jsonschema \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages signxml lxml jsonschema
 fi
+
+# A real PostgreSQL for the registry store tests (installed and started when missing; a private
+# cluster on loopback). An already given EMREX_TEST_POSTGRES_URL is used as it is.
+if [ -z "${EMREX_TEST_POSTGRES_URL:-}" ]; then
+  log "PostgreSQL for the store tests"
+  eval "$(bash scripts/postgres-test-db.sh)"
+  # Stop the throw-away cluster when the tests are done, however they end.
+  trap 'EMREX_PG_STOP=1 bash scripts/postgres-test-db.sh >/dev/null 2>&1 || true' EXIT
+fi
+export EMREX_TEST_POSTGRES_URL
 
 cache="${EMREX_CACHE_DIR:-$HOME/.cache/emrex-rs}"
 if mkdir -p "$cache/target" 2>/dev/null; then

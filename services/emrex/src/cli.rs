@@ -17,6 +17,56 @@ pub enum Command {
     /// Work with ELMO documents: sign, verify, inspect, validate, encode, decode.
     #[command(subcommand)]
     Elmo(ElmoCommand),
+    /// Run the Signer: holds one NCP's signing key and signs ELMO over gRPC (see docs/signer.md).
+    Signer(SignerArgs),
+    /// Run EMREG: the registry of NCPs, over gRPC and as EMREX 1.x JSON lists (see docs/emreg.md).
+    Emreg(EmregArgs),
+}
+
+/// Flags of `emrex emreg`; each overrides the same key of the config file and environment.
+#[derive(Debug, Args)]
+pub struct EmregArgs {
+    /// TOML configuration file (keys in docs/emreg.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// gRPC listen address (grpc.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_listen: Option<String>,
+    /// HTTP listen address of the JSON lists (http.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub http_listen: Option<String>,
+    /// Admin listen address for /live, /ready, /metrics (admin.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+    /// Store URL (store.url): sqlite:PATH or postgres://…
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Development mode: allow http:// entry points on loopback (dev_mode).
+    #[arg(long)]
+    pub dev: bool,
+}
+
+/// Flags of `emrex signer`; each overrides the same key of the config file and environment.
+#[derive(Debug, Args)]
+pub struct SignerArgs {
+    /// TOML configuration file (keys in docs/signer.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// gRPC listen address (grpc.listen), e.g. 127.0.0.1:50051.
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_listen: Option<String>,
+    /// Admin listen address for /live, /ready, /metrics (admin.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+    /// Signing key, PEM (keys.key_file).
+    #[arg(long, value_name = "KEY.pem")]
+    pub key: Option<PathBuf>,
+    /// Certificate of the signing key (keys.cert_file).
+    #[arg(long, value_name = "CERT.pem")]
+    pub cert: Option<PathBuf>,
+    /// The next certificate during a rotation (keys.next_cert_file).
+    #[arg(long, value_name = "CERT.pem")]
+    pub next_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

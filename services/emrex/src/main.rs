@@ -10,11 +10,26 @@ use crate::input::IntoExitCode;
 mod cli;
 mod demo;
 mod elmo_cmd;
+mod emreg_cmd;
 mod input;
+mod signer_cmd;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Elmo(cmd) => elmo_cmd::run(cmd).into_exit_code(),
+        cli::Command::Signer(args) => service_exit(signer_cmd::run(args)),
+        cli::Command::Emreg(args) => service_exit(emreg_cmd::run(args)),
+    }
+}
+
+/// A service that stops with an error prints the whole cause chain and exits 1.
+fn service_exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,0 +1,151 @@
+//! `emrex emreg` as a real process: SQLite store in a temp dir, RegistryAdmin guarded by a
+//! development bearer token (mTLS is covered by the Signer process test and the runtime's tests),
+//! the EMREX 1.x JSON list reflecting what was written, and a clean stop on SIGTERM.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use emrex_proto::registry::v1::registry_admin_client::RegistryAdminClient;
+use emrex_proto::registry::v1::registry_client::RegistryClient;
+use emrex_proto::registry::v1::{Entry, GetRequest, UpsertRequest};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some((body.split_whitespace().nth(1)?.parse().ok()?, body))
+}
+
+fn certificate_pem() -> String {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    rcgen::CertificateParams::new(vec!["ncp.test.invalid".into()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert")
+        .pem()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emreg_serves_grpc_and_json_and_guards_admin() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (grpc, http, admin) = (free_port(), free_port(), free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_emrex"))
+        .args(["emreg", "--dev"])
+        .args(["--grpc-listen", &format!("127.0.0.1:{grpc}")])
+        .args(["--http-listen", &format!("127.0.0.1:{http}")])
+        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+        .args([
+            "--store",
+            &format!("sqlite:{}", dir.path().join("emreg.db").display()),
+        ])
+        .env("EMREX_EMREG_AUTH__ALLOW_DEV_BEARER_TOKENS", "true")
+        .env(
+            "EMREX_EMREG_AUTH__DEV_BEARER_TOKENS",
+            r#"["test-admin-token"]"#,
+        )
+        .env("EMREX_EMREG_SHUTDOWN__DRAIN_DELAY", "100ms")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(http_get(admin, "/ready"), Some((200, _))) {
+        assert!(
+            Instant::now() < deadline,
+            "emrex emreg did not become ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let entry = Entry {
+        acronym: "TEST-NCP".into(),
+        country_code: "FI".into(),
+        institutions: vec!["Test University".into()],
+        url: format!("http://127.0.0.1:{}/ncp", free_port()),
+        certificates_pem: vec![certificate_pem()],
+        ..Entry::default()
+    };
+    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{grpc}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut admin_client = RegistryAdminClient::new(channel.clone());
+    let refused = admin_client
+        .upsert(UpsertRequest {
+            entry: Some(entry.clone()),
+        })
+        .await;
+    assert_eq!(
+        refused.expect_err("no token").code(),
+        tonic::Code::Unauthenticated
+    );
+    let mut req = tonic::Request::new(UpsertRequest {
+        entry: Some(entry.clone()),
+    });
+    req.metadata_mut().insert(
+        "authorization",
+        "Bearer test-admin-token".parse().expect("header"),
+    );
+    admin_client
+        .upsert(req)
+        .await
+        .expect("upsert with the token");
+
+    let got = RegistryClient::new(channel)
+        .get(GetRequest {
+            acronym: "TEST-NCP".into(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(got.country_code, "FI");
+    let (status, body) = http_get(http, "/ncp-list.json").expect("json list");
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value =
+        serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap_or_default()).expect("JSON body");
+    assert_eq!(json["ncps"][0]["acronym"], "TEST-NCP", "{json}");
+    assert_eq!(json["countries"][0]["countryCode"], "FI", "{json}");
+    assert!(
+        json["ncps"][0]["pubKey"]
+            .as_str()
+            .is_some_and(|k| k.contains("BEGIN CERTIFICATE")),
+        "{json}"
+    );
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("emrex emreg did not stop after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

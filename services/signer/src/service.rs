@@ -1,0 +1,194 @@
+//! The `emrex.signer.v1.Signer` gRPC service.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use emrex_proto::signer::v1::signer_server::Signer;
+use emrex_proto::signer::v1::{
+    Certificate, CertificateRole, GetCertificatesRequest, GetCertificatesResponse, SignRequest,
+    SignResponse,
+};
+use emrex_xmldsig::dom::{self, Limits};
+use emrex_xmldsig::{C14nMethod, NS_DSIG, PinnedCert, SignOptions};
+use serde::{Deserialize, Serialize};
+use tonic::{Request, Response, Status};
+
+use crate::keys::KeyStore;
+use crate::metrics::{CertLabels, SignerMetrics};
+
+/// How the Signer signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignerConfig {
+    /// Canonicalization of SignedInfo and the document: `inclusive` (what the deployed Java
+    /// peers emit) or `exclusive`.
+    pub c14n: C14n,
+    /// Largest document accepted, in bytes (ELMO with PDF attachments is a few hundred KB).
+    pub max_document_bytes: usize,
+}
+
+/// Canonicalization choice in configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum C14n {
+    #[default]
+    Inclusive,
+    Exclusive,
+}
+
+impl Default for SignerConfig {
+    fn default() -> Self {
+        Self {
+            c14n: C14n::Inclusive,
+            max_document_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// The gRPC service. Authentication is applied around it by the caller (an interceptor that
+/// admits only the NCP's client certificate).
+#[derive(Debug, Clone)]
+pub struct SignerService {
+    keys: Arc<KeyStore>,
+    config: SignerConfig,
+    metrics: SignerMetrics,
+}
+
+impl SignerService {
+    pub fn new(keys: Arc<KeyStore>, config: SignerConfig, metrics: SignerMetrics) -> Self {
+        let s = Self {
+            keys,
+            config,
+            metrics,
+        };
+        s.update_cert_gauges();
+        s
+    }
+
+    fn options(&self) -> SignOptions {
+        SignOptions {
+            c14n: match self.config.c14n {
+                C14n::Inclusive => C14nMethod::Inclusive,
+                C14n::Exclusive => C14nMethod::Exclusive,
+            },
+            limits: self.limits(),
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_bytes: self.config.max_document_bytes,
+            ..Limits::default()
+        }
+    }
+
+    fn update_cert_gauges(&self) {
+        let loaded = self.keys.current();
+        let set = |role: &str, c: &PinnedCert| {
+            self.metrics
+                .cert_not_after
+                .get_or_create(&CertLabels { role: role.into() })
+                .set(c.validity().1);
+        };
+        set("active", &loaded.active);
+        match &loaded.next {
+            Some(n) => set("next", n),
+            None => {
+                self.metrics.cert_not_after.remove(&CertLabels {
+                    role: "next".into(),
+                });
+            }
+        }
+    }
+
+    /// Checks and signs; errors are gRPC statuses with a reason the NCP can show or log.
+    fn sign_now(&self, xml: Vec<u8>) -> Result<SignResponse, Status> {
+        if xml.len() > self.config.max_document_bytes {
+            self.metrics.fail("too_large");
+            return Err(Status::resource_exhausted(format!(
+                "document is {} bytes; the limit is {}",
+                xml.len(),
+                self.config.max_document_bytes
+            )));
+        }
+        let doc = dom::parse(&xml, &self.limits()).map_err(|e| {
+            self.metrics.fail("not_well_formed");
+            Status::invalid_argument(format!("not well-formed or refused: {e}"))
+        })?;
+        if doc.root.descendants().any(|e| e.is(NS_DSIG, "Signature")) {
+            self.metrics.fail("already_signed");
+            return Err(Status::failed_precondition(
+                "the document is already signed",
+            ));
+        }
+        emrex_elmo::from_document(&doc).map_err(|e| {
+            self.metrics.fail("not_elmo");
+            Status::invalid_argument(format!("not an ELMO document: {e}"))
+        })?;
+        let loaded = self.keys.current();
+        let options = self.options();
+        let signed = emrex_xmldsig::sign(&xml, &loaded.key, &options).map_err(|e| {
+            self.metrics.fail("internal");
+            tracing::error!(error = %e, "signing failed");
+            Status::internal(format!("signing failed: {e}"))
+        })?;
+        let alg = match loaded.active.key_type() {
+            emrex_xmldsig::KeyType::Rsa(_) => emrex_xmldsig::SignatureAlgorithm::RsaSha256,
+            emrex_xmldsig::KeyType::EcP256 => emrex_xmldsig::SignatureAlgorithm::EcdsaP256Sha256,
+        };
+        Ok(SignResponse {
+            signed_xml: signed,
+            certificate_sha256: loaded.active.sha256_hex(),
+            signature_algorithm: alg.uri().to_string(),
+            canonicalization: match options.c14n {
+                C14nMethod::Inclusive => "http://www.w3.org/TR/2001/REC-xml-c14n-20010315".into(),
+                C14nMethod::Exclusive => "http://www.w3.org/2001/10/xml-exc-c14n#".into(),
+            },
+        })
+    }
+}
+
+fn certificate(c: &PinnedCert, role: CertificateRole) -> Certificate {
+    let (not_before, not_after) = c.validity();
+    Certificate {
+        pem: c.to_pem(),
+        sha256_fingerprint: c.sha256_hex(),
+        subject: c.subject().to_string(),
+        key_type: c.key_type().to_string(),
+        not_before_unix: not_before,
+        not_after_unix: not_after,
+        role: role as i32,
+    }
+}
+
+#[tonic::async_trait]
+impl Signer for SignerService {
+    async fn sign(&self, request: Request<SignRequest>) -> Result<Response<SignResponse>, Status> {
+        let started = Instant::now();
+        let xml = request.into_inner().elmo_xml;
+        let this = self.clone();
+        // Canonicalization and RSA are CPU work: keep them off the async workers.
+        let result = tokio::task::spawn_blocking(move || this.sign_now(xml))
+            .await
+            .map_err(|e| Status::internal(format!("signing task failed: {e}")))?;
+        self.metrics
+            .duration
+            .observe(started.elapsed().as_secs_f64());
+        let response = result?;
+        self.metrics.signatures.inc();
+        Ok(Response::new(response))
+    }
+
+    async fn get_certificates(
+        &self,
+        _request: Request<GetCertificatesRequest>,
+    ) -> Result<Response<GetCertificatesResponse>, Status> {
+        self.update_cert_gauges();
+        let loaded = self.keys.current();
+        let mut certificates = vec![certificate(&loaded.active, CertificateRole::Active)];
+        if let Some(next) = &loaded.next {
+            certificates.push(certificate(next, CertificateRole::Next));
+        }
+        Ok(Response::new(GetCertificatesResponse { certificates }))
+    }
+}
