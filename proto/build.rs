@@ -6,6 +6,7 @@ use std::path::PathBuf;
 const PROTOS: &[&str] = &[
     "emrex/signer/v1/signer.proto",
     "emrex/registry/v1/registry.proto",
+    "emrex/ncp/v1/results.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -15,6 +15,13 @@ command -v xmlsec1 >/dev/null || need_apt+=(xmlsec1)
 command -v xmllint >/dev/null || need_apt+=(libxml2-utils)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+# PDF oracles for the NCP's transcript (qpdf --check, pdftotext, pdfdetach).
+command -v qpdf >/dev/null || need_apt+=(qpdf)
+command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
+# The browser tests: Debian's Chromium driven by Node's playwright-core (never a downloaded browser).
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "${EMREX_SKIP_INSTALL:-0}" = 1 ]; then echo "missing: ${need_apt[*]}" >&2; exit 1; fi
   log "installing Debian packages: ${need_apt[*]}"

@@ -17,6 +17,13 @@ pub mod registry {
     }
 }
 
+/// `emrex.ncp.v1`: what an institution implements so the NCP can show a student's results.
+pub mod ncp {
+    pub mod v1 {
+        tonic::include_proto!("emrex.ncp.v1");
+    }
+}
+
 /// The encoded `FileDescriptorSet` of every service, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/emrex_descriptor.bin"));
@@ -34,6 +41,10 @@ mod tests {
         );
         assert!(
             fds.contains(&"emrex/registry/v1/registry.proto".to_string()),
+            "{fds:?}"
+        );
+        assert!(
+            fds.contains(&"emrex/ncp/v1/results.proto".to_string()),
             "{fds:?}"
         );
         // Messages round-trip.

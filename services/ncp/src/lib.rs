@@ -1,0 +1,1 @@
+//! The EMREX provider (work in progress).

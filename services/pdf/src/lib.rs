@@ -1,0 +1,1 @@
+//! The EMREX transcript PDF (work in progress).
