@@ -1,0 +1,282 @@
+// A generic Playwright step runner: Debian's Chromium, driven by playwright-core.
+//
+//   node run-steps.mjs STEPS.json
+//
+// STEPS.json: { "outputDir": "...", "timeoutMs": 15000, "steps": [ {"goto": "http://..."}, ... ] }
+// The step vocabulary is documented in README.md (beside this file).
+//
+// Standard output: exactly one JSON object
+//   { "ok": true|false, "results": [{ "step": i, "kind": "goto", "value": ..., "ms": n }, ...],
+//     "error": "...", "failedStep": n, "url": "last page URL", "console": ["csp: ...", ...] }
+// (`error` and `failedStep` only when ok is false). Exit code 0 when ok, 1 when a step failed,
+// 2 on a usage error. On failure `failure.png` and `failure.html` are saved into outputDir.
+//
+// One browser per invocation, with a fresh context (and a fresh temporary profile, which Playwright
+// creates and deletes itself). No browser is ever downloaded: the executable is /usr/bin/chromium
+// (or $EMREX_CHROMIUM). Host names other than localhost never resolve, so a page cannot reach the
+// network (the machines have none anyway; this makes such a request fail at once and show up in
+// `console` as a `requestfailed:` entry).
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import process from 'node:process';
+
+import { chromium } from 'playwright-core';
+
+const USAGE = 'usage: node run-steps.mjs STEPS.json';
+
+function usage(message) {
+  process.stderr.write(`run-steps.mjs: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+if (process.argv.length !== 3) usage('expected exactly one argument');
+
+let spec;
+try {
+  spec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+} catch (e) {
+  usage(`cannot read ${process.argv[2]}: ${e.message}`);
+}
+if (!spec || !Array.isArray(spec.steps)) usage('the file must hold {"outputDir", "steps": [...]}');
+if (typeof spec.outputDir !== 'string' || spec.outputDir === '') usage('outputDir is required');
+
+const outputDir = spec.outputDir;
+const timeoutMs = Number.isFinite(spec.timeoutMs) && spec.timeoutMs > 0 ? spec.timeoutMs : 15000;
+mkdirSync(outputDir, { recursive: true });
+
+const KINDS = [
+  'goto', 'click', 'check', 'uncheck', 'fill', 'select', 'waitForUrl', 'waitFor', 'text', 'html',
+  'url', 'screenshot', 'expectText', 'setContent', 'evaluate',
+];
+
+// Checked before the browser starts, so a typo costs no browser start.
+spec.steps.forEach((step, i) => {
+  if (!step || typeof step !== 'object' || Array.isArray(step)) usage(`step ${i} is not an object`);
+  const kinds = Object.keys(step).filter((k) => KINDS.includes(k));
+  if (kinds.length !== 1) {
+    usage(`step ${i} ${JSON.stringify(step)} must have exactly one of: ${KINDS.join(', ')}`);
+  }
+  const extra = Object.keys(step).filter((k) => !KINDS.includes(k) && !['value', 'state'].includes(k));
+  if (extra.length) usage(`step ${i} has unknown keys: ${extra.join(', ')}`);
+  if (['fill', 'select'].includes(kinds[0]) && typeof step.value !== 'string') {
+    usage(`step ${i} (${kinds[0]}) needs a string "value"`);
+  }
+});
+
+const output = { ok: false, results: [], url: null, console: [] };
+let printed = false;
+function finish(code) {
+  if (printed) return;
+  printed = true;
+  process.stdout.write(`${JSON.stringify(output)}\n`);
+  process.exitCode = code;
+}
+
+// "/re/flags" is a regular expression, anything else a substring of the URL.
+function urlMatcher(pattern) {
+  const m = /^\/(.*)\/([dgimsuy]*)$/s.exec(pattern);
+  if (m) {
+    const re = new RegExp(m[1], m[2]);
+    return (url) => re.test(url.href);
+  }
+  return (url) => url.href.includes(pattern);
+}
+
+function describe(value) {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+const executablePath = process.env.EMREX_CHROMIUM || '/usr/bin/chromium';
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  timeout: 60000,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    // Only loopback names resolve: an outside request fails at once instead of waiting.
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1',
+  ],
+}).catch((e) => {
+  output.error = `cannot start ${executablePath}: ${e.message}`;
+  finish(1);
+  process.exit(1);
+});
+
+// A wedged page must still produce an answer (the Rust side kills us later anyway).
+const overallMs = spec.steps.length * timeoutMs + 30000;
+const watchdog = setTimeout(async () => {
+  output.error = `run-steps.mjs: the whole run exceeded ${overallMs} ms`;
+  finish(1);
+  await browser.close().catch(() => {});
+  process.exit(1);
+}, overallMs);
+watchdog.unref();
+
+const context = await browser.newContext({ ignoreHTTPSErrors: false, locale: 'en-GB' });
+const page = await context.newPage();
+page.setDefaultTimeout(timeoutMs);
+page.setDefaultNavigationTimeout(timeoutMs);
+
+// CSP violations, reported by the page itself (an init script runs before the page's own scripts
+// and is not subject to the page's CSP).
+await page.exposeBinding('__emrexCspViolation', (_source, v) => {
+  output.console.push(
+    `csp: ${v.effectiveDirective} blocked ${v.blockedURI || '(inline)'} on ${v.documentURI}`
+    + `${v.disposition === 'report' ? ' [report-only]' : ''}${v.sample ? ` sample=${v.sample}` : ''}`,
+  );
+});
+await context.addInitScript(() => {
+  document.addEventListener('securitypolicyviolation', (e) => {
+    // eslint-disable-next-line no-underscore-dangle
+    window.__emrexCspViolation?.({
+      effectiveDirective: e.effectiveDirective,
+      blockedURI: e.blockedURI,
+      documentURI: e.documentURI,
+      disposition: e.disposition,
+      sample: e.sample,
+    });
+  });
+});
+page.on('console', (msg) => {
+  const text = msg.text();
+  if (text.includes('Content Security Policy')) {
+    output.console.push(`csp-console: ${msg.type()}: ${text}`);
+  } else if (msg.type() === 'error') {
+    const where = msg.location()?.url;
+    output.console.push(`console.error: ${text}${where ? ` (${where})` : ''}`);
+  }
+});
+page.on('pageerror', (err) => output.console.push(`pageerror: ${err.message}`));
+page.on('requestfailed', (req) => {
+  output.console.push(`requestfailed: ${req.method()} ${req.url()} ${req.failure()?.errorText ?? ''}`.trim());
+});
+page.on('dialog', async (dialog) => {
+  output.console.push(`dialog: ${dialog.type()}: ${dialog.message()}`);
+  await dialog.dismiss().catch(() => {});
+});
+
+async function runStep(step) {
+  if ('goto' in step) {
+    const response = await page.goto(step.goto, { waitUntil: 'load' });
+    return response ? response.status() : null;
+  }
+  if ('click' in step) {
+    await page.click(step.click);
+    // A click that submits a form or follows a link: let the new page load before the next step.
+    await page.waitForLoadState('load');
+    return null;
+  }
+  if ('check' in step) {
+    await page.check(step.check);
+    return null;
+  }
+  if ('uncheck' in step) {
+    await page.uncheck(step.uncheck);
+    return null;
+  }
+  if ('fill' in step) {
+    await page.fill(step.fill, step.value);
+    return null;
+  }
+  if ('select' in step) {
+    return page.selectOption(step.select, step.value);
+  }
+  if ('waitForUrl' in step) {
+    await page.waitForURL(urlMatcher(step.waitForUrl), { waitUntil: 'load' });
+    return page.url();
+  }
+  if ('waitFor' in step) {
+    await page.waitForSelector(step.waitFor, { state: step.state ?? 'visible' });
+    return null;
+  }
+  if ('text' in step) {
+    return page.innerText(step.text);
+  }
+  if ('html' in step) {
+    return page.content();
+  }
+  if ('url' in step) {
+    return page.url();
+  }
+  if ('screenshot' in step) {
+    const path = join(outputDir, step.screenshot);
+    await page.screenshot({ path, fullPage: true });
+    return path;
+  }
+  if ('expectText' in step) {
+    const wanted = String(step.expectText);
+    try {
+      await page.waitForFunction(
+        (s) => document.body !== null && document.body.innerText.includes(s),
+        wanted,
+        { timeout: timeoutMs },
+      );
+    } catch {
+      const body = await page.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+      throw new Error(
+        `expected text ${JSON.stringify(wanted)} not found on ${page.url()}; the page says: `
+        + `${JSON.stringify(body.slice(0, 2000))}`,
+      );
+    }
+    return true;
+  }
+  if ('setContent' in step) {
+    await page.setContent(step.setContent, { waitUntil: 'load' });
+    return null;
+  }
+  if ('evaluate' in step) {
+    // An expression, or a function body's value: `document.title`, `(() => 1 + 1)()`.
+    return page.evaluate(step.evaluate);
+  }
+  throw new Error(`unknown step ${describe(step)}`);
+}
+
+let failedAt = null;
+for (let i = 0; i < spec.steps.length; i += 1) {
+  const step = spec.steps[i];
+  const kind = Object.keys(step).find((k) => KINDS.includes(k));
+  const started = Date.now();
+  try {
+    const value = await runStep(step);
+    output.results.push({
+      step: i, kind, value: value === undefined ? null : value, ms: Date.now() - started,
+    });
+  } catch (e) {
+    failedAt = i;
+    // Playwright's messages carry terminal colour codes; the verdict is read by people and Rust.
+    // eslint-disable-next-line no-control-regex
+    const message = String(e?.message ?? e).replace(/\u001b\[[0-9;]*m/g, '');
+    output.error = `step ${i} ${describe(step)} failed: ${message}`;
+    output.failedStep = i;
+    break;
+  }
+}
+
+output.url = page.url();
+if (failedAt === null) {
+  output.ok = true;
+} else {
+  try {
+    await page.screenshot({ path: join(outputDir, 'failure.png'), fullPage: true, timeout: 10000 });
+  } catch (e) {
+    output.console.push(`harness: failure screenshot not taken: ${e.message}`);
+  }
+  try {
+    writeFileSync(join(outputDir, 'failure.html'), await page.content());
+  } catch (e) {
+    output.console.push(`harness: failure.html not saved: ${e.message}`);
+  }
+}
+
+clearTimeout(watchdog);
+await context.close().catch(() => {});
+await browser.close().catch(() => {});
+finish(output.ok ? 0 : 1);
