@@ -15,7 +15,11 @@
 //!
 //! Nothing in this library calls our own XML code: an oracle that used it would only echo it.
 
+/// A real browser (Debian Chromium driven by playwright-core) running JSON step lists.
+pub mod browser;
 pub mod keys;
+/// A real OpenID Provider (npm `oidc-provider`) on loopback, killed on drop.
+pub mod oidc;
 pub mod paths;
 pub mod signxml;
 pub mod tools;

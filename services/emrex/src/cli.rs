@@ -21,6 +21,35 @@ pub enum Command {
     Signer(SignerArgs),
     /// Run EMREG: the registry of NCPs, over gRPC and as EMREX 1.x JSON lists (see docs/emreg.md).
     Emreg(EmregArgs),
+    /// Run an NCP (EMREX provider): entry point, student login, selection, signed response
+    /// (see docs/ncp.md).
+    Ncp(NcpArgs),
+}
+
+/// Flags of `emrex ncp`; each overrides the same key of the config file and environment.
+#[derive(Debug, Args)]
+pub struct NcpArgs {
+    /// TOML configuration file (keys in docs/ncp.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// HTTP listen address of the entry point and pages (http.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub http_listen: Option<String>,
+    /// Public base URL, as listed in EMREG (http.public_url).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// gRPC listen address, health and reflection only (grpc.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_listen: Option<String>,
+    /// Admin listen address for /live, /ready, /metrics (admin.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+    /// The Signer's gRPC endpoint (signer.client.endpoint).
+    #[arg(long, value_name = "URL")]
+    pub signer: Option<String>,
+    /// Development mode: dev login, demo students, http:// return URLs on loopback (dev_mode).
+    #[arg(long)]
+    pub dev: bool,
 }
 
 /// Flags of `emrex emreg`; each overrides the same key of the config file and environment.

@@ -12,6 +12,7 @@ mod demo;
 mod elmo_cmd;
 mod emreg_cmd;
 mod input;
+mod ncp_cmd;
 mod signer_cmd;
 
 fn main() -> ExitCode {
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         cli::Command::Elmo(cmd) => elmo_cmd::run(cmd).into_exit_code(),
         cli::Command::Signer(args) => service_exit(signer_cmd::run(args)),
         cli::Command::Emreg(args) => service_exit(emreg_cmd::run(args)),
+        cli::Command::Ncp(args) => service_exit(ncp_cmd::run(args)),
     }
 }
 

@@ -1,1 +1,115 @@
-//! The EMREX provider (work in progress).
+//! The EMREX provider side (NCP, called EMP in newer texts): what a country or institution runs
+//! so that its students can send their results to any EMREX client.
+//!
+//! * [`entry`]: the EMREX 1.x hand-over (`sessionId`, `returnUrl`, USOS flags), validated;
+//! * [`exchange`]: server-side exchange state bound to the browser;
+//! * [`oidc`]: student login with OpenID Connect (code + PKCE); the dev login lives in [`http`];
+//! * [`source`]: where results come from (`demo`, `directory`, `grpc`);
+//! * [`selection`]: what may be sent and the document for what was chosen (pure);
+//! * [`response`]: ELMO v1.7 + transcript PDF, signed by the Signer, gzip+base64, return codes;
+//! * [`pages`] and [`i18n`]: accessible server-rendered pages in English, German and French;
+//! * [`http`]: the router tying it together; [`metrics`], [`config`].
+
+pub mod clients;
+pub mod config;
+pub mod entry;
+pub mod exchange;
+pub mod http;
+pub mod i18n;
+pub mod metrics;
+pub mod oidc;
+pub mod pages;
+pub mod response;
+pub mod selection;
+pub mod source;
+pub mod student;
+
+use std::time::{Duration, SystemTime};
+
+pub use config::NcpServiceConfig;
+pub use http::{Ncp, Settings, router};
+
+use crate::config::SourceConfig;
+use crate::entry::ReturnUrlPolicy;
+use crate::exchange::ExchangeStore;
+use crate::metrics::NcpMetrics;
+use crate::oidc::OidcLogin;
+use crate::response::PdfSettings;
+use crate::source::AnySource;
+
+/// Why the NCP could not be set up from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("login.oidc: {0}")]
+    Oidc(#[from] oidc::OidcError),
+    #[error("gRPC client: {0}")]
+    Client(#[from] clients::ClientError),
+}
+
+/// Builds the NCP from a checked configuration. Clients connect lazily, so this succeeds while
+/// the Signer or the results service are still starting (readiness reports them).
+pub fn build(config: &NcpServiceConfig, metrics: NcpMetrics) -> Result<Ncp, SetupError> {
+    config.check()?;
+    let source = match &config.source {
+        SourceConfig::Demo => AnySource::Demo(source::demo::DemoSource::new(
+            emrex_elmo::dates::format_date_time_utc(SystemTime::now()),
+        )),
+        SourceConfig::Directory {
+            path,
+            identifier_type,
+        } => AnySource::Directory(source::directory::DirectorySource::new(
+            path.clone(),
+            identifier_type.clone(),
+        )),
+        SourceConfig::Grpc { client, token_file } => {
+            AnySource::Grpc(Box::new(source::grpc::GrpcSource::new(
+                clients::channel(client, token_file.as_deref())?,
+                client.timeout,
+            )))
+        }
+    };
+    let signer = clients::Signer::new(
+        clients::channel(&config.signer.client, config.signer.token_file.as_deref())?,
+        config.signer.client.timeout,
+    );
+    let public = config.http.public_url.trim_end_matches('/');
+    let oidc = match &config.login.oidc {
+        Some(o) => Some(OidcLogin::new(
+            o.clone(),
+            &format!("{public}/login/callback"),
+            config.dev_mode,
+        )?),
+        None => None,
+    };
+    let provider_name = if config.provider_name.is_empty() {
+        if config.dev_mode {
+            "EMREX NCP (development)".to_string()
+        } else {
+            "EMREX NCP".to_string()
+        }
+    } else {
+        config.provider_name.clone()
+    };
+    Ok(Ncp {
+        store: ExchangeStore::new(config.exchange.ttl, config.exchange.max_active),
+        source,
+        signer,
+        oidc,
+        metrics,
+        settings: Settings {
+            dev_mode: config.dev_mode,
+            dev_login: config.dev_login(),
+            secure_cookies: config.secure_cookies(),
+            entry_path: config.http.entry_path.clone(),
+            policy: ReturnUrlPolicy {
+                allow_http_loopback: config.dev_mode,
+                allowed_hosts: config.exchange.allowed_return_hosts.clone(),
+            },
+            allow_not_passed_default: config.exchange.allow_not_passed_default,
+            pdf: PdfSettings { provider_name },
+            ttl_secs: config.exchange.ttl.max(Duration::from_secs(1)).as_secs(),
+        },
+    })
+}
