@@ -7,6 +7,7 @@ const PROTOS: &[&str] = &[
     "emrex/signer/v1/signer.proto",
     "emrex/registry/v1/registry.proto",
     "emrex/ncp/v1/results.proto",
+    "emrex/smp/v1/smp.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

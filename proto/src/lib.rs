@@ -24,6 +24,13 @@ pub mod ncp {
     }
 }
 
+/// `emrex.smp.v1`: the SMP's API for its Student Information System.
+pub mod smp {
+    pub mod v1 {
+        tonic::include_proto!("emrex.smp.v1");
+    }
+}
+
 /// The encoded `FileDescriptorSet` of every service, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/emrex_descriptor.bin"));

@@ -24,6 +24,67 @@ pub enum Command {
     /// Run an NCP (EMREX provider): entry point, student login, selection, signed response
     /// (see docs/ncp.md).
     Ncp(NcpArgs),
+    /// Run a whole development federation in one process: EMREG, a Signer, an NCP with demo
+    /// students and an SMP, on 127.0.0.1 (see README).
+    Dev(DevArgs),
+    /// Run an SMP (EMREX client): NCP chooser, return endpoint with verification, SIS API (see
+    /// docs/smp.md).
+    Smp(SmpArgs),
+}
+
+/// Flags of `emrex smp`; each overrides the same key of the config file and environment.
+#[derive(Debug, Args)]
+pub struct SmpArgs {
+    /// TOML configuration file (keys in docs/smp.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// HTTP listen address (http.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub http_listen: Option<String>,
+    /// Public base URL; returnUrl is {public_url}/return (http.public_url).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// gRPC listen address of the SIS API (grpc.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_listen: Option<String>,
+    /// Admin listen address for /live, /ready, /metrics (admin.listen).
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+    /// Store URL (store.url): sqlite:PATH or postgres://…
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Development mode (dev_mode).
+    #[arg(long)]
+    pub dev: bool,
+}
+
+/// Flags of `emrex dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Where the development key, EMREG's and the SMP's SQLite files live.
+    #[arg(long, value_name = "DIR", default_value = "emrex-dev")]
+    pub data_dir: PathBuf,
+    /// The SMP's page (open this one in the browser). 0 = any free port.
+    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    pub smp_port: u16,
+    /// The NCP's pages and entry point.
+    #[arg(long, value_name = "PORT", default_value_t = 8090)]
+    pub ncp_port: u16,
+    /// EMREG's EMREX 1.x JSON list.
+    #[arg(long, value_name = "PORT", default_value_t = 8081)]
+    pub emreg_port: u16,
+    /// The SMP's gRPC API for a SIS.
+    #[arg(long, value_name = "PORT", default_value_t = 50053)]
+    pub smp_grpc_port: u16,
+    /// Also offer OpenID Connect login at the NCP with this provider (http:// allowed here).
+    #[arg(long, value_name = "URL")]
+    pub oidc_issuer: Option<String>,
+    /// Client id registered at that provider (callback: http://127.0.0.1:NCP_PORT/login/callback).
+    #[arg(long, value_name = "ID", default_value = "emrex-dev-ncp")]
+    pub oidc_client_id: String,
+    /// File with the client secret.
+    #[arg(long, value_name = "FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
 }
 
 /// Flags of `emrex ncp`; each overrides the same key of the config file and environment.

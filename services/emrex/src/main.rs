@@ -9,11 +9,13 @@ use crate::input::IntoExitCode;
 
 mod cli;
 mod demo;
+mod dev_cmd;
 mod elmo_cmd;
 mod emreg_cmd;
 mod input;
 mod ncp_cmd;
 mod signer_cmd;
+mod smp_cmd;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -22,6 +24,8 @@ fn main() -> ExitCode {
         cli::Command::Signer(args) => service_exit(signer_cmd::run(args)),
         cli::Command::Emreg(args) => service_exit(emreg_cmd::run(args)),
         cli::Command::Ncp(args) => service_exit(ncp_cmd::run(args)),
+        cli::Command::Dev(args) => service_exit(dev_cmd::run(args)),
+        cli::Command::Smp(args) => service_exit(smp_cmd::run(args)),
     }
 }
 

@@ -1,0 +1,328 @@
+//! `emrex.smp.v1.Smp`: the SIS's API. Records are turned into protobuf with the parsed results
+//! (from the stored XML, which was verified when it arrived), the signed XML and the PDF.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use emrex_elmo::model::pick_lang;
+use emrex_proto::smp::v1 as pb;
+use emrex_proto::smp::v1::smp_server::{Smp as SmpApi, SmpServer};
+use futures_util::Stream;
+use tonic::{Request, Response, Status};
+
+use crate::model::{ExchangeRecord, OutcomeKind, Status as RecStatus};
+use crate::service::{SmpCore, StartError};
+use crate::store::{ListFilter, SmpStore};
+
+/// One course row for pages and the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourseRow {
+    pub report: usize,
+    pub institution: String,
+    pub title: String,
+    pub kind: String,
+    pub date: String,
+    pub result: String,
+    pub credits: String,
+    pub status: String,
+    pub depth: u32,
+}
+
+/// The stored document, read again (it verified on arrival), when the outcome carries one.
+pub fn document(record: &ExchangeRecord) -> Option<emrex_elmo::Elmo> {
+    let kind = record.outcome.as_ref()?.kind;
+    if !matches!(
+        kind,
+        OutcomeKind::Verified | OutcomeKind::IdentityReview | OutcomeKind::IdentityMismatch
+    ) {
+        return None;
+    }
+    emrex_elmo::parse(record.elmo_xml.as_deref()?, &emrex_elmo::Limits::default()).ok()
+}
+
+/// The course rows of a document.
+pub fn course_rows(elmo: &emrex_elmo::Elmo) -> Vec<CourseRow> {
+    let mut rows = Vec::new();
+    for (r, report) in elmo.reports.iter().enumerate() {
+        let institution = pick_lang(&report.issuer.titles, "en")
+            .unwrap_or("")
+            .to_string();
+        fn walk(
+            los: &emrex_elmo::LearningOpportunitySpecification,
+            depth: u32,
+            r: usize,
+            institution: &str,
+            rows: &mut Vec<CourseRow>,
+        ) {
+            let loi = los.specifies.as_ref();
+            rows.push(CourseRow {
+                report: r,
+                institution: institution.to_string(),
+                title: pick_lang(&los.titles, "en").unwrap_or("").to_string(),
+                kind: los.los_type.clone().unwrap_or_default(),
+                date: loi.and_then(|i| i.date.clone()).unwrap_or_default(),
+                result: loi.and_then(|i| i.result_label.clone()).unwrap_or_default(),
+                credits: loi
+                    .and_then(|i| {
+                        i.credits
+                            .iter()
+                            .find(|c| c.is_ects())
+                            .and_then(|c| c.value.clone())
+                    })
+                    .unwrap_or_default(),
+                status: loi
+                    .map(|i| i.effective_status().as_str().to_string())
+                    .unwrap_or_default(),
+                depth,
+            });
+            for c in &los.has_part {
+                walk(c, depth + 1, r, institution, rows);
+            }
+        }
+        for los in &report.learning_opportunities {
+            walk(los, 0, r, &institution, &mut rows);
+        }
+    }
+    rows
+}
+
+/// The `EMREX transcript` PDF of a document.
+pub fn transcript_pdf(elmo: &emrex_elmo::Elmo) -> Option<Vec<u8>> {
+    let att = elmo
+        .attachments
+        .iter()
+        .find(|a| a.attachment_type.as_deref() == Some("EMREX transcript"))?;
+    att.contents
+        .iter()
+        .find_map(|c| emrex_elmo::DataUri::parse(&c.data, 32 << 20).ok())
+        .filter(|d| d.media_type == "application/pdf")
+        .map(|d| d.bytes)
+}
+
+/// A record as protobuf.
+pub fn to_proto(record: &ExchangeRecord) -> pb::Exchange {
+    let outcome = record.outcome.as_ref();
+    let elmo = document(record);
+    let rows = elmo.as_ref().map(course_rows).unwrap_or_default();
+    let reports = elmo
+        .as_ref()
+        .map(|e| {
+            e.reports
+                .iter()
+                .enumerate()
+                .map(|(i, r)| pb::Report {
+                    issuer_name: pick_lang(&r.issuer.titles, "en").unwrap_or("").to_string(),
+                    issuer_country: r.issuer.country.clone().unwrap_or_default(),
+                    issue_date: r.issue_date.clone(),
+                    courses: rows
+                        .iter()
+                        .filter(|c| c.report == i)
+                        .map(|c| pb::Course {
+                            title: c.title.clone(),
+                            r#type: c.kind.clone(),
+                            date: c.date.clone(),
+                            result: c.result.clone(),
+                            credits_ects: c.credits.clone(),
+                            status: c.status.clone(),
+                            depth: c.depth,
+                        })
+                        .collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    pb::Exchange {
+        session_id: record.session_id.clone(),
+        sis_reference: record.sis_reference.clone(),
+        person: Some(pb::Person {
+            given_names: record.person.given_names.clone(),
+            family_name: record.person.family_name.clone(),
+            birth_date: record.person.birth_date.clone().unwrap_or_default(),
+        }),
+        ncp_acronym: record.ncp_acronym.clone(),
+        ncp_country: record.ncp_country.clone(),
+        status: match record.status {
+            RecStatus::Pending => pb::Status::Pending,
+            RecStatus::Completed => pb::Status::Completed,
+        } as i32,
+        outcome: outcome.map_or(pb::OutcomeKind::Unspecified, |o| match o.kind {
+            OutcomeKind::Verified => pb::OutcomeKind::Verified,
+            OutcomeKind::IdentityReview => pb::OutcomeKind::IdentityReview,
+            OutcomeKind::IdentityMismatch => pb::OutcomeKind::IdentityMismatch,
+            OutcomeKind::SignatureInvalid => pb::OutcomeKind::SignatureInvalid,
+            OutcomeKind::Undecodable => pb::OutcomeKind::Undecodable,
+            OutcomeKind::NcpReturned => pb::OutcomeKind::NcpReturned,
+        }) as i32,
+        return_code: outcome.map(|o| o.return_code.clone()).unwrap_or_default(),
+        return_message: outcome
+            .map(|o| o.return_message.clone())
+            .unwrap_or_default(),
+        detail: outcome.map(|o| o.detail.clone()).unwrap_or_default(),
+        identity: outcome
+            .and_then(|o| o.identity.as_ref())
+            .map(|i| pb::Identity {
+                score: i.score,
+                verdict: format!("{:?}", i.verdict).to_lowercase(),
+                reasons: i.reasons.iter().map(|r| r.message()).collect(),
+            }),
+        learner: elmo.as_ref().map(|e| pb::Learner {
+            given_names: e.learner.given_names.clone(),
+            family_name: e.learner.family_name.clone(),
+            birth_date: e.learner.bday.clone().unwrap_or_default(),
+            citizenship: e.learner.citizenship.clone().unwrap_or_default(),
+        }),
+        reports,
+        signed_xml: if elmo.is_some() {
+            record.elmo_xml.clone().unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        transcript_pdf: elmo.as_ref().and_then(transcript_pdf).unwrap_or_default(),
+        created_unix: record.created_unix,
+        completed_unix: record.completed_unix.unwrap_or_default(),
+        revision: record.revision,
+    }
+}
+
+/// The gRPC service.
+#[derive(Debug)]
+pub struct SmpService<S: SmpStore> {
+    core: Arc<SmpCore<S>>,
+}
+
+impl<S: SmpStore> SmpService<S> {
+    pub fn new(core: Arc<SmpCore<S>>) -> Self {
+        Self { core }
+    }
+}
+
+/// `SmpServer` for a store (wrap it with authentication before serving).
+pub fn smp_server<S: SmpStore>(core: Arc<SmpCore<S>>) -> SmpServer<SmpService<S>> {
+    SmpServer::new(SmpService::new(core)).max_encoding_message_size(64 << 20)
+}
+
+fn internal(e: impl std::fmt::Display) -> Status {
+    tracing::warn!(error = %e, "SMP store error");
+    Status::internal("store error")
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::Exchange, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl<S: SmpStore> SmpApi for SmpService<S> {
+    async fn start_exchange(
+        &self,
+        request: Request<pb::StartExchangeRequest>,
+    ) -> Result<Response<pb::StartExchangeResponse>, Status> {
+        let r = request.into_inner();
+        let p = r.person.unwrap_or_default();
+        let person = emrex_elmo::Person::new(
+            p.given_names,
+            p.family_name,
+            Some(p.birth_date.as_str()).filter(|d| !d.is_empty()),
+        );
+        match self
+            .core
+            .start(person, &r.ncp_acronym, &r.sis_reference)
+            .await
+        {
+            Ok(rec) => Ok(Response::new(pb::StartExchangeResponse {
+                redirect_url: format!("{}/go/{}", self.core.settings.public_url, rec.session_id),
+                session_id: rec.session_id,
+                expires_unix: rec.expires_unix,
+            })),
+            Err(StartError::UnknownNcp) => {
+                Err(Status::not_found("EMREG lists no NCP with this acronym"))
+            }
+            Err(StartError::Invalid(m)) => Err(Status::invalid_argument(m)),
+            Err(StartError::Store(e)) => Err(internal(e)),
+        }
+    }
+
+    async fn get_exchange(
+        &self,
+        request: Request<pb::GetExchangeRequest>,
+    ) -> Result<Response<pb::Exchange>, Status> {
+        let id = request.into_inner().session_id;
+        match self.core.store.get(&id).await.map_err(internal)? {
+            Some(r) => Ok(Response::new(to_proto(&r))),
+            None => Err(Status::not_found("no such exchange")),
+        }
+    }
+
+    async fn list_exchanges(
+        &self,
+        request: Request<pb::ListExchangesRequest>,
+    ) -> Result<Response<pb::ListExchangesResponse>, Status> {
+        let r = request.into_inner();
+        let records = self
+            .core
+            .store
+            .list(ListFilter {
+                sis_reference: Some(r.sis_reference).filter(|s| !s.is_empty()),
+                after_revision: Some(r.after_revision).filter(|v| *v > 0),
+                limit: r.limit as usize,
+            })
+            .await
+            .map_err(internal)?;
+        Ok(Response::new(pb::ListExchangesResponse {
+            exchanges: records.iter().map(to_proto).collect(),
+        }))
+    }
+
+    type WatchExchangesStream = WatchStream;
+
+    async fn watch_exchanges(
+        &self,
+        request: Request<pb::WatchExchangesRequest>,
+    ) -> Result<Response<Self::WatchExchangesStream>, Status> {
+        let after = request.into_inner().after_revision;
+        // Subscribe first, then replay, so nothing falls between the two.
+        let mut live = self.core.store.subscribe();
+        let mut replay = if after > 0 {
+            self.core
+                .store
+                .list(ListFilter {
+                    after_revision: Some(after),
+                    limit: 1000,
+                    ..Default::default()
+                })
+                .await
+                .map_err(internal)?
+        } else {
+            Vec::new()
+        };
+        replay.reverse(); // oldest first
+        let mut last = replay.last().map_or(after, |r| r.revision);
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            for r in replay {
+                if tx.send(Ok(to_proto(&r))).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                match live.recv().await {
+                    Ok(r) if r.revision > last => {
+                        last = r.revision;
+                        if tx.send(Ok(to_proto(&r))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let _ = tx
+                            .send(Err(Status::data_loss(
+                                "watcher fell behind; resume with after_revision",
+                            )))
+                            .await;
+                        return;
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

@@ -1,0 +1,354 @@
+//! The SMP's browser side: the country/NCP chooser (development and demo use: in production
+//! the SIS starts exchanges over gRPC), the page that carries the student to the NCP, the
+//! return endpoint (a cross-site POST: it works without any cookie), and the result page with
+//! the transcript PDF served as a download.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::grpc::{course_rows, document, transcript_pdf};
+use crate::model::{Person, Status};
+use crate::pages;
+use crate::service::{ReturnRefused, SmpCore, StartError};
+use crate::store::SmpStore;
+
+/// Largest return POST accepted (ELMO with PDFs is often hundreds of KB; the DC4EU gateway had
+/// to lift Tomcat's limits).
+pub const MAX_RETURN_BYTES: usize = 16 * 1024 * 1024;
+/// Largest form on the SMP's own pages.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+const BASE_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The router.
+pub fn router<S: SmpStore>(core: Arc<SmpCore<S>>) -> Router {
+    Router::new()
+        .route("/", get(index::<S>))
+        .route("/country/{code}", get(country::<S>))
+        .route("/start", post(start::<S>))
+        .route("/go/{session}", get(go_page::<S>))
+        .route("/return", post(receive::<S>))
+        .route("/result/{session}", get(result::<S>))
+        .route("/result/{session}/transcript.pdf", get(pdf::<S>))
+        .route("/assets/smp.css", get(stylesheet))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .with_state(core)
+}
+
+fn page(status: StatusCode, html: String, csp: String) -> Response {
+    let mut r = (status, html).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    r
+}
+
+fn plain_csp() -> String {
+    format!("{BASE_CSP}; form-action 'self'")
+}
+
+fn error<S: SmpStore>(core: &SmpCore<S>, status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        pages::error(core.settings.dev_mode, message),
+        plain_csp(),
+    )
+}
+
+/// The development person shown in the chooser (a demo student of the dev NCP).
+fn dev_person() -> Person {
+    Person::new("Åsa", "Ødegård", Some("1999-04-12"))
+}
+
+async fn index<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>) -> Response {
+    let snapshot = (core.registry)();
+    page(
+        StatusCode::OK,
+        pages::countries(core.settings.dev_mode, &snapshot),
+        plain_csp(),
+    )
+}
+
+async fn country<S: SmpStore>(
+    State(core): State<Arc<SmpCore<S>>>,
+    Path(code): Path<String>,
+) -> Response {
+    let snapshot = (core.registry)();
+    if code.len() != 2 || snapshot.ncps_in(&code).next().is_none() {
+        return error(
+            &core,
+            StatusCode::NOT_FOUND,
+            "No results provider is registered for this country.",
+        );
+    }
+    let person = if core.settings.dev_mode {
+        dev_person()
+    } else {
+        Person::default()
+    };
+    page(
+        StatusCode::OK,
+        pages::country(core.settings.dev_mode, &snapshot, &code, &person),
+        plain_csp(),
+    )
+}
+
+async fn start<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>, body: Body) -> Response {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return error(
+            &core,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is too large.",
+        );
+    };
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&bytes).into_owned().collect();
+    let field = |n: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let birth = field("birth_date");
+    let person = Person::new(
+        field("given_names"),
+        field("family_name"),
+        Some(birth.as_str()).filter(|b| !b.is_empty()),
+    );
+    match core.start(person, &field("ncp"), "").await {
+        Ok(record) => go(&core, &record),
+        Err(StartError::UnknownNcp) => error(
+            &core,
+            StatusCode::NOT_FOUND,
+            "This results provider is not registered.",
+        ),
+        Err(StartError::Invalid(m)) => error(&core, StatusCode::BAD_REQUEST, &m),
+        Err(StartError::Store(e)) => {
+            tracing::warn!(error = %e, "store");
+            error(
+                &core,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again later.",
+            )
+        }
+    }
+}
+
+/// The auto-submitting form to the NCP, with a CSP that allows exactly that.
+fn go<S: SmpStore>(core: &SmpCore<S>, record: &crate::model::ExchangeRecord) -> Response {
+    let fields = core.request_fields(record);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let origin = url::Url::parse(&record.ncp_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| "'none'".into());
+    let csp = format!(
+        "{BASE_CSP}; script-src {}; form-action {origin}",
+        pages::auto_submit_hash()
+    );
+    page(
+        StatusCode::OK,
+        pages::go(
+            core.settings.dev_mode,
+            &record.ncp_url,
+            &pairs,
+            &record.ncp_acronym,
+        ),
+        csp,
+    )
+}
+
+async fn go_page<S: SmpStore>(
+    State(core): State<Arc<SmpCore<S>>>,
+    Path(session): Path<String>,
+) -> Response {
+    match core.store.get(&session).await {
+        Ok(Some(r)) if r.status == Status::Pending => go(&core, &r),
+        Ok(Some(_)) => error(
+            &core,
+            StatusCode::CONFLICT,
+            "This exchange is already completed.",
+        ),
+        Ok(None) => error(&core, StatusCode::NOT_FOUND, "Unknown exchange."),
+        Err(e) => {
+            tracing::warn!(error = %e, "store");
+            error(
+                &core,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again later.",
+            )
+        }
+    }
+}
+
+async fn receive<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>, body: Body) -> Response {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_RETURN_BYTES).await else {
+        core.metrics
+            .refused_returns
+            .get_or_create(&crate::service::ReasonLabels {
+                reason: "too_large".into(),
+            })
+            .inc();
+        return error(
+            &core,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The response is too large.",
+        );
+    };
+    match core.receive(bytes.to_vec()).await {
+        Ok(Ok(record)) => {
+            let token = core.view_token(&record.session_id);
+            render_result(&core, &record, &token)
+        }
+        Ok(Err(refused)) => {
+            let status = match refused {
+                ReturnRefused::Unknown => StatusCode::NOT_FOUND,
+                ReturnRefused::Replayed => StatusCode::CONFLICT,
+                ReturnRefused::Expired => StatusCode::GONE,
+            };
+            error(&core, status, &refused.to_string())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "store");
+            error(
+                &core,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The response could not be stored. Please try again.",
+            )
+        }
+    }
+}
+
+fn render_result<S: SmpStore>(
+    core: &SmpCore<S>,
+    record: &crate::model::ExchangeRecord,
+    token: &str,
+) -> Response {
+    let elmo = document(record);
+    let rows = elmo.as_ref().map(course_rows).unwrap_or_default();
+    let has_pdf = elmo.as_ref().and_then(transcript_pdf).is_some();
+    let link = has_pdf.then(|| format!("/result/{}/transcript.pdf?t={token}", record.session_id));
+    page(
+        StatusCode::OK,
+        pages::result(core.settings.dev_mode, record, &rows, link.as_deref()),
+        plain_csp(),
+    )
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Token {
+    t: Option<String>,
+}
+
+async fn authorized<S: SmpStore>(
+    core: &SmpCore<S>,
+    session: &str,
+    token: Option<&str>,
+) -> Result<crate::model::ExchangeRecord, Response> {
+    if !token.is_some_and(|t| core.view_token_ok(session, t)) {
+        return Err(error(
+            core,
+            StatusCode::FORBIDDEN,
+            "This link is not valid (links expire when the service restarts).",
+        ));
+    }
+    match core.store.get(session).await {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(error(core, StatusCode::NOT_FOUND, "Unknown exchange.")),
+        Err(e) => {
+            tracing::warn!(error = %e, "store");
+            Err(error(
+                core,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again later.",
+            ))
+        }
+    }
+}
+
+async fn result<S: SmpStore>(
+    State(core): State<Arc<SmpCore<S>>>,
+    Path(session): Path<String>,
+    Query(q): Query<Token>,
+) -> Response {
+    match authorized(&core, &session, q.t.as_deref()).await {
+        Ok(r) => {
+            let token = core.view_token(&r.session_id);
+            render_result(&core, &r, &token)
+        }
+        Err(resp) => resp,
+    }
+}
+
+async fn pdf<S: SmpStore>(
+    State(core): State<Arc<SmpCore<S>>>,
+    Path(session): Path<String>,
+    Query(q): Query<Token>,
+) -> Response {
+    let record = match authorized(&core, &session, q.t.as_deref()).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let Some(bytes) = document(&record).as_ref().and_then(transcript_pdf) else {
+        return error(
+            &core,
+            StatusCode::NOT_FOUND,
+            "This exchange has no transcript PDF.",
+        );
+    };
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    // Always a download, never rendered inline in our origin.
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"emrex-transcript.pdf\""),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    r
+}
+
+async fn stylesheet() -> Response {
+    let mut r = pages::STYLE.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}

@@ -1,0 +1,306 @@
+//! The SMP's core operations, shared by the pages and the gRPC API: start an exchange, receive
+//! the NCP's return hop. I/O is the store and the registry snapshot; judging is pure
+//! ([`crate::judge`]).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use emrex_elmo::Budget;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
+use crate::judge::{ReturnForm, Trust, judge};
+use crate::model::{ExchangeRecord, Outcome, OutcomeKind, Person, Status};
+use crate::registry::Snapshot;
+use crate::store::{Completion, SmpStore, StoreError};
+
+/// The registry as the core sees it: the current snapshot.
+pub type RegistryFn = Arc<dyn Fn() -> Arc<Snapshot> + Send + Sync>;
+
+/// Settings of the core.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The SMP's public base URL (no trailing slash); `returnUrl` is `{public_url}/return`.
+    pub public_url: String,
+    pub dev_mode: bool,
+    /// How long an exchange may take.
+    pub ttl: Duration,
+    /// Decoding budget for the `elmo` parameter.
+    pub budget: Budget,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
+/// The SMP's metrics.
+#[derive(Debug, Clone, Default)]
+pub struct SmpMetrics {
+    pub started: Counter,
+    pub completed: Family<KindLabels, Counter>,
+    pub refused_returns: Family<ReasonLabels, Counter>,
+}
+
+impl SmpMetrics {
+    /// Registers under `emrex_smp`.
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        let r = registry.sub_registry_with_prefix("emrex_smp");
+        r.register(
+            "exchanges_started",
+            "Exchanges started",
+            self.started.clone(),
+        );
+        r.register(
+            "exchanges_completed",
+            "Exchanges completed, by outcome",
+            self.completed.clone(),
+        );
+        r.register(
+            "returns_refused",
+            "Return hops refused (unknown, replayed, expired session), by reason",
+            self.refused_returns.clone(),
+        );
+    }
+}
+
+/// Why an exchange could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("EMREG lists no NCP with this acronym")]
+    UnknownNcp,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a return hop was refused (nothing recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReturnRefused {
+    #[error("the response names no exchange of this service")]
+    Unknown,
+    #[error("this exchange is already completed; a replayed response changes nothing")]
+    Replayed,
+    #[error("this exchange has expired")]
+    Expired,
+}
+
+/// The SMP core.
+pub struct SmpCore<S: SmpStore> {
+    pub store: Arc<S>,
+    pub registry: RegistryFn,
+    pub settings: Settings,
+    pub metrics: SmpMetrics,
+    view_key: aws_lc_rs::hmac::Key,
+}
+
+impl<S: SmpStore> std::fmt::Debug for SmpCore<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmpCore")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A fresh `sessionId`: 24 random bytes, 32 URL-safe characters (the standard's length).
+pub fn new_session_id() -> String {
+    let mut b = [0u8; 24];
+    #[allow(clippy::expect_used)]
+    aws_lc_rs::rand::fill(&mut b).expect("system random number generator");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+impl<S: SmpStore> SmpCore<S> {
+    /// A core over `store` and `registry`. Result-page links are keyed with a random per-process
+    /// key (they stop working after a restart; the SIS API is the durable way to the results).
+    pub fn new(
+        store: Arc<S>,
+        registry: RegistryFn,
+        settings: Settings,
+        metrics: SmpMetrics,
+    ) -> Self {
+        let mut key = [0u8; 32];
+        #[allow(clippy::expect_used)]
+        aws_lc_rs::rand::fill(&mut key).expect("system random number generator");
+        Self {
+            store,
+            registry,
+            settings,
+            metrics,
+            view_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key),
+        }
+    }
+
+    /// Starts an exchange for `person` with the NCP `acronym`.
+    pub async fn start(
+        &self,
+        person: Person,
+        acronym: &str,
+        sis_reference: &str,
+    ) -> Result<ExchangeRecord, StartError> {
+        let bad = |m: &str| Err(StartError::Invalid(m.to_string()));
+        if person.given_names.chars().count() > 200 || person.family_name.chars().count() > 200 {
+            return bad("names longer than 200 characters");
+        }
+        if person.given_names.trim().is_empty() && person.family_name.trim().is_empty() {
+            return bad("the person needs a name");
+        }
+        if let Some(d) = &person.birth_date
+            && emrex_elmo::dates::parse_date(d).is_none()
+        {
+            return bad("birth_date must be YYYY-MM-DD");
+        }
+        if sis_reference.len() > 256 {
+            return bad("sis_reference longer than 256 bytes");
+        }
+        let snapshot = (self.registry)();
+        let ncp = snapshot.by_acronym(acronym).ok_or(StartError::UnknownNcp)?;
+        let now = now_unix();
+        let record = ExchangeRecord {
+            session_id: new_session_id(),
+            sis_reference: sis_reference.to_string(),
+            person,
+            ncp_acronym: ncp.acronym.clone(),
+            ncp_country: ncp.country_code.clone(),
+            ncp_url: ncp.url.clone(),
+            created_unix: now,
+            expires_unix: now + i64::try_from(self.settings.ttl.as_secs()).unwrap_or(3600),
+            status: Status::Pending,
+            completed_unix: None,
+            outcome: None,
+            raw_response: None,
+            elmo_xml: None,
+            revision: 0,
+        };
+        let stored = self.store.insert(record).await?;
+        self.metrics.started.inc();
+        tracing::info!(session = %short(&stored.session_id), ncp = %stored.ncp_acronym, "exchange started");
+        Ok(stored)
+    }
+
+    /// The hidden fields the browser posts to the NCP.
+    pub fn request_fields(&self, record: &ExchangeRecord) -> Vec<(&'static str, String)> {
+        vec![
+            ("sessionId", record.session_id.clone()),
+            ("returnUrl", format!("{}/return", self.settings.public_url)),
+        ]
+    }
+
+    /// Receives a return hop: judges it against the NCP the exchange was started with and
+    /// records the outcome, the raw body and the decoded XML, once.
+    pub async fn receive(
+        &self,
+        raw: Vec<u8>,
+    ) -> Result<Result<ExchangeRecord, ReturnRefused>, StoreError> {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&raw).into_owned().collect();
+        let form = ReturnForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let refuse = |r: ReturnRefused| {
+            self.metrics
+                .refused_returns
+                .get_or_create(&ReasonLabels {
+                    reason: format!("{r:?}").to_lowercase(),
+                })
+                .inc();
+            tracing::info!(reason = %r, "return hop refused");
+            Ok(Err(r))
+        };
+        if form.session_id.is_empty() || form.session_id.len() > 128 {
+            return refuse(ReturnRefused::Unknown);
+        }
+        let Some(record) = self.store.get(&form.session_id).await? else {
+            return refuse(ReturnRefused::Unknown);
+        };
+        let now = now_unix();
+        if record.status == Status::Completed {
+            return refuse(ReturnRefused::Replayed);
+        }
+        if record.expires_unix <= now {
+            return refuse(ReturnRefused::Expired);
+        }
+        let snapshot = (self.registry)();
+        let judgement = match snapshot.by_acronym(&record.ncp_acronym) {
+            Some(ncp) => judge(
+                &form,
+                &Trust {
+                    certificates: &ncp.certificates,
+                    legacy_algorithms: ncp.legacy_algorithms,
+                },
+                &record.person,
+                &self.settings.budget,
+            ),
+            None => {
+                let mut j = judge(
+                    &form,
+                    &Trust {
+                        certificates: &[],
+                        legacy_algorithms: false,
+                    },
+                    &record.person,
+                    &self.settings.budget,
+                );
+                if j.outcome.kind == OutcomeKind::SignatureInvalid {
+                    j.outcome.detail = format!(
+                        "EMREG no longer lists the NCP {} the student was sent to",
+                        record.ncp_acronym
+                    );
+                }
+                j
+            }
+        };
+        let outcome: Outcome = judgement.outcome;
+        let kind = outcome.kind;
+        match self
+            .store
+            .complete(&record.session_id, now, outcome, raw, judgement.xml)
+            .await?
+        {
+            Completion::Completed(r) => {
+                self.metrics
+                    .completed
+                    .get_or_create(&KindLabels {
+                        outcome: format!("{kind:?}"),
+                    })
+                    .inc();
+                tracing::info!(session = %short(&r.session_id), outcome = ?kind, "exchange completed");
+                Ok(Ok(*r))
+            }
+            Completion::AlreadyCompleted => refuse(ReturnRefused::Replayed),
+            Completion::Expired => refuse(ReturnRefused::Expired),
+            Completion::Unknown => refuse(ReturnRefused::Unknown),
+        }
+    }
+
+    /// The token that lets the browser which completed an exchange see its result page.
+    pub fn view_token(&self, session_id: &str) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.view_key, session_id.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16])
+    }
+
+    /// Whether `token` is the view token of `session_id` (constant time).
+    pub fn view_token_ok(&self, session_id: &str, token: &str) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(
+            self.view_token(session_id).as_bytes(),
+            token.as_bytes(),
+        )
+        .is_ok()
+    }
+}
+
+/// A session id shortened for logs.
+fn short(s: &str) -> &str {
+    s.get(..8).unwrap_or(s)
+}

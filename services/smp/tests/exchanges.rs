@@ -1,0 +1,361 @@
+//! The SMP's return endpoint logic against a real SQLite store and real signed documents:
+//! verified, replayed, unknown, signed by another registered NCP, tampered, gzip bomb, identity
+//! mismatch, the three non-OK return codes, expiry — each recorded with the right outcome and
+//! nothing else changed. And interop with a real peer: the Danish NCP's response verifies with
+//! the Danish certificate when its EMREG entry is flagged legacy (and only then).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use emrex_elmo::model::{
+    Credit, Elmo, Identifier, Issuer, LangText, Learner, LearningOpportunityInstance,
+    LearningOpportunitySpecification, LoiStatus, Report,
+};
+use emrex_elmo::{Budget, Person};
+use emrex_smp::model::{OutcomeKind, Status};
+use emrex_smp::registry::{RegistryCountry, RegistryNcp, Snapshot};
+use emrex_smp::service::{ReturnRefused, Settings, SmpCore, SmpMetrics};
+use emrex_smp::store::{SmpStore, SqliteStore};
+use emrex_xmldsig::{PinnedCert, SignOptions, SigningKey};
+
+fn fixtures() -> PathBuf {
+    let mut dir = Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
+    while let Some(d) = dir {
+        for base in [Some(d), d.parent()].into_iter().flatten() {
+            let c = base.join("shared/fixtures/emrex");
+            if c.is_dir() {
+                return c;
+            }
+        }
+        dir = d.parent();
+    }
+    panic!("shared/fixtures/emrex not found");
+}
+
+/// A test-only NCP key.
+fn ncp_key(name: &str) -> (SigningKey, PinnedCert) {
+    let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let mut p =
+        rcgen::CertificateParams::new(vec![format!("{name}.test.invalid")]).expect("params");
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, format!("{name} (test only)"));
+    let cert = p.self_signed(&kp).expect("cert");
+    (
+        SigningKey::from_pem(kp.serialize_pem().as_bytes(), cert.pem().as_bytes())
+            .expect("signing key"),
+        PinnedCert::from_der(cert.der()).expect("pin"),
+    )
+}
+
+fn document(given: &str, family: &str, bday: &str) -> Vec<u8> {
+    let elmo = Elmo::new(
+        Learner::new(given, family).with_bday(bday),
+        "2026-01-01T00:00:00Z",
+    )
+    .with_report(
+        Report::new(
+            Issuer::new(
+                LangText::new("Test University"),
+                Identifier::new("schac", "test.invalid"),
+                "",
+            ),
+            "2026-01-01T00:00:00Z",
+        )
+        .with_learning_opportunity(LearningOpportunitySpecification::course(
+            "C1",
+            LangText::new("Algebra"),
+            LearningOpportunityInstance::default()
+                .with_result("A")
+                .with_status(LoiStatus::Passed)
+                .with_credit(Credit::ects("5")),
+        )),
+    );
+    emrex_elmo::to_xml_v17(&elmo).into_bytes()
+}
+
+fn entry(acronym: &str, cert: Vec<PinnedCert>, legacy: bool) -> RegistryNcp {
+    RegistryNcp {
+        acronym: acronym.into(),
+        country_code: "FI".into(),
+        institutions: vec![format!("{acronym} university")],
+        url: format!("https://{acronym}.test.invalid/"),
+        certificates: cert,
+        legacy_algorithms: legacy,
+    }
+}
+
+struct Fixture {
+    core: SmpCore<SqliteStore>,
+    _dir: tempfile::TempDir,
+}
+
+async fn core(ncps: Vec<RegistryNcp>, ttl: Duration) -> Fixture {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = SqliteStore::open(&format!("sqlite:{}", dir.path().join("smp.db").display()))
+        .await
+        .expect("store");
+    let snapshot = Arc::new(Snapshot {
+        countries: vec![RegistryCountry {
+            code: "FI".into(),
+            name: "Finland".into(),
+            single_fetch: true,
+        }],
+        ncps,
+    });
+    Fixture {
+        core: SmpCore::new(
+            Arc::new(store),
+            Arc::new(move || snapshot.clone()),
+            Settings {
+                public_url: "https://smp.test.invalid".into(),
+                dev_mode: false,
+                ttl,
+                budget: Budget::default(),
+            },
+            SmpMetrics::default(),
+        ),
+        _dir: dir,
+    }
+}
+
+fn body(session: &str, code: &str, elmo: &str) -> Vec<u8> {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("sessionId", session)
+        .append_pair("returnCode", code)
+        .append_pair("returnMessage", "")
+        .append_pair("elmo", elmo)
+        .finish()
+        .into_bytes()
+}
+
+fn signed(key: &SigningKey, doc: &[u8]) -> String {
+    emrex_elmo::transport::encode(
+        &emrex_xmldsig::sign(doc, key, &SignOptions::default()).expect("sign"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_return_is_recorded_with_its_outcome_and_nothing_else_changes() {
+    let (key_a, cert_a) = ncp_key("ncp-a");
+    let (key_b, cert_b) = ncp_key("ncp-b");
+    let f = core(
+        vec![
+            entry("A", vec![cert_a], false),
+            entry("B", vec![cert_b], false),
+        ],
+        Duration::from_secs(600),
+    )
+    .await;
+    let c = &f.core;
+    let asa = || Person::new("Åsa", "Ødegård", Some("1999-04-12"));
+    let good = document("Åsa", "Ødegård", "1999-04-12");
+
+    // Verified, then replayed.
+    let r = c.start(asa(), "A", "app-1").await.expect("start");
+    assert_eq!(r.session_id.len(), 32);
+    let raw = body(&r.session_id, "NCP_OK", &signed(&key_a, &good));
+    let done = c
+        .receive(raw.clone())
+        .await
+        .expect("store")
+        .expect("accepted");
+    let o = done.outcome.clone().expect("outcome");
+    assert_eq!(o.kind, OutcomeKind::Verified, "{}", o.detail);
+    assert_eq!(
+        done.raw_response.as_deref(),
+        Some(raw.as_slice()),
+        "raw kept"
+    );
+    assert!(done.elmo_xml.is_some());
+    let replay = body(
+        &r.session_id,
+        "NCP_OK",
+        &signed(&key_a, &document("Mallory", "X", "2000-01-01")),
+    );
+    assert_eq!(
+        c.receive(replay).await.expect("store"),
+        Err(ReturnRefused::Replayed)
+    );
+    let after = c
+        .store
+        .get(&r.session_id)
+        .await
+        .expect("get")
+        .expect("record");
+    assert_eq!(after, done, "a replay changes nothing");
+
+    // Unknown sessionId: refused, nothing stored.
+    let before = c.store.list(Default::default()).await.expect("list").len();
+    assert_eq!(
+        c.receive(body(
+            "nonexistent-session-id",
+            "NCP_OK",
+            &signed(&key_a, &good)
+        ))
+        .await
+        .expect("store"),
+        Err(ReturnRefused::Unknown)
+    );
+    assert_eq!(
+        c.store.list(Default::default()).await.expect("list").len(),
+        before
+    );
+
+    // Each bad case on its own exchange.
+    let cases: Vec<(&str, Person, String, &str, OutcomeKind)> = vec![
+        (
+            "other NCP's key",
+            asa(),
+            signed(&key_b, &good),
+            "NCP_OK",
+            OutcomeKind::SignatureInvalid,
+        ),
+        (
+            "tampered",
+            asa(),
+            {
+                let s = emrex_xmldsig::sign(&good, &key_a, &SignOptions::default()).expect("sign");
+                let t = String::from_utf8(s).expect("utf8").replace(">A<", ">B<");
+                emrex_elmo::transport::encode(t.as_bytes())
+            },
+            "NCP_OK",
+            OutcomeKind::SignatureInvalid,
+        ),
+        (
+            "gzip bomb",
+            asa(),
+            emrex_elmo::transport::encode(&vec![b' '; 8 * 1024 * 1024]),
+            "NCP_OK",
+            OutcomeKind::Undecodable,
+        ),
+        (
+            "identity mismatch",
+            Person::new("Jean-Baptiste", "Lefèvre", Some("1998-02-28")),
+            signed(&key_a, &good),
+            "NCP_OK",
+            OutcomeKind::IdentityMismatch,
+        ),
+        (
+            "cancel",
+            asa(),
+            String::new(),
+            "NCP_CANCEL",
+            OutcomeKind::NcpReturned,
+        ),
+        (
+            "no results",
+            asa(),
+            String::new(),
+            "NCP_NO_RESULTS",
+            OutcomeKind::NcpReturned,
+        ),
+        (
+            "error",
+            asa(),
+            String::new(),
+            "NCP_ERROR",
+            OutcomeKind::NcpReturned,
+        ),
+    ];
+    for (name, person, elmo, code, kind) in cases {
+        let r = c.start(person, "A", name).await.expect("start");
+        let done = c
+            .receive(body(&r.session_id, code, &elmo))
+            .await
+            .expect("store")
+            .unwrap_or_else(|e| panic!("{name}: refused {e}"));
+        let o = done.outcome.expect("outcome");
+        assert_eq!(o.kind, kind, "{name}: {}", o.detail);
+        assert_eq!(o.return_code, code, "{name}");
+        assert_eq!(done.status, Status::Completed);
+        if kind == OutcomeKind::IdentityMismatch {
+            let id = o.identity.expect("identity");
+            assert!(id.score < 0.5 && !id.reasons.is_empty(), "{id:?}");
+        }
+    }
+
+    // Expired: refused, the record stays pending.
+    let f2 = core(
+        vec![entry("A", vec![ncp_key("x").1], false)],
+        Duration::from_secs(0),
+    )
+    .await;
+    let r = f2.core.start(asa(), "A", "").await.expect("start");
+    assert_eq!(
+        f2.core
+            .receive(body(&r.session_id, "NCP_CANCEL", ""))
+            .await
+            .expect("store"),
+        Err(ReturnRefused::Expired)
+    );
+    assert_eq!(
+        f2.core
+            .store
+            .get(&r.session_id)
+            .await
+            .expect("get")
+            .expect("rec")
+            .status,
+        Status::Pending
+    );
+    // Unknown NCP at start.
+    assert!(c.start(asa(), "NOPE", "").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_danish_response_verifies_when_its_entry_is_flagged_legacy() {
+    let fx = fixtures();
+    let cert = PinnedCert::from_pem_or_der(
+        &std::fs::read(fx.join("certs/dk-emrex-test.cer")).expect("cert"),
+    )
+    .expect("pin");
+    let param =
+        std::fs::read_to_string(fx.join("responses/dk-tomcat.elmo-param.txt")).expect("param");
+    let param = param.trim();
+
+    // Who is in the document (to start the exchange for the right person, and for a wrong one).
+    let xml = emrex_elmo::transport::decode(param, &Budget::default()).expect("decode");
+    let learner = emrex_elmo::parse(&xml, &Default::default())
+        .expect("parse")
+        .learner;
+    let right = Person::from(&learner);
+
+    for (legacy, person, expect) in [
+        (
+            true,
+            right.clone(),
+            vec![OutcomeKind::Verified, OutcomeKind::IdentityReview],
+        ),
+        (
+            true,
+            Person::new("Zoë", "Łukasiewicz", Some("2000-11-02")),
+            vec![OutcomeKind::IdentityMismatch],
+        ),
+        (false, right.clone(), vec![OutcomeKind::SignatureInvalid]),
+    ] {
+        let f = core(
+            vec![entry("DK", vec![cert.clone()], legacy)],
+            Duration::from_secs(600),
+        )
+        .await;
+        let r = f.core.start(person, "DK", "").await.expect("start");
+        let done = f
+            .core
+            .receive(body(&r.session_id, "NCP_OK", param))
+            .await
+            .expect("store")
+            .expect("accepted");
+        let o = done.outcome.expect("outcome");
+        assert!(
+            expect.contains(&o.kind),
+            "legacy={legacy}: {:?} {}",
+            o.kind,
+            o.detail
+        );
+        if legacy {
+            assert_eq!(o.signer_index, Some(0));
+            assert!(o.identity.is_some(), "identity judged");
+        }
+    }
+}
