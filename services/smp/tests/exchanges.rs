@@ -359,3 +359,186 @@ async fn the_real_danish_response_verifies_when_its_entry_is_flagged_legacy() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sis_api_starts_gets_lists_and_watches_exchanges() {
+    use emrex_proto::smp::v1 as pb;
+    use emrex_proto::smp::v1::smp_client::SmpClient;
+    use tokio_stream::StreamExt;
+
+    let (key, cert) = ncp_key("ncp-a");
+    let f = core(
+        vec![entry("A", vec![cert], false)],
+        Duration::from_secs(600),
+    )
+    .await;
+    let core = Arc::new(f.core);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let svc = emrex_smp::grpc::smp_server(core.clone());
+    tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await;
+    });
+    let mut client = SmpClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connect");
+    let mut watch = client
+        .watch_exchanges(pb::WatchExchangesRequest { after_revision: 0 })
+        .await
+        .expect("watch")
+        .into_inner();
+
+    let started = client
+        .start_exchange(pb::StartExchangeRequest {
+            person: Some(pb::Person {
+                given_names: "Åsa".into(),
+                family_name: "Ødegård".into(),
+                birth_date: "1999-04-12".into(),
+            }),
+            ncp_acronym: "A".into(),
+            sis_reference: "application-42".into(),
+        })
+        .await
+        .expect("start")
+        .into_inner();
+    assert!(
+        started
+            .redirect_url
+            .ends_with(&format!("/go/{}", started.session_id))
+    );
+    let unknown = client
+        .start_exchange(pb::StartExchangeRequest {
+            person: Some(pb::Person {
+                given_names: "A".into(),
+                ..Default::default()
+            }),
+            ncp_acronym: "NOPE".into(),
+            sis_reference: String::new(),
+        })
+        .await;
+    assert_eq!(
+        unknown.expect_err("unknown NCP").code(),
+        tonic::Code::NotFound
+    );
+
+    let ev = tokio::time::timeout(Duration::from_secs(5), watch.next())
+        .await
+        .expect("event")
+        .expect("open")
+        .expect("ok");
+    assert_eq!(ev.session_id, started.session_id);
+    assert_eq!(ev.status, pb::Status::Pending as i32);
+
+    let good = document("Åsa", "Ødegård", "1999-04-12");
+    core.receive(body(&started.session_id, "NCP_OK", &signed(&key, &good)))
+        .await
+        .expect("store")
+        .expect("accepted");
+    let ev = tokio::time::timeout(Duration::from_secs(5), watch.next())
+        .await
+        .expect("event")
+        .expect("open")
+        .expect("ok");
+    assert_eq!(ev.status, pb::Status::Completed as i32);
+    assert_eq!(ev.outcome, pb::OutcomeKind::Verified as i32);
+
+    let got = client
+        .get_exchange(pb::GetExchangeRequest {
+            session_id: started.session_id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(got.sis_reference, "application-42");
+    assert_eq!(got.reports.len(), 1);
+    assert_eq!(got.reports[0].courses[0].title, "Algebra");
+    assert_eq!(got.reports[0].courses[0].credits_ects, "5");
+    assert!(!got.signed_xml.is_empty());
+    assert_eq!(
+        got.identity.as_ref().map(|i| i.verdict.as_str()),
+        Some("match")
+    );
+    let listed = client
+        .list_exchanges(pb::ListExchangesRequest {
+            sis_reference: "application-42".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.exchanges.len(), 1);
+    let missing = client
+        .get_exchange(pb::GetExchangeRequest {
+            session_id: "nope".into(),
+        })
+        .await;
+    assert_eq!(missing.expect_err("missing").code(), tonic::Code::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_return_endpoint_answers_refusals_with_status_codes() {
+    let (key, cert) = ncp_key("ncp-a");
+    let f = core(
+        vec![entry("A", vec![cert], false)],
+        Duration::from_secs(600),
+    )
+    .await;
+    let core = Arc::new(f.core);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = emrex_smp::http::router(core.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let http = reqwest::Client::new();
+    let post = |b: Vec<u8>| {
+        http.post(format!("{base}/return"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(b)
+            .send()
+    };
+    let r = core
+        .start(Person::new("Åsa", "Ødegård", Some("1999-04-12")), "A", "")
+        .await
+        .expect("start");
+    let good = signed(&key, &document("Åsa", "Ødegård", "1999-04-12"));
+    let first = post(body(&r.session_id, "NCP_OK", &good))
+        .await
+        .expect("post");
+    assert_eq!(first.status().as_u16(), 200);
+    let page = first.text().await.expect("text");
+    assert!(page.contains("data-kind=\"Verified\""), "{page}");
+    assert!(page.contains("Algebra"));
+    // The PDF link needs the token; without it, 403.
+    let no_token = http
+        .get(format!("{base}/result/{}", r.session_id))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(no_token.status().as_u16(), 403);
+    assert_eq!(
+        post(body(&r.session_id, "NCP_OK", &good))
+            .await
+            .expect("post")
+            .status()
+            .as_u16(),
+        409
+    );
+    assert_eq!(
+        post(body("unknown", "NCP_OK", &good))
+            .await
+            .expect("post")
+            .status()
+            .as_u16(),
+        404
+    );
+    let huge = vec![b'a'; emrex_smp::http::MAX_RETURN_BYTES + 1];
+    assert_eq!(post(huge).await.expect("post").status().as_u16(), 413);
+}
