@@ -30,6 +30,8 @@ pub enum Command {
     /// Run an SMP (EMREX client): NCP chooser, return endpoint with verification, SIS API (see
     /// docs/smp.md).
     Smp(SmpArgs),
+    /// Print the CustomResourceDefinitions of emrex.eu/v1alpha1 as YAML (what crds/ holds).
+    Crd,
 }
 
 /// Flags of `emrex smp`; each overrides the same key of the config file and environment.

@@ -26,6 +26,11 @@ fn main() -> ExitCode {
         cli::Command::Ncp(args) => service_exit(ncp_cmd::run(args)),
         cli::Command::Dev(args) => service_exit(dev_cmd::run(args)),
         cli::Command::Smp(args) => service_exit(smp_cmd::run(args)),
+        cli::Command::Crd => service_exit(
+            emrex_operator::crds_yaml()
+                .map(|y| print!("{y}"))
+                .map_err(anyhow::Error::from),
+        ),
     }
 }
 

@@ -1,0 +1,400 @@
+//! The custom resources of `emrex.eu/v1alpha1`, derived from these Rust types with schemars.
+//!
+//! Field docs become the CRD's descriptions, so they are written for users of `kubectl explain`.
+//! Enums are plain strings and optional blocks are plain structs, so the schemas stay structural
+//! (complex or internally tagged enums are what break structural schemas in kube-rs CRDs).
+//! The generated YAML is committed in `crds/` (`emrex crd > crds/emrex.eu.yaml`); a test fails
+//! when it differs from these types.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The API group.
+pub const GROUP: &str = "emrex.eu";
+/// The API version.
+pub const VERSION: &str = "v1alpha1";
+
+/// Status fields every kind shares.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommonStatus {
+    /// The `metadata.generation` the conditions describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Reconciled` (children applied and consistent), `Available` (Deployments report
+    /// available replicas), `Published` (listed in EMREG, where that applies) and `Ready` (all
+    /// that apply hold).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}
+
+/// A key of a Secret in the resource's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    /// Secret name.
+    pub name: String,
+    /// Key within the Secret.
+    pub key: String,
+}
+
+/// How a service's Pods run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Workload {
+    /// Number of replicas (default 1; the NCP keeps exchange state in memory, so more than one
+    /// needs session affinity, which the operator's Service sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// Container image of the `emrex` binary (default: the operator's own version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+// ------------------------------------------------------------------------------------------------
+// Registry
+
+/// An EMREG: run one here, or point at one that runs elsewhere (`external`).
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "emrex.eu",
+    version = "v1alpha1",
+    kind = "Registry",
+    namespaced,
+    status = "RegistryStatus",
+    shortname = "emreg",
+    category = "emrex",
+    printcolumn = r#"{"name":"External","type":"string","jsonPath":".spec.external.grpcEndpoint"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrySpec {
+    /// Use an EMREG outside the cluster instead of running one. When set, the operator runs
+    /// nothing for this Registry and only publishes entries to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalRegistry>,
+    /// Where the EMREG this operator runs keeps its entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<RegistryStore>,
+    /// Pods of the EMREG this operator runs.
+    #[serde(default)]
+    pub workload: Workload,
+}
+
+/// An EMREG that runs elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalRegistry {
+    /// Its gRPC endpoint (`https://host:port`), where the operator calls `RegistryAdmin`.
+    pub grpc_endpoint: String,
+    /// Secret with `ca.crt` (the server's CA) and `tls.crt`/`tls.key` (the operator's client
+    /// certificate for mTLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_secret: Option<String>,
+}
+
+/// EMREG storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryStore {
+    /// Secret key holding a `postgres://` URL (several replicas); SQLite on a volume otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_url: Option<SecretKeyRef>,
+}
+
+/// What the operator observed of a Registry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryStatus {
+    #[serde(flatten)]
+    pub common: CommonStatus,
+    /// Number of entries the operator published to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<i32>,
+}
+
+// ------------------------------------------------------------------------------------------------
+// RegistryEntry
+
+/// One NCP as listed in a Registry. NationalContactPoints own theirs; create one by hand for an
+/// NCP that runs elsewhere (with inline certificates).
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "emrex.eu",
+    version = "v1alpha1",
+    kind = "RegistryEntry",
+    namespaced,
+    status = "RegistryEntryStatus",
+    shortname = "emregentry",
+    category = "emrex",
+    printcolumn = r#"{"name":"Acronym","type":"string","jsonPath":".spec.acronym"}"#,
+    printcolumn = r#"{"name":"Country","type":"string","jsonPath":".spec.countryCode"}"#,
+    printcolumn = r#"{"name":"Registry","type":"string","jsonPath":".spec.registryRef"}"#,
+    printcolumn = r#"{"name":"Published","type":"string","jsonPath":".status.conditions[?(@.type==\"Published\")].status"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryEntrySpec {
+    /// The Registry (same namespace) to publish to.
+    pub registry_ref: String,
+    /// Unique short name in the registry (`[A-Za-z0-9._-]{1,64}`).
+    pub acronym: String,
+    /// ISO 3166-1 alpha-2 country code, upper case.
+    pub country_code: String,
+    /// Display names of the institutions whose results the NCP provides.
+    #[serde(default)]
+    pub institutions: Vec<String>,
+    /// The NCP's EMREX entry point (https).
+    pub url: String,
+    /// Certificates documents from this NCP verify with (1–16).
+    pub certificates: Vec<CertificateSource>,
+    /// The NCP still signs with SHA-1 era algorithms (clients relax checks only for it).
+    #[serde(default)]
+    pub legacy_algorithms: bool,
+}
+
+/// A certificate: from a SigningCertificate (its current and, during rotation, next
+/// certificate), or inline PEM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateSource {
+    /// A SigningCertificate in the same namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_certificate_ref: Option<String>,
+    /// A PEM certificate (for NCPs run elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pem: Option<String>,
+}
+
+/// What the operator observed of a RegistryEntry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryEntryStatus {
+    #[serde(flatten)]
+    pub common: CommonStatus,
+    /// The registry revision at which the entry was last published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_revision: Option<i64>,
+    /// SHA-256 fingerprints of the certificates published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published_fingerprints: Vec<String>,
+}
+
+// ------------------------------------------------------------------------------------------------
+// NationalContactPoint
+
+/// An NCP instance: the operator runs it and its Signer (the key is mounted only into the
+/// Signer), and owns its RegistryEntry.
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "emrex.eu",
+    version = "v1alpha1",
+    kind = "NationalContactPoint",
+    namespaced,
+    status = "NationalContactPointStatus",
+    shortname = "ncp",
+    category = "emrex",
+    printcolumn = r#"{"name":"Country","type":"string","jsonPath":".spec.countryCode"}"#,
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.publicUrl"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct NationalContactPointSpec {
+    /// Acronym in the registry (default: the resource name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acronym: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country_code: String,
+    /// Institutions whose results it provides.
+    #[serde(default)]
+    pub institutions: Vec<String>,
+    /// Public https URL of the entry point (as clients reach it through your ingress).
+    pub public_url: String,
+    /// The Registry (same namespace) to publish to.
+    pub registry_ref: String,
+    /// The SigningCertificate whose key the Signer uses.
+    pub signing_certificate_ref: String,
+    /// How students log in.
+    pub login: NcpLogin,
+    /// Where results come from.
+    pub source: ResultsSource,
+    /// Pods of the NCP.
+    #[serde(default)]
+    pub workload: Workload,
+    /// Pods of its Signer.
+    #[serde(default)]
+    pub signer_workload: Workload,
+}
+
+/// Student login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NcpLogin {
+    /// The OpenID provider's issuer URL.
+    pub issuer: String,
+    /// Client id registered there (callback `{publicUrl}/login/callback`).
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: SecretKeyRef,
+}
+
+/// Kind of results source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SourceKind {
+    /// One ELMO file per student on a volume.
+    Directory,
+    /// The institution's `emrex.ncp.v1.ResultsProvider` service.
+    Grpc,
+}
+
+/// Where results come from (`kind` picks which block applies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsSource {
+    pub kind: SourceKind,
+    /// For `Directory`: a PersistentVolumeClaim with `{identifier}.xml` files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_name: Option<String>,
+    /// For `Directory`: the identifier type naming the files (default `local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier_type: Option<String>,
+    /// For `Grpc`: the provider's endpoint (`https://host:port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// For `Grpc`: Secret with `ca.crt`, `tls.crt`, `tls.key` for mTLS to the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_secret: Option<String>,
+}
+
+/// What the operator observed of a NationalContactPoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NationalContactPointStatus {
+    #[serde(flatten)]
+    pub common: CommonStatus,
+}
+
+// ------------------------------------------------------------------------------------------------
+// StudentMobilityPlugin
+
+/// An SMP instance.
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "emrex.eu",
+    version = "v1alpha1",
+    kind = "StudentMobilityPlugin",
+    namespaced,
+    status = "StudentMobilityPluginStatus",
+    shortname = "smp",
+    category = "emrex",
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.publicUrl"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentMobilityPluginSpec {
+    /// Public https URL (`returnUrl` is `{publicUrl}/return`).
+    pub public_url: String,
+    /// The Registry (same namespace) whose NCPs it trusts.
+    pub registry_ref: String,
+    /// Secret key with a `postgres://` URL; SQLite on a volume otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_url: Option<SecretKeyRef>,
+    /// Secret with `ca.crt`: the CA whose client certificates may call the SIS API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sis_client_ca_secret: Option<String>,
+    #[serde(default)]
+    pub workload: Workload,
+}
+
+/// What the operator observed of a StudentMobilityPlugin.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentMobilityPluginStatus {
+    #[serde(flatten)]
+    pub common: CommonStatus,
+}
+
+// ------------------------------------------------------------------------------------------------
+// SigningCertificate
+
+/// A signing key and its X.509 certificate in a Secret, renewed before it expires and rotated
+/// with overlap: the next certificate is published in EMREG first, the Signer switches after
+/// `propagationDelay`, the old one leaves the entry after `gracePeriod`.
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "emrex.eu",
+    version = "v1alpha1",
+    kind = "SigningCertificate",
+    namespaced,
+    status = "SigningCertificateStatus",
+    shortname = "signcert",
+    category = "emrex",
+    printcolumn = r#"{"name":"Secret","type":"string","jsonPath":".spec.secretName"}"#,
+    printcolumn = r#"{"name":"Expires","type":"date","jsonPath":".status.notAfter"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningCertificateSpec {
+    /// The Secret to write (`tls.key`, `tls.crt`, and `next.crt` during a rotation).
+    pub secret_name: String,
+    /// Subject common name (e.g. the NCP's host name).
+    pub common_name: String,
+    /// Subject organization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Key algorithm (default `ECDSA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_algorithm: Option<KeyAlgorithm>,
+    /// RSA key size: 2048, 3072 or 4096 (ECDSA is always P-256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_size: Option<u32>,
+    /// Validity, e.g. `2160h` (default 90 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// Renew this long before expiry, e.g. `360h` (default a third of `duration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_before: Option<String>,
+    /// Issue from the CA in this Secret (`tls.crt`, `tls.key`) instead of self-signing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<String>,
+    /// Wait this long after publishing the next certificate before the Signer uses it
+    /// (default `10m`: EMREX 1.x clients cache the JSON list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation_delay: Option<String>,
+    /// Keep the old certificate in the entry this long after the switch (default `1h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<String>,
+}
+
+/// Key algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum KeyAlgorithm {
+    RSA,
+    ECDSA,
+}
+
+/// What the operator observed of a SigningCertificate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningCertificateStatus {
+    #[serde(flatten)]
+    pub common: CommonStatus,
+    /// Validity of the certificate in use (RFC 3339, seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+    /// When renewal starts (RFC 3339, truncated to the second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_time: Option<String>,
+    /// SHA-256 fingerprint of the certificate in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// SHA-256 fingerprint of the next certificate during a rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_fingerprint: Option<String>,
+}
