@@ -36,15 +36,39 @@ if ! python3 -c 'import signxml, lxml, jsonschema' 2>/dev/null; then
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages signxml lxml jsonschema
 fi
 
+# What this script starts for the tests is stopped when they are done, however they end.
+pg_started=""
+k8s_state=""
+cleanup() {
+  if [ -n "$pg_started" ]; then
+    EMREX_PG_STOP=1 bash scripts/postgres-test-db.sh >/dev/null 2>&1 || true
+  fi
+  if [ -n "$k8s_state" ]; then
+    bash scripts/k8s-control-plane.sh stop "$k8s_state" >/dev/null 2>&1 || true
+    rm -rf "$k8s_state"
+  fi
+}
+trap cleanup EXIT
+
 # A real PostgreSQL for the registry store tests (installed and started when missing; a private
 # cluster on loopback). An already given EMREX_TEST_POSTGRES_URL is used as it is.
 if [ -z "${EMREX_TEST_POSTGRES_URL:-}" ]; then
   log "PostgreSQL for the store tests"
   eval "$(bash scripts/postgres-test-db.sh)"
-  # Stop the throw-away cluster when the tests are done, however they end.
-  trap 'EMREX_PG_STOP=1 bash scripts/postgres-test-db.sh >/dev/null 2>&1 || true' EXIT
+  pg_started=1
 fi
 export EMREX_TEST_POSTGRES_URL
+
+# Kubernetes control plane for the operator tests: etcd + kube-apiserver + kube-controller-manager
+# 1.20.2, built once from Debian's source and cached in $EMREX_CACHE_DIR/k8s/bin (~4 min cold).
+# The tests start it on first use in EMREX_K8S_STATE_DIR (shared by all test binaries, stopped at
+# exit). An already given KUBECONFIG (kind, k3d, a real cluster) is used as it is.
+if [ -z "${KUBECONFIG:-}" ]; then
+  log "Kubernetes control plane for the operator tests"
+  bash scripts/k8s-control-plane.sh build
+  k8s_state="$(mktemp -d "${TMPDIR:-/tmp}/emrex-k8s-state.XXXXXX")"
+  export EMREX_K8S_STATE_DIR="$k8s_state"
+fi
 
 cache="${EMREX_CACHE_DIR:-$HOME/.cache/emrex-rs}"
 if mkdir -p "$cache/target" 2>/dev/null; then

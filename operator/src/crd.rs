@@ -346,12 +346,13 @@ pub struct SigningCertificateSpec {
     /// Subject organization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<String>,
-    /// Key algorithm (default `ECDSA`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_algorithm: Option<KeyAlgorithm>,
+    /// Key algorithm (default `ECDSA`). Not optional in the schema: an optional enum renders as
+    /// `enum: [..., null]`, which the 1.20 API server refuses.
+    #[serde(default)]
+    pub key_algorithm: KeyAlgorithm,
     /// RSA key size: 2048, 3072 or 4096 (ECDSA is always P-256).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_size: Option<u32>,
+    pub key_size: Option<i32>,
     /// Validity, e.g. `2160h` (default 90 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
@@ -371,9 +372,10 @@ pub struct SigningCertificateSpec {
 }
 
 /// Key algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum KeyAlgorithm {
     RSA,
+    #[default]
     ECDSA,
 }
 

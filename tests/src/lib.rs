@@ -17,6 +17,8 @@
 
 /// A real browser (Debian Chromium driven by playwright-core) running JSON step lists.
 pub mod browser;
+/// A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) for operator tests.
+pub mod k8s;
 pub mod keys;
 /// A real OpenID Provider (npm `oidc-provider`) on loopback, killed on drop.
 pub mod oidc;
