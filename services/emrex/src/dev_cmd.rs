@@ -244,6 +244,7 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
             emrex_smp::service::Settings {
                 public_url: format!("http://{smp_addr}"),
                 dev_mode: true,
+                chooser: true,
                 ttl: Duration::from_secs(30 * 60),
                 budget: emrex_elmo::Budget::default(),
             },

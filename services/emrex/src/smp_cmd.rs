@@ -65,6 +65,7 @@ async fn serve(config: SmpServiceConfig) -> anyhow::Result<()> {
         Settings {
             public_url: config.http.public_url.trim_end_matches('/').to_string(),
             dev_mode: config.dev_mode,
+            chooser: config.dev_mode || config.http.chooser,
             ttl: config.exchange.ttl,
             budget: config.exchange.budget(),
         },

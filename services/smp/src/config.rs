@@ -36,6 +36,9 @@ pub struct HttpConfig {
     /// The SMP's public base URL; the `returnUrl` sent to NCPs is `{public_url}/return`. Must be
     /// `https://` outside development mode (NCPs refuse other return URLs).
     pub public_url: String,
+    /// Serve the student-facing chooser outside development mode too (it has no login: anyone
+    /// can start exchanges for any person there). Always on in development mode.
+    pub chooser: bool,
 }
 
 impl Default for HttpConfig {
@@ -43,6 +46,7 @@ impl Default for HttpConfig {
         Self {
             listen: "0.0.0.0:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
+            chooser: false,
         }
     }
 }

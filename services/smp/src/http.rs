@@ -82,7 +82,19 @@ fn dev_person() -> Person {
     Person::new("Åsa", "Ødegård", Some("1999-04-12"))
 }
 
+/// The chooser is off: exchanges start from the SIS.
+fn no_chooser<S: SmpStore>(core: &SmpCore<S>) -> Response {
+    error(
+        core,
+        StatusCode::NOT_FOUND,
+        "This service starts transfers from your institution's student system.",
+    )
+}
+
 async fn index<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>) -> Response {
+    if !core.settings.chooser {
+        return no_chooser(&core);
+    }
     let snapshot = (core.registry)();
     page(
         StatusCode::OK,
@@ -95,6 +107,9 @@ async fn country<S: SmpStore>(
     State(core): State<Arc<SmpCore<S>>>,
     Path(code): Path<String>,
 ) -> Response {
+    if !core.settings.chooser {
+        return no_chooser(&core);
+    }
     let snapshot = (core.registry)();
     if code.len() != 2 || snapshot.ncps_in(&code).next().is_none() {
         return error(
@@ -116,6 +131,9 @@ async fn country<S: SmpStore>(
 }
 
 async fn start<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>, body: Body) -> Response {
+    if !core.settings.chooser {
+        return no_chooser(&core);
+    }
     let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
         return error(
             &core,

@@ -25,6 +25,10 @@ pub struct Settings {
     /// The SMP's public base URL (no trailing slash); `returnUrl` is `{public_url}/return`.
     pub public_url: String,
     pub dev_mode: bool,
+    /// Serve the chooser (`/`, `/country/…`, `/start`): anyone can start an exchange there for
+    /// whatever person they type, so it is for development and demos; in production the SIS
+    /// starts exchanges over the authenticated gRPC API.
+    pub chooser: bool,
     /// How long an exchange may take.
     pub ttl: Duration,
     /// Decoding budget for the `elmo` parameter.

@@ -110,6 +110,7 @@ async fn core(ncps: Vec<RegistryNcp>, ttl: Duration) -> Fixture {
             Settings {
                 public_url: "https://smp.test.invalid".into(),
                 dev_mode: false,
+                chooser: false,
                 ttl,
                 budget: Budget::default(),
             },
@@ -535,6 +536,25 @@ async fn the_return_endpoint_answers_refusals_with_status_codes() {
         post(body("unknown", "NCP_OK", &good))
             .await
             .expect("post")
+            .status()
+            .as_u16(),
+        404
+    );
+    // The chooser is off outside development mode unless configured: nobody can start
+    // exchanges for arbitrary persons through the page.
+    let r = http
+        .post(format!("{base}/start"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("given_names=A&family_name=B&ncp=A")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(
+        http.get(format!("{base}/"))
+            .send()
+            .await
+            .expect("get")
             .status()
             .as_u16(),
         404
