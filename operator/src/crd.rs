@@ -303,7 +303,9 @@ pub struct StudentMobilityPluginSpec {
     /// Secret key with a `postgres://` URL; SQLite on a volume otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postgres_url: Option<SecretKeyRef>,
-    /// Secret with `ca.crt`: the CA whose client certificates may call the SIS API.
+    /// Secret with `ca.crt` (the CA whose client certificates may call the SIS API) and
+    /// `tls.crt`/`tls.key` (the SMP's own gRPC server certificate). Without it the SIS API has
+    /// no TLS and refuses every call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sis_client_ca_secret: Option<String>,
     #[serde(default)]
@@ -399,4 +401,7 @@ pub struct SigningCertificateStatus {
     /// SHA-256 fingerprint of the next certificate during a rotation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_fingerprint: Option<String>,
+    /// SHA-256 fingerprint of the previous certificate while it is still listed (grace period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_fingerprint: Option<String>,
 }

@@ -1,8 +1,20 @@
-//! The EMREX Kubernetes operator. Today: the custom resource definitions of `emrex.eu/v1alpha1`
-//! ([`crd`]) and their rendering for `emrex crd` / `crds/`. The controllers come next (see the
-//! Operator issue).
+//! The EMREX Kubernetes operator: the custom resources of `emrex.eu/v1alpha1` ([`crd`]), pure
+//! build functions from a resource to its desired children ([`build`]), certificate issuance
+//! and rotation ([`pki`], [`rotation`]), and the controllers that apply them with server-side
+//! apply and report status ([`controller`], [`run`]). Operators' guide: docs/operator.md.
 
+pub mod apply;
+pub mod build;
+pub mod conditions;
+pub mod controller;
 pub mod crd;
+pub mod emreg;
+pub mod lease;
+pub mod metrics;
+pub mod names;
+pub mod pki;
+pub mod rotation;
+pub mod run;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

@@ -32,6 +32,48 @@ pub enum Command {
     Smp(SmpArgs),
     /// Print the CustomResourceDefinitions of emrex.eu/v1alpha1 as YAML (what crds/ holds).
     Crd,
+    /// Run the Kubernetes operator: reconciles Registries, RegistryEntries,
+    /// NationalContactPoints, StudentMobilityPlugins and SigningCertificates (see
+    /// docs/operator.md). Uses KUBECONFIG or the in-cluster service account.
+    Operator(OperatorArgs),
+}
+
+/// Flags of `emrex operator`.
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    /// Watch only this namespace (namespace-scoped RBAC suffices); all namespaces otherwise.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Address of `/live`, `/ready` and `/metrics` (port 0 picks one; the bound address is
+    /// printed as `emrex-operator-admin ADDR`).
+    #[arg(long, default_value = "0.0.0.0:9090")]
+    pub admin_listen: std::net::SocketAddr,
+    /// Elect a leader with a Lease so several replicas are safe.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "emrex-operator")]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: $POD_NAMESPACE, else --namespace, else "default").
+    #[arg(long)]
+    pub lease_namespace: Option<String>,
+    /// Server-side apply the CRDs at start (needs RBAC for customresourcedefinitions).
+    #[arg(long)]
+    pub apply_crds: bool,
+    /// Image of the services the operator runs when a resource names none
+    /// (default ghcr.io/emrex-rs/emrex:<this version>).
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub log_format: OperatorLogFormat,
+}
+
+/// Log formats of `emrex operator`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OperatorLogFormat {
+    Plain,
+    Json,
 }
 
 /// Flags of `emrex smp`; each overrides the same key of the config file and environment.

@@ -14,6 +14,7 @@ mod elmo_cmd;
 mod emreg_cmd;
 mod input;
 mod ncp_cmd;
+mod operator_cmd;
 mod signer_cmd;
 mod smp_cmd;
 
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         cli::Command::Ncp(args) => service_exit(ncp_cmd::run(args)),
         cli::Command::Dev(args) => service_exit(dev_cmd::run(args)),
         cli::Command::Smp(args) => service_exit(smp_cmd::run(args)),
+        cli::Command::Operator(args) => service_exit(operator_cmd::run(args)),
         cli::Command::Crd => service_exit(
             emrex_operator::crds_yaml()
                 .map(|y| print!("{y}"))

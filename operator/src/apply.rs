@@ -1,0 +1,138 @@
+//! Applying desired children with server-side apply (one field manager, forced: the operator
+//! owns these fields) and deleting the children a resource no longer wants, found by the
+//! owner-UID label.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::build::{Children, Owner};
+use crate::crd::RegistryEntry;
+use crate::names::{FIELD_MANAGER, OWNER_UID_LABEL};
+
+/// What the API server returned for the applied children (with their status).
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub deployments: Vec<Deployment>,
+    pub registry_entries: Vec<RegistryEntry>,
+    /// Children deleted because they are no longer desired.
+    pub pruned: usize,
+}
+
+/// The SSA parameters every write uses.
+pub fn apply_params() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
+}
+
+async fn apply_kind<K>(
+    client: &Client,
+    ns: &str,
+    owner_uid: &str,
+    objects: Vec<K>,
+) -> Result<(Vec<K>, usize), kube::Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    let mut keep = BTreeSet::new();
+    let mut out = Vec::with_capacity(objects.len());
+    for o in objects {
+        let name = o.name_any();
+        out.push(api.patch(&name, &apply_params(), &Patch::Apply(&o)).await?);
+        keep.insert(name);
+    }
+    let existing = api
+        .list_metadata(&ListParams::default().labels(&format!("{OWNER_UID_LABEL}={owner_uid}")))
+        .await?;
+    let mut pruned = 0;
+    for item in existing.items {
+        let name = item.name_any();
+        if keep.contains(&name) || item.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        tracing::info!(kind = %K::kind(&()), %name, "deleting a child that is no longer desired");
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => pruned += 1,
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((out, pruned))
+}
+
+/// Applies every child of `owner` and prunes the rest.
+pub async fn apply(
+    client: &Client,
+    owner: &Owner,
+    children: Children,
+) -> Result<Applied, kube::Error> {
+    // Destructured without `..`: a new kind of child must be handled here to compile.
+    let Children {
+        service_accounts,
+        config_maps,
+        secrets,
+        services,
+        deployments,
+        network_policies,
+        persistent_volume_claims,
+        registry_entries,
+    } = children;
+    let (ns, uid) = (owner.namespace.as_str(), owner.uid.as_str());
+    let mut pruned = 0;
+    // Dependencies first: what Pods mount exists before the Deployments that mount it.
+    pruned += apply_kind::<ServiceAccount>(client, ns, uid, service_accounts)
+        .await?
+        .1;
+    pruned += apply_kind::<ConfigMap>(client, ns, uid, config_maps)
+        .await?
+        .1;
+    pruned += apply_kind::<Secret>(client, ns, uid, secrets).await?.1;
+    pruned += apply_kind::<PersistentVolumeClaim>(client, ns, uid, persistent_volume_claims)
+        .await?
+        .1;
+    pruned += apply_kind::<Service>(client, ns, uid, services).await?.1;
+    pruned += apply_kind::<NetworkPolicy>(client, ns, uid, network_policies)
+        .await?
+        .1;
+    let (deployments, p) = apply_kind::<Deployment>(client, ns, uid, deployments).await?;
+    pruned += p;
+    let (registry_entries, p) =
+        apply_kind::<RegistryEntry>(client, ns, uid, registry_entries).await?;
+    pruned += p;
+    Ok(Applied {
+        deployments,
+        registry_entries,
+        pruned,
+    })
+}
+
+/// `(available, wanted, summary)` of applied Deployments, from what their controllers report.
+pub fn availability(deployments: &[Deployment]) -> (bool, String) {
+    let mut ok = true;
+    let mut parts = Vec::new();
+    for d in deployments {
+        let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let status = d.status.as_ref();
+        let available = status.and_then(|s| s.available_replicas).unwrap_or(0);
+        // The status must describe the current spec, not an older generation's.
+        let current = status.and_then(|s| s.observed_generation) == d.metadata.generation;
+        if available < wanted.min(1) || (wanted > 0 && !current) || available == 0 && wanted > 0 {
+            ok = false;
+        }
+        parts.push(format!("{} {available}/{wanted}", d.name_any()));
+    }
+    (ok, format!("available replicas: {}", parts.join(", ")))
+}

@@ -1,0 +1,326 @@
+//! SigningCertificate controller: issues the key and certificate into the Secret, renews and
+//! rotates them following [`crate::rotation::plan`], and reports validity in status and metrics.
+//!
+//! The Secret is not owned by the SigningCertificate (like cert-manager's default): deleting the
+//! resource does not delete the key a running Signer uses. Deleting the Secret forces a re-issue.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::api::{ListParams, Patch};
+use kube::runtime::controller::Action;
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use super::{Ctx, Error, invalid, merged, read_secret, write_status};
+use crate::apply::apply_params;
+use crate::build::BuildError;
+use crate::conditions::{Cond, PUBLISHED, RECONCILED};
+use crate::crd::{RegistryEntry, SigningCertificate, SigningCertificateStatus};
+use crate::names::{
+    MANAGED_BY, NEXT_CRT, NEXT_ISSUED_ANNOTATION, NEXT_KEY, PREVIOUS_CRT,
+    PREVIOUS_UNTIL_ANNOTATION, TLS_CRT, TLS_KEY,
+};
+use crate::pki::{self, CaMaterial, SigningRequest};
+use crate::rotation::{CertPolicy, Material, Step, plan, whole_seconds};
+
+/// Label on the Secret naming its SigningCertificate.
+pub const SECRET_LABEL: &str = "emrex.eu/signing-certificate";
+
+pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let _timer = ctx.metrics.start("signingcertificate");
+    let ns = obj.namespace().unwrap_or_default();
+    let name = obj.name_any();
+    if obj.metadata.deletion_timestamp.is_some() {
+        ctx.metrics.forget_certificate(&ns, &name);
+        return Ok(Action::await_change());
+    }
+    let old_full = obj.status.clone().unwrap_or_default();
+    let policy = match CertPolicy::from_spec(&obj.spec) {
+        Ok(p) => p,
+        Err(e) => {
+            let err = BuildError::invalid("spec", e.to_string());
+            return invalid(&ctx, &*obj, &old_full.common, json!({}), &err).await;
+        }
+    };
+    let ca = match &obj.spec.ca_secret {
+        None => None,
+        Some(ca_name) => match read_secret(&ctx.client, &ns, ca_name).await? {
+            Some(d) => match (d.get(TLS_CRT), d.get(TLS_KEY)) {
+                (Some(c), Some(k)) => Some(CaMaterial {
+                    cert_pem: c.clone(),
+                    key_pem: k.clone(),
+                }),
+                _ => {
+                    let err = BuildError::invalid(
+                        "spec.caSecret",
+                        format!("Secret {ca_name:?} needs tls.crt and tls.key"),
+                    );
+                    return invalid(&ctx, &*obj, &old_full.common, json!({}), &err).await;
+                }
+            },
+            None => {
+                let err = BuildError::invalid(
+                    "spec.caSecret",
+                    format!("Secret {ca_name:?} does not exist"),
+                );
+                return invalid(&ctx, &*obj, &old_full.common, json!({}), &err).await;
+            }
+        },
+    };
+
+    let data = read_secret(&ctx.client, &ns, &obj.spec.secret_name)
+        .await?
+        .unwrap_or_default();
+    let annotations = secret_annotations(&ctx, &ns, &obj.spec.secret_name).await?;
+    let material = parse_material(&data, &annotations);
+    let next_published = match &material.next {
+        None => true,
+        Some(next) => next_published(&ctx, &ns, &name, &next.fingerprint).await?,
+    };
+    let now = Timestamp::now();
+    let step = plan(&policy, &material, now, next_published);
+    tracing::debug!(%ns, %name, ?step, "certificate plan");
+
+    let mut new_data = data.clone();
+    let mut new_annotations = annotations.clone();
+    let issue = |reason: &str| -> Result<pki::Issued, Error> {
+        let (nb, na) = policy.validity(now);
+        tracing::info!(%ns, %name, reason, "issuing a signing certificate");
+        Ok(pki::issue_signing(
+            &SigningRequest {
+                common_name: policy.common_name.clone(),
+                organization: policy.organization.clone(),
+                algorithm: policy.algorithm,
+                rsa_bits: policy.rsa_bits,
+                not_before: nb,
+                not_after: na,
+            },
+            ca.as_ref(),
+        )?)
+    };
+    let mut event: Option<(&str, String)> = None;
+    match &step {
+        Step::IssueCurrent { reason } => {
+            let issued = issue(reason)?;
+            new_data = BTreeMap::from([
+                (TLS_KEY.into(), issued.key_pem),
+                (TLS_CRT.into(), issued.cert_pem),
+            ]);
+            new_annotations.clear();
+            event = Some(("Issued", format!("issued a certificate ({reason})")));
+        }
+        Step::IssueNext { reason } => {
+            let issued = issue(reason)?;
+            new_data.insert(NEXT_KEY.into(), issued.key_pem);
+            new_data.insert(NEXT_CRT.into(), issued.cert_pem);
+            new_annotations.insert(
+                NEXT_ISSUED_ANNOTATION.into(),
+                whole_seconds(now).to_string(),
+            );
+            event = Some((
+                "NextIssued",
+                format!("issued the next certificate ({reason}); published before use"),
+            ));
+        }
+        Step::Switch => {
+            if let (Some(k), Some(c)) = (data.get(NEXT_KEY), data.get(NEXT_CRT)) {
+                if let Some(old) = data.get(TLS_CRT) {
+                    new_data.insert(PREVIOUS_CRT.into(), old.clone());
+                }
+                new_data.insert(TLS_KEY.into(), k.clone());
+                new_data.insert(TLS_CRT.into(), c.clone());
+                new_data.remove(NEXT_KEY);
+                new_data.remove(NEXT_CRT);
+                new_annotations.remove(NEXT_ISSUED_ANNOTATION);
+                let until = now
+                    .saturating_add(
+                        SignedDuration::try_from(policy.grace_period)
+                            .unwrap_or(SignedDuration::MAX),
+                    )
+                    .unwrap_or(now);
+                new_annotations.insert(
+                    PREVIOUS_UNTIL_ANNOTATION.into(),
+                    whole_seconds(until).to_string(),
+                );
+                event = Some(("Switched", "the Signer now uses the next certificate; the previous stays listed for the grace period".into()));
+            }
+        }
+        Step::DropPrevious => {
+            new_data.remove(PREVIOUS_CRT);
+            new_annotations.remove(PREVIOUS_UNTIL_ANNOTATION);
+            event = Some((
+                "PreviousRemoved",
+                "the grace period ended; the previous certificate is no longer listed".into(),
+            ));
+        }
+        Step::Wait { .. } => {}
+    }
+    if new_data != data || new_annotations != annotations {
+        write_secret(&ctx, &ns, &obj, new_data.clone(), new_annotations.clone()).await?;
+    }
+    if let Some((reason, note)) = event {
+        super::event(&ctx, &*obj, false, reason, note).await;
+    }
+
+    // Status from what the Secret now holds.
+    let m = parse_material(&new_data, &new_annotations);
+    let mut conds = vec![];
+    let mut status = SigningCertificateStatus::default();
+    match &m.current {
+        Some(cur) => {
+            let renewal = policy.renewal_time(cur);
+            status.not_before = Some(cur.not_before.to_string());
+            status.not_after = Some(cur.not_after.to_string());
+            status.renewal_time = Some(renewal.to_string());
+            status.fingerprint = Some(cur.fingerprint.clone());
+            ctx.metrics
+                .certificate(&ns, &name, cur.not_after.as_second(), renewal.as_second());
+            let phase = match (&m.next, &m.previous) {
+                (Some(_), _) if !next_published => {
+                    "next certificate issued, waiting for it to be published"
+                }
+                (Some(_), _) => "next certificate published, waiting for the propagation delay",
+                (None, Some(_)) => {
+                    "rotated; the previous certificate is listed until the grace period ends"
+                }
+                (None, None) => "certificate issued",
+            };
+            conds.push(Cond::ok(RECONCILED, "Issued", phase));
+        }
+        None => conds.push(Cond::fail(RECONCILED, "NotIssued", "no certificate yet")),
+    }
+    status.next_fingerprint = m.next.as_ref().map(|c| c.fingerprint.clone());
+    status.previous_fingerprint = m.previous.as_ref().map(|c| c.fingerprint.clone());
+    status.common = merged(&old_full.common, obj.metadata.generation, &conds);
+    write_status(
+        &ctx,
+        &*obj,
+        status != old_full,
+        serde_json::to_value(&status).unwrap_or_default(),
+    )
+    .await?;
+
+    // Come back when the next step is due.
+    let after = match plan(&policy, &m, Timestamp::now(), next_published) {
+        Step::Wait {
+            awaiting_publication: true,
+            wake,
+        } => wake_in(wake).min(Duration::from_secs(5)),
+        Step::Wait { wake, .. } => wake_in(wake),
+        _ => Duration::from_millis(200),
+    };
+    Ok(Action::requeue(after))
+}
+
+fn wake_in(wake: Option<Timestamp>) -> Duration {
+    let Some(w) = wake else {
+        return Duration::from_secs(3600);
+    };
+    let secs = w.as_second() - Timestamp::now().as_second();
+    Duration::from_secs(u64::try_from(secs.clamp(1, 3600)).unwrap_or(1))
+}
+
+/// Parses what the Secret holds; unreadable entries count as absent (and get re-issued).
+pub fn parse_material(
+    data: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+) -> Material {
+    let cert = |k: &str| data.get(k).and_then(|p| pki::cert_info(p).ok());
+    let ts = |k: &str| annotations.get(k).and_then(|v| v.parse::<Timestamp>().ok());
+    Material {
+        current: cert(TLS_CRT).filter(|_| data.contains_key(TLS_KEY)),
+        next: cert(NEXT_CRT).filter(|_| data.contains_key(NEXT_KEY)),
+        previous: cert(PREVIOUS_CRT),
+        next_issued_at: ts(NEXT_ISSUED_ANNOTATION),
+        previous_until: ts(PREVIOUS_UNTIL_ANNOTATION),
+    }
+}
+
+async fn secret_annotations(
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+) -> Result<BTreeMap<String, String>, kube::Error> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    Ok(api
+        .get_opt(name)
+        .await?
+        .and_then(|s| s.metadata.annotations)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k == NEXT_ISSUED_ANNOTATION || k == PREVIOUS_UNTIL_ANNOTATION)
+        .collect())
+}
+
+/// Whether every RegistryEntry listing this certificate has published `fingerprint`.
+async fn next_published(
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+    fingerprint: &str,
+) -> Result<bool, kube::Error> {
+    let entries: Api<RegistryEntry> = Api::namespaced(ctx.client.clone(), ns);
+    Ok(entries
+        .list(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .filter(|e| {
+            e.metadata.deletion_timestamp.is_none()
+                && e.spec
+                    .certificates
+                    .iter()
+                    .any(|c| c.signing_certificate_ref.as_deref() == Some(name))
+        })
+        .all(|e| {
+            e.status.as_ref().is_some_and(|s| {
+                crate::conditions::is_true(&s.common, PUBLISHED)
+                    && s.published_fingerprints.iter().any(|f| f == fingerprint)
+            })
+        }))
+}
+
+async fn write_secret(
+    ctx: &Ctx,
+    ns: &str,
+    obj: &SigningCertificate,
+    data: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+) -> Result<(), kube::Error> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(obj.spec.secret_name.clone()),
+            namespace: Some(ns.to_string()),
+            labels: Some(BTreeMap::from([
+                (
+                    "app.kubernetes.io/managed-by".to_string(),
+                    MANAGED_BY.to_string(),
+                ),
+                (SECRET_LABEL.to_string(), obj.name_any()),
+            ])),
+            annotations: Some(annotations),
+            ..ObjectMeta::default()
+        },
+        type_: Some("kubernetes.io/tls".into()),
+        data: Some(
+            data.into_iter()
+                .map(|(k, v)| (k, ByteString(v.into_bytes())))
+                .collect(),
+        ),
+        ..Secret::default()
+    };
+    api.patch(
+        &obj.spec.secret_name,
+        &apply_params(),
+        &Patch::Apply(&secret),
+    )
+    .await?;
+    Ok(())
+}
