@@ -22,6 +22,8 @@ command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
+# The chart and example tests apply objects to the local API server with kubectl.
+command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "${EMREX_SKIP_INSTALL:-0}" = 1 ]; then echo "missing: ${need_apt[*]}" >&2; exit 1; fi
   log "installing Debian packages: ${need_apt[*]}"
@@ -29,11 +31,13 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-if ! python3 -c 'import signxml, lxml, jsonschema' 2>/dev/null; then
-  if [ "${EMREX_SKIP_INSTALL:-0}" = 1 ]; then echo "missing: python signxml/lxml/jsonschema" >&2; exit 1; fi
-  log "installing Python packages: signxml lxml jsonschema"
-  python3 -m pip install --quiet --disable-pip-version-check signxml lxml jsonschema \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages signxml lxml jsonschema
+# helm-python-sdk: the Helm engine (Helm v4's Go SDK, no helm binary) that renders and lints
+# charts/emrex in tests/chart/render.py.
+if ! python3 -c 'import signxml, lxml, jsonschema, helm_python' 2>/dev/null; then
+  if [ "${EMREX_SKIP_INSTALL:-0}" = 1 ]; then echo "missing: python signxml/lxml/jsonschema/helm-python-sdk" >&2; exit 1; fi
+  log "installing Python packages: signxml lxml jsonschema helm-python-sdk"
+  python3 -m pip install --quiet --disable-pip-version-check signxml lxml jsonschema 'helm-python-sdk>=0.2.2,<0.3' \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages signxml lxml jsonschema 'helm-python-sdk>=0.2.2,<0.3'
 fi
 
 # What this script starts for the tests is stopped when they are done, however they end.
@@ -81,6 +85,8 @@ log "versions"
 cargo --version; rustc --version
 xmlsec1 --version; xmllint --version 2>&1 | head -1
 python3 -c 'import signxml, lxml.etree as e; print("signxml", signxml.__version__ if hasattr(signxml, "__version__") else "?", "lxml", e.__version__)'
+python3 -c 'import helm_python as h; print("helm-python-sdk", h.__version__, "(Helm SDK", h.helm_sdk_version() + ")")'
+kubectl version --client 2>/dev/null | head -1 || true
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
