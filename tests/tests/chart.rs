@@ -1432,3 +1432,101 @@ fn the_national_ncp_example_is_consistent_and_accepted_by_the_api_server() {
     apply_and_read_back(dir.path(), &all, Some(&ns));
     delete_namespaces_and(&[&ns], &[]);
 }
+
+// ------------------------------------------------------------------------------------------------
+// the container image (no container engine here: its structure is checked, not a build)
+
+/// `rust-version` in `[workspace.package]` of the root Cargo.toml.
+fn workspace_rust_version() -> String {
+    let toml = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    toml.lines()
+        .find_map(|l| l.trim().strip_prefix("rust-version"))
+        .map(|rest| {
+            rest.trim_start()
+                .trim_start_matches('=')
+                .trim()
+                .trim_matches('"')
+                .to_string()
+        })
+        .expect("rust-version in Cargo.toml")
+}
+
+#[test]
+fn containerfile_builds_the_binary_into_a_non_root_image() {
+    let file = std::fs::read_to_string(root().join("Containerfile")).expect("Containerfile");
+    // Instructions, with `\` continuations joined and comments dropped.
+    let mut instructions: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in file.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || (line.is_empty() && current.is_empty()) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => {
+                current.push_str(part);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line);
+                instructions.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    let froms: Vec<&String> = instructions
+        .iter()
+        .filter(|i| i.starts_with("FROM "))
+        .collect();
+    assert_eq!(froms.len(), 2, "a build and a runtime stage: {froms:?}");
+    let rust = workspace_rust_version();
+    assert_eq!(
+        froms[0].as_str(),
+        format!("FROM docker.io/library/rust:{rust}-bookworm AS build"),
+        "the builder is the workspace's rust-version"
+    );
+    assert!(
+        matches!(
+            froms[1].as_str(),
+            "FROM gcr.io/distroless/cc-debian12:nonroot"
+                | "FROM docker.io/library/debian:bookworm-slim"
+        ),
+        "{}",
+        froms[1]
+    );
+    let runtime = instructions
+        .iter()
+        .position(|i| std::ptr::eq(i, froms[1]))
+        .expect("runtime stage");
+    let (build, run_stage) = instructions.split_at(runtime);
+    assert!(
+        build
+            .iter()
+            .any(|i| i.starts_with("RUN ") && i.contains("cargo build --release --locked -p emrex")),
+        "{build:?}"
+    );
+    assert!(
+        run_stage
+            .iter()
+            .any(|i| i == "COPY --from=build /out/emrex /usr/local/bin/emrex"),
+        "{run_stage:?}"
+    );
+    assert!(
+        run_stage.iter().any(|i| i == "USER 65532:65532"),
+        "non-root"
+    );
+    assert_eq!(
+        run_stage
+            .iter()
+            .filter(|i| i.starts_with("ENTRYPOINT"))
+            .last()
+            .map(String::as_str),
+        Some(r#"ENTRYPOINT ["/usr/local/bin/emrex"]"#)
+    );
+    let ignore = std::fs::read_to_string(root().join(".dockerignore")).expect(".dockerignore");
+    for want in ["target/", "tests/output/", "**/node_modules/", ".git"] {
+        assert!(
+            ignore.lines().any(|l| l.trim() == want),
+            ".dockerignore lacks {want}"
+        );
+    }
+}
