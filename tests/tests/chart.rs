@@ -1517,8 +1517,7 @@ fn containerfile_builds_the_binary_into_a_non_root_image() {
     assert_eq!(
         run_stage
             .iter()
-            .filter(|i| i.starts_with("ENTRYPOINT"))
-            .last()
+            .rfind(|i| i.starts_with("ENTRYPOINT"))
             .map(String::as_str),
         Some(r#"ENTRYPOINT ["/usr/local/bin/emrex"]"#)
     );
