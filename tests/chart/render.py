@@ -7,6 +7,9 @@ through ctypes; no helm binary) and print the manifests.
     render.py --all [...]          every combination of the combinations file, as {name: result}
     render.py --list               the combination names
     render.py --yaml-to-json FILE  a (multi-document) YAML file as a JSON list, parsed like Helm does
+    render.py --helm install|upgrade|uninstall --kubeconfig FILE [values options] [--name] [--namespace]
+                                   the real thing: Helm's install/upgrade/uninstall against that
+                                   cluster (no waiting for Pods); prints the release as JSON
 
 The values given to Helm are, merged in this order: the named combinations (from
 tests/chart/combinations.json or --combinations FILE), --values files (YAML or JSON), --set-json
@@ -128,6 +131,25 @@ def render(
     return result
 
 
+def helm_action(args: argparse.Namespace, values: dict[str, Any]) -> dict[str, Any]:
+    """`helm install|upgrade|uninstall` through the SDK (Helm v4, server-side apply); the release
+    with its manifest's objects."""
+    with helm.Config(kubeconfig_path=args.kubeconfig, namespace=args.namespace) as cfg:
+        if args.helm == "uninstall":
+            release = cfg.uninstall(args.name)["release"]
+        elif args.helm == "install":
+            release = cfg.install(args.chart, args.name, values, namespace=args.namespace,
+                                  timeout=120)
+        else:
+            release = cfg.upgrade(args.chart, args.name, values, namespace=args.namespace,
+                                  timeout=120)
+    manifest = release.pop("manifest", "") or ""
+    release.pop("chart", None)
+    release.pop("config", None)
+    release["objects"] = yaml_docs(manifest)
+    return release
+
+
 def as_yaml(result: dict[str, Any]) -> str:
     out = []
     for template in sorted(result["_manifests"]):
@@ -174,6 +196,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--output", choices=["json", "yaml"], default="json")
     p.add_argument("--yaml-to-json", type=Path, metavar="FILE",
                    help="print FILE's YAML documents as a JSON list and exit")
+    p.add_argument("--helm", choices=["install", "upgrade", "uninstall"],
+                   help="run this Helm action against the cluster of --kubeconfig")
+    p.add_argument("--kubeconfig", type=Path, help="kubeconfig for --helm")
     args = p.parse_args(argv)
 
     if args.yaml_to_json:
@@ -207,6 +232,16 @@ def main(argv: list[str]) -> int:
         print(f"render.py: unknown combination(s) {unknown}; known: {list(combinations)}",
               file=sys.stderr)
         return 2
+    if args.helm:
+        if not args.kubeconfig:
+            print("render.py: --helm needs --kubeconfig", file=sys.stderr)
+            return 2
+        try:
+            print(json.dumps(helm_action(args, values_for(args.combination))))
+        except helm.HelmError as e:
+            print(f"render.py: helm {args.helm}: {e}".rstrip(), file=sys.stderr)
+            return 1
+        return 0
     if args.all and args.output != "json":
         print("render.py: --all prints JSON only", file=sys.stderr)
         return 2

@@ -1529,3 +1529,138 @@ fn containerfile_builds_the_binary_into_a_non_root_image() {
         );
     }
 }
+
+#[test]
+fn release_and_namespace_names_that_yaml_reads_as_booleans_stay_strings() {
+    // `y`, `yes`, `on`, `no` are booleans in YAML 1.1, which Helm's YAML reader follows: every
+    // name and label the chart writes is quoted, or Kubernetes would refuse the objects.
+    let rendered = render(&[
+        "--name",
+        "y",
+        "--namespace",
+        "yes",
+        "--combination",
+        "monitoring",
+        "--set-json",
+        r#"{"rbac":{"scope":"namespace"},"watchNamespaces":["on"],"registry":{"enabled":true,"name":"no"}}"#,
+    ]);
+    for o in objects(&rendered) {
+        let meta = &o["metadata"];
+        assert!(meta["name"].is_string(), "{meta}");
+        assert!(
+            meta["namespace"].is_null() || meta["namespace"].is_string(),
+            "{meta}"
+        );
+        for (k, v) in meta["labels"].as_object().expect("labels") {
+            assert!(v.is_string(), "{} label {k}: {v}", o["kind"]);
+        }
+    }
+}
+
+#[test]
+fn helm_installs_upgrades_and_uninstalls_the_release_on_the_api_server() {
+    let kubeconfig = ControlPlane::shared().kubeconfig.clone();
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    // The CRDs exist (applied outside Helm) before the release that creates a Registry.
+    let crds = yaml_file(&root().join("crds/emrex.eu.yaml"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    apply_crds(dir.path(), &crds);
+    let ns = unique("chart-helm");
+    create_namespace(&ns);
+    let helm = |action: &str, values: &str| {
+        render_py(&[
+            "--helm",
+            action,
+            "--kubeconfig",
+            kubeconfig,
+            "--namespace",
+            &ns,
+            "--name",
+            "emrex",
+            "--set-json",
+            values,
+        ])
+    };
+    let json_of = |out: &Finished| -> Value {
+        assert!(out.status.success(), "{}", out.stderr_text());
+        serde_json::from_slice(&out.stdout).expect("release JSON")
+    };
+
+    // CRDs that exist without Helm's ownership are not taken over by a release with
+    // crds.enabled (docs/deploy.md: install with crds.enabled=false then, or adopt them).
+    let taken = crds.iter().any(|c| {
+        let name = c["metadata"]["name"].as_str().expect("name");
+        let live: Value =
+            serde_json::from_str(&kubectl_ok(&["get", "crd", name, "-o", "json"])).expect("json");
+        !live["metadata"]["annotations"]["meta.helm.sh/release-name"].is_null()
+    });
+    if !taken {
+        let out = helm("install", "{}");
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            out.stderr_text()
+                .contains("exists and cannot be imported into the current release"),
+            "{}",
+            out.stderr_text()
+        );
+    }
+    // Schema violations stop `helm install` before anything is applied.
+    let out = helm("install", r#"{"crds":{"enabled":false},"replicas":"two"}"#);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stderr_text().contains("got string, want integer"));
+
+    let base = r#"{"crds":{"enabled":false},"registry":{"enabled":true}}"#;
+    let installed = json_of(&helm("install", base));
+    assert_eq!(installed["status"], "deployed");
+    assert_eq!(installed["revision"], 1);
+    assert!(
+        installed["notes"]
+            .as_str()
+            .expect("notes")
+            .contains("kubectl get emrex")
+    );
+    let get = |kind: &str, name: &str| -> Result<Value, String> {
+        let out = kubectl(&["get", kind, name, "-n", &ns, "-o", "json"]);
+        if out.status.success() {
+            Ok(serde_json::from_slice(&out.stdout).expect("json"))
+        } else {
+            Err(out.stderr_text())
+        }
+    };
+    let deploy = get("deployment", "emrex").expect("the operator's Deployment");
+    assert_eq!(deploy["spec"]["replicas"], 2);
+    get("registry.emrex.eu", "emreg").expect("the shared Registry");
+
+    let upgraded = json_of(&helm(
+        "upgrade",
+        r#"{"crds":{"enabled":false},"registry":{"enabled":true},"replicas":3}"#,
+    ));
+    assert_eq!(upgraded["revision"], 2);
+    assert_eq!(
+        get("deployment", "emrex").expect("Deployment")["spec"]["replicas"],
+        3
+    );
+
+    let uninstalled = json_of(&helm("uninstall", "{}"));
+    assert_eq!(uninstalled["status"], "uninstalled");
+    eventually(Duration::from_secs(30), || {
+        match (
+            get("deployment", "emrex"),
+            get("registry.emrex.eu", "emreg"),
+        ) {
+            (Err(a), Err(b)) if a.contains("NotFound") && b.contains("NotFound") => Ok(()),
+            other => Err(format!("still there: {other:?}")),
+        }
+    });
+    let cluster_role = format!("{ns}-emrex");
+    assert!(
+        kubectl(&["get", "clusterrole", &cluster_role])
+            .status
+            .code()
+            == Some(1),
+        "the ClusterRole left with the release"
+    );
+    // The CRDs stay (they were never the release's).
+    wait_established(&CRD_NAMES);
+    delete_namespaces_and(&[&ns], &[]);
+}

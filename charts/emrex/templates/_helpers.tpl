@@ -31,18 +31,18 @@ so releases with the same name in different namespaces (one per federation) do n
 
 {{/* Labels of everything the release creates, without the component. */}}
 {{- define "emrex.commonLabels" -}}
-helm.sh/chart: {{ include "emrex.chart" . }}
-app.kubernetes.io/name: {{ include "emrex.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+helm.sh/chart: {{ include "emrex.chart" . | quote }}
+app.kubernetes.io/name: {{ include "emrex.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 app.kubernetes.io/part-of: emrex
 {{- end }}
 
 {{/* The operator's Pods. */}}
 {{- define "emrex.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "emrex.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "emrex.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 app.kubernetes.io/component: operator
 {{- end }}
 
