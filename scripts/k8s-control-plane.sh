@@ -202,7 +202,7 @@ EOF
   spawn kube-controller-manager "$bin/kube-controller-manager" --kubeconfig="$dir/kubeconfig" \
     --authentication-kubeconfig="$dir/kubeconfig" --authorization-kubeconfig="$dir/kubeconfig" \
     --service-account-private-key-file="$dir/sa.key" --controllers='*,-nodeipam' \
-    --bind-address=127.0.0.1 --secure-port="$kcm_port" --leader-elect=false \
+    --bind-address=127.0.0.1 --secure-port="$kcm_port" --port=0 --leader-elect=false \
     --cert-dir="$dir/kcm-certs"
   for ((i = 0; i < 60; i++)); do
     curl -sfk --max-time 3 "https://127.0.0.1:$kcm_port/healthz" >/dev/null 2>&1 && break

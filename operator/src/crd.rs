@@ -336,7 +336,7 @@ pub struct StudentMobilityPluginStatus {
     shortname = "signcert",
     category = "emrex",
     printcolumn = r#"{"name":"Secret","type":"string","jsonPath":".spec.secretName"}"#,
-    printcolumn = r#"{"name":"Expires","type":"date","jsonPath":".status.notAfter"}"#,
+    printcolumn = r#"{"name":"Expires","type":"string","jsonPath":".status.notAfter"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#
 )]
 #[serde(rename_all = "camelCase")]

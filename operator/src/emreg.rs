@@ -21,7 +21,7 @@ pub enum EmregError {
     Tls { endpoint: String, message: String },
     #[error("endpoint {0}")]
     Endpoint(String),
-    #[error("{op} at {endpoint}: {status}")]
+    #[error("{op} at {endpoint}: {} ({:?})", status.message(), status.code())]
     Call {
         op: &'static str,
         endpoint: String,

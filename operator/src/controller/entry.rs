@@ -57,6 +57,17 @@ async fn target(ctx: &Ctx, ns: &str, registry_ref: &str) -> Result<Target, Error
         ));
     };
     let ep = registry::endpoint(&reg, registry_ref, ns);
+    if ep.in_cluster
+        && !reg
+            .status
+            .as_ref()
+            .is_some_and(|s| crate::conditions::is_true(&s.common, crate::conditions::AVAILABLE))
+    {
+        return Ok(Target::Missing(
+            "RegistryUnavailable",
+            format!("the EMREG of Registry {registry_ref:?} has no available replica yet"),
+        ));
+    }
     let tls = match &ep.tls_secret {
         None => None,
         Some(secret) => {
@@ -289,6 +300,11 @@ async fn cleanup(obj: Arc<RegistryEntry>, ctx: Arc<Ctx>) -> Result<Action, Error
     }
     let (ep, tls) = match target(&ctx, &ns, &obj.spec.registry_ref).await? {
         Target::Ready(ep, tls) => (ep, tls),
+        Target::Missing("RegistryUnavailable", message) => {
+            // Our own EMREG is starting or restarting: retry (the escape annotation exists
+            // for an EMREG that never comes back).
+            return Err(Error::Finalizer(message));
+        }
         Target::Missing(reason, message) => {
             // Nothing left to reach it with: let the object go, say so.
             super::event(
