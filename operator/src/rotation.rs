@@ -381,9 +381,9 @@ mod tests {
 
         m.next = Some(cert(1060, 1160, "b"));
         m.next_issued_at = Some(t(1060));
-        // Not published yet: wait even after the delay.
+        // Not published yet: wait even after the delay (until the expiry margin at 1070).
         assert!(matches!(
-            plan(&p, &m, t(1075), false),
+            plan(&p, &m, t(1069), false),
             Step::Wait {
                 awaiting_publication: true,
                 ..

@@ -18,7 +18,9 @@ pub struct KeyFiles {
     /// The active certificate (PEM or DER); its key signs.
     pub cert_file: PathBuf,
     /// The certificate that will be active after a rotation, published in advance so verifiers
-    /// know it before the first document signed with it arrives. Optional.
+    /// know it before the first document signed with it arrives. Optional; a configured file
+    /// that does not exist means "no next certificate" (the operator's Secret has `next.crt`
+    /// only during a rotation).
     #[serde(default)]
     pub next_cert_file: Option<PathBuf>,
 }
@@ -135,6 +137,10 @@ fn read(files: &KeyFiles) -> Result<Loaded, SignerError> {
     // because they must match, but hash it anyway so any change of the file is noticed).
     fingerprint.extend_from_slice(content_hash(&key_pem).as_slice());
     let next = match &files.next_cert_file {
+        // A mounted Secret holds `next.crt` only during a rotation: absent means no next one.
+        Some(p) if matches!(std::fs::metadata(p), Err(e) if e.kind() == std::io::ErrorKind::NotFound) => {
+            None
+        }
         Some(p) => {
             let bytes = read_file(p)?;
             let c = PinnedCert::from_pem_or_der(&bytes).map_err(|source| SignerError::Key {

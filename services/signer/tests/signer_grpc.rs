@@ -219,6 +219,25 @@ async fn a_replaced_key_is_used_without_restart_and_rotation_is_reported() {
     assert!(!verifies_with(&signed.signed_xml, &first));
     assert!(signed.signature_algorithm.ends_with("ecdsa-sha256"));
 
+    // The rotation is over: `next.crt` leaves the Secret. No next certificate, still signing.
+    std::fs::remove_file(&next_cert).expect("remove next");
+    let signed = r
+        .client
+        .sign(SignRequest {
+            elmo_xml: unsigned(),
+        })
+        .await
+        .expect("signs without a next certificate")
+        .into_inner();
+    assert!(verifies_with(&signed.signed_xml, &second));
+    let certs = r
+        .client
+        .get_certificates(GetCertificatesRequest {})
+        .await
+        .expect("certs")
+        .into_inner();
+    assert_eq!(certs.certificates.len(), 1, "only the active certificate");
+
     // A half-written Secret (garbage key) keeps the last good key.
     std::fs::write(
         &key,

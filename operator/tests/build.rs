@@ -1,0 +1,451 @@
+//! The pure build functions on whole objects: every child of each kind compared with a
+//! committed snapshot (`tests/snapshots/*.json`; `EMREX_UPDATE_SNAPSHOTS=1` rewrites them, and
+//! the diff is reviewed like code), the hardening every Pod gets, and every generated
+//! configuration file loaded by the real service's own configuration loader and checks.
+
+use std::path::PathBuf;
+
+use emrex_operator::build::ncp::{MtlsPem, NcpInputs};
+use emrex_operator::build::registry::RegistryEndpoint;
+use emrex_operator::build::{BuildError, Children, Owner, entry, ncp, registry, smp};
+use emrex_operator::crd::{NationalContactPoint, Registry, RegistryEntry, StudentMobilityPlugin};
+use emrex_runtime::config::{ConfigLoader, EnvSource};
+use serde_json::{Value, json};
+
+fn owner(kind: &str, name: &str) -> Owner {
+    Owner {
+        api_version: "emrex.eu/v1alpha1".into(),
+        kind: kind.into(),
+        name: name.into(),
+        namespace: "alliance".into(),
+        uid: format!("uid-of-{name}"),
+    }
+}
+
+fn mtls() -> MtlsPem {
+    MtlsPem {
+        ca: "CA PEM".into(),
+        server_cert: "SERVER CERT PEM".into(),
+        server_key: "SERVER KEY PEM".into(),
+        client_cert: "CLIENT CERT PEM".into(),
+        client_key: "CLIENT KEY PEM".into(),
+    }
+}
+
+fn ncp_object(extra: Value) -> NationalContactPoint {
+    let mut v = json!({
+        "apiVersion": "emrex.eu/v1alpha1", "kind": "NationalContactPoint",
+        "metadata": {"name": "helsinki", "namespace": "alliance", "uid": "uid-of-helsinki"},
+        "spec": {
+            "countryCode": "FI",
+            "institutions": ["University of Helsinki"],
+            "publicUrl": "https://emrex.helsinki.example/ncp",
+            "registryRef": "alliance",
+            "signingCertificateRef": "helsinki-signing",
+            "login": {"issuer": "https://login.helsinki.example", "clientId": "emrex-ncp", "clientSecret": {"name": "helsinki-oidc", "key": "client-secret"}},
+            "source": {"kind": "Grpc", "endpoint": "https://sis.helsinki.example:8443", "tlsSecret": "helsinki-sis-tls"},
+        },
+    });
+    merge(&mut v, extra);
+    serde_json::from_value(v).expect("ncp")
+}
+
+fn merge(a: &mut Value, b: Value) {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (a, b) => *a = b,
+    }
+}
+
+fn children_json(c: &Children) -> Value {
+    json!({
+        "serviceAccounts": c.service_accounts,
+        "configMaps": c.config_maps,
+        "secrets": c.secrets,
+        "services": c.services,
+        "deployments": c.deployments,
+        "networkPolicies": c.network_policies,
+        "persistentVolumeClaims": c.persistent_volume_claims,
+        "registryEntries": c.registry_entries,
+    })
+}
+
+/// Compares with (or, with `EMREX_UPDATE_SNAPSHOTS=1`, writes) `tests/snapshots/{name}.json`.
+fn snapshot(name: &str, value: &Value) {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/snapshots/{name}.json"));
+    let text = serde_json::to_string_pretty(value).expect("json") + "\n";
+    if std::env::var_os("EMREX_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &text).expect("write snapshot");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} differs from the build output; review and rerun with EMREX_UPDATE_SNAPSHOTS=1.\n--- built:\n{text}",
+        path.display()
+    );
+}
+
+/// Loads `text` with the service's real loader (unknown keys are errors there).
+fn load<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
+    prefix: &str,
+    text: &str,
+) -> T {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, text).expect("write");
+    ConfigLoader::new(prefix)
+        .env(EnvSource::vars(Vec::<(String, String)>::new()))
+        .file(Some(&file))
+        .load::<T>()
+        .unwrap_or_else(|e| panic!("the service refuses the generated configuration: {e}\n{text}"))
+}
+
+fn config_file(c: &Children, cm: &str, key: &str) -> String {
+    c.config_maps
+        .iter()
+        .find(|m| m.metadata.name.as_deref() == Some(cm))
+        .and_then(|m| m.data.as_ref())
+        .and_then(|d| d.get(key))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {cm}/{key}"))
+}
+
+/// Every Deployment runs non-root, read-only, without privilege escalation, with seccomp,
+/// probes on the admin port, and no Kubernetes API token.
+fn assert_hardened(c: &Children) {
+    for d in &c.deployments {
+        let v = serde_json::to_value(d).expect("json");
+        let pod = &v["spec"]["template"]["spec"];
+        let name = d.metadata.name.clone().unwrap_or_default();
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{name}");
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+            "{name}"
+        );
+        assert_eq!(pod["automountServiceAccountToken"], false, "{name}");
+        let ctr = &pod["containers"][0];
+        assert_eq!(
+            ctr["securityContext"]["readOnlyRootFilesystem"], true,
+            "{name}"
+        );
+        assert_eq!(
+            ctr["securityContext"]["allowPrivilegeEscalation"], false,
+            "{name}"
+        );
+        assert_eq!(
+            ctr["securityContext"]["capabilities"]["drop"],
+            json!(["ALL"]),
+            "{name}"
+        );
+        assert_eq!(ctr["readinessProbe"]["httpGet"]["path"], "/ready", "{name}");
+        assert_eq!(ctr["livenessProbe"]["httpGet"]["path"], "/live", "{name}");
+        assert_eq!(ctr["readinessProbe"]["httpGet"]["port"], "admin", "{name}");
+        // Owned by the resource, labelled for pruning.
+        let meta = &v["metadata"];
+        assert_eq!(meta["ownerReferences"][0]["controller"], true, "{name}");
+        assert!(
+            meta["labels"]["emrex.eu/owner-uid"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("uid-of-")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn ncp_children_snapshot_hardening_key_isolation_and_configuration() {
+    let obj = ncp_object(json!({}));
+    let m = mtls();
+    let c = ncp::build(
+        &obj,
+        &owner("NationalContactPoint", "helsinki"),
+        &NcpInputs {
+            image: "ghcr.io/emrex-rs/emrex:test",
+            signing_secret: "helsinki-signing-key",
+            mtls: &m,
+        },
+    )
+    .expect("build");
+    snapshot("ncp", &children_json(&c));
+    assert_hardened(&c);
+
+    // The signing key Secret is mounted into the Signer only.
+    let mounts = |dep: &str| -> Vec<String> {
+        let d = c
+            .deployments
+            .iter()
+            .find(|d| d.metadata.name.as_deref() == Some(dep))
+            .expect("dep");
+        let v = serde_json::to_value(d).expect("json");
+        v["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["secret"]["secretName"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert!(mounts("helsinki-signer").contains(&"helsinki-signing-key".to_string()));
+    assert!(!mounts("helsinki-ncp").contains(&"helsinki-signing-key".to_string()));
+    assert!(
+        !mounts("helsinki-ncp").contains(&"helsinki-signer-tls".to_string()),
+        "the NCP gets the client side only"
+    );
+
+    // The configuration files load in the real services and pass their checks.
+    let ncp_cfg: emrex_ncp::NcpServiceConfig =
+        load("EMREX_NCP_", &config_file(&c, "helsinki-ncp", "ncp.toml"));
+    ncp_cfg.check().expect("the NCP accepts its configuration");
+    assert!(!ncp_cfg.dev_mode && !ncp_cfg.dev_login());
+    assert_eq!(
+        ncp_cfg.signer.client.endpoint,
+        "https://helsinki-signer.alliance.svc:50051"
+    );
+    let signer_cfg: emrex_signer::SignerServiceConfig = load(
+        "EMREX_SIGNER_",
+        &config_file(&c, "helsinki-signer", "signer.toml"),
+    );
+    let tls = signer_cfg.grpc.tls.expect("the Signer requires TLS");
+    assert!(tls.require_client_cert, "only mTLS clients may sign");
+    assert!(!signer_cfg.auth.allow_dev_bearer_tokens);
+
+    // The owned RegistryEntry lists the SigningCertificate.
+    assert_eq!(c.registry_entries.len(), 1);
+    let e = &c.registry_entries[0];
+    assert_eq!(e.spec.acronym, "helsinki");
+    assert_eq!(
+        e.spec.certificates[0].signing_certificate_ref.as_deref(),
+        Some("helsinki-signing")
+    );
+    entry::validate(&e.spec).expect("the entry it builds is valid");
+}
+
+#[test]
+fn ncp_variants_directory_source_replicas_and_refusals() {
+    let m = mtls();
+    let inputs = NcpInputs {
+        image: "img",
+        signing_secret: "k",
+        mtls: &m,
+    };
+    let o = owner("NationalContactPoint", "helsinki");
+    let dir = ncp_object(
+        json!({"spec": {"source": {"kind": "Directory", "claimName": "results", "endpoint": null, "tlsSecret": null}, "workload": {"replicas": 3, "image": "custom:1"}}}),
+    );
+    let c = ncp::build(&dir, &o, &inputs).expect("build");
+    let cfg: emrex_ncp::NcpServiceConfig =
+        load("EMREX_NCP_", &config_file(&c, "helsinki-ncp", "ncp.toml"));
+    cfg.check().expect("valid");
+    let v = serde_json::to_value(&c.deployments[0]).expect("json");
+    assert_eq!(v["spec"]["replicas"], 3);
+    assert_eq!(
+        v["spec"]["template"]["spec"]["containers"][0]["image"],
+        "custom:1"
+    );
+    assert!(
+        v["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .expect("vols")
+            .iter()
+            .any(|v| v["persistentVolumeClaim"]["claimName"] == "results")
+    );
+    let svc = serde_json::to_value(&c.services[0]).expect("json");
+    assert_eq!(
+        svc["spec"]["sessionAffinity"], "ClientIP",
+        "exchange state is per replica"
+    );
+
+    for (patch, field) in [
+        (json!({"spec": {"countryCode": "fi"}}), "spec.countryCode"),
+        (
+            json!({"spec": {"publicUrl": "http://plain.example"}}),
+            "spec.publicUrl",
+        ),
+        (json!({"spec": {"acronym": "has space"}}), "spec.acronym"),
+        (
+            json!({"spec": {"source": {"kind": "Directory", "claimName": null}}}),
+            "spec.source.claimName",
+        ),
+        (
+            json!({"spec": {"source": {"kind": "Grpc", "endpoint": null}}}),
+            "spec.source.endpoint",
+        ),
+        (
+            json!({"spec": {"workload": {"replicas": 1000}}}),
+            "spec.workload.replicas",
+        ),
+        (
+            json!({"metadata": {"name": "a-name-that-is-far-too-long-for-the-service-names-we-derive"}}),
+            "metadata.name",
+        ),
+    ] {
+        let bad = ncp_object(patch.clone());
+        let name = bad.metadata.name.clone().expect("name");
+        let err = ncp::build(&bad, &owner("NationalContactPoint", &name), &inputs)
+            .expect_err(&patch.to_string());
+        assert!(
+            matches!(&err, BuildError::Invalid { field: f, .. } if f == field),
+            "{patch}: {err}"
+        );
+    }
+}
+
+#[test]
+fn registry_children_snapshot_and_configuration() {
+    let reg: Registry = serde_json::from_value(json!({
+        "apiVersion": "emrex.eu/v1alpha1", "kind": "Registry",
+        "metadata": {"name": "alliance", "namespace": "alliance"},
+        "spec": {},
+    }))
+    .expect("registry");
+    let m = mtls();
+    let c = registry::build(
+        &reg,
+        &owner("Registry", "alliance"),
+        "ghcr.io/emrex-rs/emrex:test",
+        Some(&m),
+    )
+    .expect("build");
+    snapshot("registry", &children_json(&c));
+    assert_hardened(&c);
+    let cfg: emrex_emreg::EmregServiceConfig = load(
+        "EMREX_EMREG_",
+        &config_file(&c, "alliance-emreg", "emreg.toml"),
+    );
+    assert!(!cfg.dev_mode);
+    assert_eq!(cfg.store.url, "sqlite:/var/lib/emrex/emreg.db");
+    assert!(
+        cfg.grpc
+            .tls
+            .is_some_and(|t| !t.require_client_cert && t.client_ca_file.is_some())
+    );
+    assert_eq!(c.persistent_volume_claims.len(), 1);
+    let ep = registry::endpoint(&reg, "alliance", "alliance");
+    assert_eq!(ep.grpc, "https://alliance-emreg.alliance.svc:50051");
+    assert_eq!(ep.tls_secret.as_deref(), Some("alliance-emreg-client"));
+
+    // External: nothing runs here.
+    let ext: Registry = serde_json::from_value(json!({
+        "apiVersion": "emrex.eu/v1alpha1", "kind": "Registry",
+        "metadata": {"name": "national", "namespace": "alliance"},
+        "spec": {"external": {"grpcEndpoint": "https://emreg.example.eu:443", "tlsSecret": "emreg-client"}},
+    }))
+    .expect("registry");
+    let c = registry::build(&ext, &owner("Registry", "national"), "img", None).expect("build");
+    assert!(c.deployments.is_empty() && c.secrets.is_empty() && c.services.is_empty());
+
+    // PostgreSQL: the URL comes from the Secret, several replicas allowed; SQLite refuses them.
+    let pg: Registry = serde_json::from_value(json!({
+        "apiVersion": "emrex.eu/v1alpha1", "kind": "Registry",
+        "metadata": {"name": "alliance", "namespace": "alliance"},
+        "spec": {"store": {"postgresUrl": {"name": "db", "key": "url"}}, "workload": {"replicas": 2}},
+    }))
+    .expect("registry");
+    let c = registry::build(&pg, &owner("Registry", "alliance"), "img", Some(&m)).expect("build");
+    let v = serde_json::to_value(&c.deployments[0]).expect("json");
+    assert_eq!(
+        v["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"],
+        "db"
+    );
+    assert!(c.persistent_volume_claims.is_empty());
+    let sqlite_many: Registry = serde_json::from_value(json!({
+        "apiVersion": "emrex.eu/v1alpha1", "kind": "Registry",
+        "metadata": {"name": "alliance", "namespace": "alliance"},
+        "spec": {"workload": {"replicas": 2}},
+    }))
+    .expect("registry");
+    assert!(
+        registry::build(
+            &sqlite_many,
+            &owner("Registry", "alliance"),
+            "img",
+            Some(&m)
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn smp_children_snapshot_and_configuration() {
+    let obj: StudentMobilityPlugin = serde_json::from_value(json!({
+        "apiVersion": "emrex.eu/v1alpha1", "kind": "StudentMobilityPlugin",
+        "metadata": {"name": "mobility", "namespace": "alliance"},
+        "spec": {"publicUrl": "https://mobility.alliance.example", "registryRef": "alliance", "sisClientCaSecret": "sis-ca"},
+    }))
+    .expect("smp");
+    let ep = RegistryEndpoint {
+        grpc: "https://alliance-emreg.alliance.svc:50051".into(),
+        tls_secret: Some("alliance-emreg-client".into()),
+        in_cluster: true,
+    };
+    let c = smp::build(
+        &obj,
+        &owner("StudentMobilityPlugin", "mobility"),
+        "ghcr.io/emrex-rs/emrex:test",
+        &ep,
+    )
+    .expect("build");
+    snapshot("smp", &children_json(&c));
+    assert_hardened(&c);
+    // Only ca.crt of the operator's client Secret reaches the SMP.
+    let v = serde_json::to_value(&c.deployments[0]).expect("json");
+    let reg_vol = v["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .expect("vols")
+        .iter()
+        .find(|v| v["name"] == "registry-ca")
+        .expect("registry-ca volume")
+        .clone();
+    assert_eq!(
+        reg_vol["secret"]["items"],
+        json!([{"key": "ca.crt", "path": "ca.crt"}])
+    );
+    let cfg: emrex_smp::config::SmpServiceConfig =
+        load("EMREX_SMP_", &config_file(&c, "mobility-smp", "smp.toml"));
+    assert!(!cfg.dev_mode && !cfg.http.chooser);
+    assert!(
+        cfg.grpc.tls.is_some_and(|t| t.require_client_cert),
+        "the SIS API needs client certificates"
+    );
+}
+
+#[test]
+fn entries_are_validated_and_compared_without_server_fields() {
+    let e: RegistryEntry = serde_json::from_value(json!({
+        "apiVersion": "emrex.eu/v1alpha1", "kind": "RegistryEntry",
+        "metadata": {"name": "x", "namespace": "alliance"},
+        "spec": {"registryRef": "alliance", "acronym": "X", "countryCode": "FI", "url": "https://x.example", "certificates": [{"pem": "not a certificate"}]},
+    }))
+    .expect("entry");
+    assert!(
+        matches!(entry::validate(&e.spec), Err(BuildError::Invalid { field, .. }) if field == "spec.certificates[0].pem")
+    );
+    let mut both = e.spec.clone();
+    both.certificates = vec![emrex_operator::crd::CertificateSource {
+        signing_certificate_ref: Some("a".into()),
+        pem: Some("b".into()),
+    }];
+    assert!(entry::validate(&both).is_err());
+    let mut none = e.spec.clone();
+    none.certificates.clear();
+    assert!(entry::validate(&none).is_err());
+
+    let d = entry::desired(&e.spec, "alliance/x", "uid-1", vec!["PEM\n".into()]);
+    let mut stored = d.clone();
+    stored.revision = 42;
+    stored.updated_unix = 1_800_000_000;
+    stored.certificates_pem = vec!["PEM".into()];
+    assert!(
+        entry::up_to_date(&stored, &d),
+        "server fields and trailing newlines do not count"
+    );
+    stored.url = "https://other.example".into();
+    assert!(!entry::up_to_date(&stored, &d));
+    assert!(entry::is_ours(&d, "alliance/x"));
+    assert!(!entry::is_ours(&d, "other/x"));
+}
