@@ -10,7 +10,7 @@
 //! the in-cluster EMREG the example's Registry asks for never answers: first every resource must
 //! reach `Reconciled` with the RegistryEntries waiting for that EMREG. Then the Registry is
 //! pointed at a real `emrex emreg` process on loopback (`external`, mutual TLS with certificates
-//! made here), and every RegistryEntry and SigningCertificate must reach `Published`, with the
+//! made here), and every RegistryEntry and NationalContactPoint must reach `Published`, with the
 //! EMREG listing the three NCPs with the certificates the operator issued; deleting an NCP removes
 //! its entry from the EMREG (the RegistryEntry finalizer).
 
@@ -406,16 +406,47 @@ fn chart_identity(ns: &str, dir: &Path) -> (PathBuf, Vec<(String, String)>) {
     kubectl_ok(&["apply", "-f", file.to_str().expect("path")]);
 
     // A token of that ServiceAccount (TokenRequest), in a copy of the admin kubeconfig.
-    let token = kubectl_ok(&["create", "token", "emrex", "-n", ns, "--duration", "2h"]);
+    let token = service_account_token(ns, "emrex");
     let mut config: Value = serde_json::from_str(&kubectl_ok(&[
         "config", "view", "--raw", "--minify", "-o", "json",
     ]))
     .expect("kubeconfig JSON");
-    config["users"][0]["user"] = json!({"token": token.trim()});
+    config["users"][0]["user"] = json!({"token": token});
     config["contexts"][0]["context"]["namespace"] = json!(ns);
     let kubeconfig = dir.join("operator.kubeconfig");
     std::fs::write(&kubeconfig, config.to_string()).expect("write kubeconfig");
     (kubeconfig, cluster_scoped)
+}
+
+/// A bearer token of ServiceAccount `sa`: TokenRequest (`kubectl create token`, kubectl ≥ 1.24),
+/// else the token Secret that API servers before 1.24 create for every ServiceAccount.
+fn service_account_token(ns: &str, sa: &str) -> String {
+    if let Ok(token) = kubectl(&["create", "token", sa, "-n", ns, "--duration", "2h"]) {
+        return token.trim().to_string();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let secret = kubectl_ok(&[
+            "get",
+            "serviceaccount",
+            sa,
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.secrets[0].name}",
+        ]);
+        if let Some(token) = (!secret.trim().is_empty())
+            .then(|| secret_value(ns, secret.trim(), "token"))
+            .flatten()
+        {
+            return token;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no token for ServiceAccount {sa}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 fn openssl_text(pem: &str) -> String {
@@ -532,6 +563,7 @@ fn the_operator_reconciles_and_publishes_the_alliance_example() {
 
     // Phase 1: everything Reconciled; nothing Available (no Pods run here); the RegistryEntries
     // wait for the in-cluster EMREG, which never becomes available here.
+    let started = Instant::now();
     settle("Reconciled", &ns, &mut operator, || {
         for r in [
             "signingcertificates.emrex.eu",
@@ -561,6 +593,7 @@ fn the_operator_reconciles_and_publishes_the_alliance_example() {
         }
         Ok(())
     });
+    eprintln!("Reconciled after {:?}", started.elapsed());
     for r in [
         "registries.emrex.eu",
         "nationalcontactpoints.emrex.eu",
@@ -655,6 +688,7 @@ fn the_operator_reconciles_and_publishes_the_alliance_example() {
         &json!({"spec": {"external": {"grpcEndpoint": endpoint, "tlsSecret": "external-emreg-client-tls"}}})
             .to_string(),
     ]);
+    let started = Instant::now();
     settle("Published", &ns, &mut operator, || {
         let entries = list("registryentries.emrex.eu", &ns);
         if entries.len() != 3 {
@@ -665,9 +699,16 @@ fn the_operator_reconciles_and_publishes_the_alliance_example() {
                 return Err(format!("entry {} not Published", name(e)));
             }
         }
+        // NationalContactPoints report their entry's publication; SigningCertificates have no
+        // Published condition (the entries listing them do).
+        for n in list("nationalcontactpoints.emrex.eu", &ns) {
+            if !(is(&n, "Reconciled", "True") && is(&n, "Published", "True")) {
+                return Err(format!("NCP {} not Published", name(&n)));
+            }
+        }
         for c in list("signingcertificates.emrex.eu", &ns) {
-            if !(is(&c, "Reconciled", "True") && is(&c, "Published", "True")) {
-                return Err(format!("certificate {} not Published", name(&c)));
+            if !is(&c, "Reconciled", "True") {
+                return Err(format!("certificate {} not Reconciled", name(&c)));
             }
         }
         let reg = list("registries.emrex.eu", &ns);
@@ -676,6 +717,7 @@ fn the_operator_reconciles_and_publishes_the_alliance_example() {
         }
         Ok(())
     });
+    eprintln!("Published after {:?}", started.elapsed());
     // Each entry lists exactly its NCP's current certificate; the EMREG serves them.
     let certs = list("signingcertificates.emrex.eu", &ns);
     for e in list("registryentries.emrex.eu", &ns) {
@@ -719,6 +761,7 @@ fn the_operator_reconciles_and_publishes_the_alliance_example() {
         &ns,
         "--wait=false",
     ]);
+    let started = Instant::now();
     settle("IT entry removed", &ns, &mut operator, || {
         let (_, body) = http_get(&emreg_http, "/ncp-list.json").ok_or("EMREG down")?;
         if body.contains("IT-ALLIANCE") {
@@ -730,10 +773,15 @@ fn the_operator_reconciles_and_publishes_the_alliance_example() {
         Ok(())
     });
 
-    // Clean up while the operator still runs (it releases the remaining finalizers).
+    eprintln!("IT entry removed after {:?}", started.elapsed());
+    // Clean up while the operator still runs: it removes the remaining entries from the EMREG
+    // and releases their finalizers, so the namespace can go.
     let _ = kubectl(&["delete", "namespace", &ns, "--wait=false"]);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while kubectl(&["get", "namespace", &ns]).is_ok() && Instant::now() < deadline {
+    while Instant::now() < deadline
+        && kubectl(&["get", "registryentries.emrex.eu", "-n", &ns, "-o", "name"])
+            .is_ok_and(|out| !out.trim().is_empty())
+    {
         std::thread::sleep(Duration::from_millis(500));
     }
     operator.proc.stop();
