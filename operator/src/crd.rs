@@ -7,7 +7,7 @@
 //! when it differs from these types.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::CustomResource;
+use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +57,11 @@ pub struct Workload {
 // Registry
 
 /// An EMREG: run one here, or point at one that runs elsewhere (`external`).
-#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    cel,
+    validation = Rule::new("!has(self.external) || !has(self.store)").message("store does not apply to an external Registry")
+)]
 #[kube(
     group = "emrex.eu",
     version = "v1alpha1",
@@ -121,7 +125,12 @@ pub struct RegistryStatus {
 
 /// One NCP as listed in a Registry. NationalContactPoints own theirs; create one by hand for an
 /// NCP that runs elsewhere (with inline certificates).
-#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    cel,
+    validation = Rule::new("size(self.certificates) >= 1 && size(self.certificates) <= 16").message("list 1 to 16 certificates"),
+    validation = Rule::new("self.countryCode.matches('^[A-Z]{2}$')").message("countryCode is two upper-case letters (ISO 3166-1 alpha-2)")
+)]
 #[kube(
     group = "emrex.eu",
     version = "v1alpha1",
@@ -158,7 +167,11 @@ pub struct RegistryEntrySpec {
 
 /// A certificate: from a SigningCertificate (its current and, during rotation, next
 /// certificate), or inline PEM.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    cel,
+    validation = Rule::new("has(self.signingCertificateRef) != has(self.pem)").message("set exactly one of signingCertificateRef and pem")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateSource {
     /// A SigningCertificate in the same namespace.
@@ -188,7 +201,12 @@ pub struct RegistryEntryStatus {
 
 /// An NCP instance: the operator runs it and its Signer (the key is mounted only into the
 /// Signer), and owns its RegistryEntry.
-#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    cel,
+    validation = Rule::new("self.countryCode.matches('^[A-Z]{2}$')").message("countryCode is two upper-case letters (ISO 3166-1 alpha-2)"),
+    validation = Rule::new("self.publicUrl.startsWith('https://')").message("publicUrl must be https")
+)]
 #[kube(
     group = "emrex.eu",
     version = "v1alpha1",
@@ -252,7 +270,12 @@ pub enum SourceKind {
 }
 
 /// Where results come from (`kind` picks which block applies).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    cel,
+    validation = Rule::new("self.kind == 'Directory' ? has(self.claimName) : has(self.endpoint)").message("kind Directory needs claimName; kind Grpc needs endpoint"),
+    validation = Rule::new("self.kind == 'Directory' ? !has(self.endpoint) && !has(self.tlsSecret) : !has(self.claimName) && !has(self.identifierType)").message("only the fields of the chosen kind may be set")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultsSource {
     pub kind: SourceKind,
@@ -326,7 +349,11 @@ pub struct StudentMobilityPluginStatus {
 /// A signing key and its X.509 certificate in a Secret, renewed before it expires and rotated
 /// with overlap: the next certificate is published in EMREG first, the Signer switches after
 /// `propagationDelay`, the old one leaves the entry after `gracePeriod`.
-#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    cel,
+    validation = Rule::new("!has(self.keySize) || (self.keyAlgorithm == 'RSA' && self.keySize in [2048, 3072, 4096])").message("keySize is 2048, 3072 or 4096, and only for RSA (ECDSA is always P-256)")
+)]
 #[kube(
     group = "emrex.eu",
     version = "v1alpha1",
@@ -404,4 +431,123 @@ pub struct SigningCertificateStatus {
     /// SHA-256 fingerprint of the previous certificate while it is still listed (grace period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_fingerprint: Option<String>,
+}
+
+#[cfg(test)]
+mod cel_tests {
+    //! The CEL rules evaluated client-side (kube's `cel` feature): the 1.20 API server the tests
+    //! run against ignores `x-kubernetes-validations`, newer ones enforce the same rules.
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn results_source_needs_the_fields_of_its_kind_only() {
+        let ok = [
+            json!({"kind": "Directory", "claimName": "results"}),
+            json!({"kind": "Directory", "claimName": "results", "identifierType": "nin"}),
+            json!({"kind": "Grpc", "endpoint": "https://sis:443"}),
+            json!({"kind": "Grpc", "endpoint": "https://sis:443", "tlsSecret": "t"}),
+        ];
+        for v in ok {
+            assert!(ResultsSource::validate_cel(&v, None).is_ok(), "{v}");
+        }
+        let bad = [
+            json!({"kind": "Directory"}),
+            json!({"kind": "Grpc"}),
+            json!({"kind": "Directory", "claimName": "r", "endpoint": "https://x"}),
+            json!({"kind": "Grpc", "endpoint": "https://x", "claimName": "r"}),
+        ];
+        for v in bad {
+            assert!(ResultsSource::validate_cel(&v, None).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn key_size_only_for_rsa_and_only_three_sizes() {
+        let base = json!({"secretName": "s", "commonName": "c"});
+        let with = |extra: serde_json::Value| {
+            let mut v = base.clone();
+            if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+                o.extend(e.clone());
+            }
+            v
+        };
+        assert!(
+            SigningCertificateSpec::validate_cel(&with(json!({"keyAlgorithm": "ECDSA"})), None)
+                .is_ok()
+        );
+        assert!(
+            SigningCertificateSpec::validate_cel(
+                &with(json!({"keyAlgorithm": "RSA", "keySize": 3072})),
+                None
+            )
+            .is_ok()
+        );
+        assert!(
+            SigningCertificateSpec::validate_cel(
+                &with(json!({"keyAlgorithm": "RSA", "keySize": 1024})),
+                None
+            )
+            .is_err()
+        );
+        assert!(
+            SigningCertificateSpec::validate_cel(
+                &with(json!({"keyAlgorithm": "ECDSA", "keySize": 2048})),
+                None
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn certificate_sources_registry_and_entry_rules() {
+        assert!(CertificateSource::validate_cel(&json!({"pem": "x"}), None).is_ok());
+        assert!(
+            CertificateSource::validate_cel(&json!({"signingCertificateRef": "a"}), None).is_ok()
+        );
+        assert!(CertificateSource::validate_cel(&json!({}), None).is_err());
+        assert!(
+            CertificateSource::validate_cel(
+                &json!({"pem": "x", "signingCertificateRef": "a"}),
+                None
+            )
+            .is_err()
+        );
+
+        assert!(
+            RegistrySpec::validate_cel(&json!({"external": {"grpcEndpoint": "https://e"}}), None)
+                .is_ok()
+        );
+        assert!(
+            RegistrySpec::validate_cel(
+                &json!({"external": {"grpcEndpoint": "https://e"}, "store": {}}),
+                None
+            )
+            .is_err()
+        );
+
+        let entry = |certs: usize, country: &str| {
+            json!({
+                "registryRef": "r", "acronym": "A", "countryCode": country, "url": "https://x",
+                "certificates": vec![json!({"pem": "p"}); certs],
+            })
+        };
+        assert!(RegistryEntrySpec::validate_cel(&entry(1, "FI"), None).is_ok());
+        assert!(RegistryEntrySpec::validate_cel(&entry(0, "FI"), None).is_err());
+        assert!(RegistryEntrySpec::validate_cel(&entry(17, "FI"), None).is_err());
+        assert!(RegistryEntrySpec::validate_cel(&entry(1, "Finland"), None).is_err());
+
+        let ncp = |country: &str, url: &str| {
+            json!({
+                "countryCode": country, "publicUrl": url, "registryRef": "r", "signingCertificateRef": "c",
+                "login": {"issuer": "https://i", "clientId": "c", "clientSecret": {"name": "s", "key": "k"}},
+                "source": {"kind": "Grpc", "endpoint": "https://sis"},
+            })
+        };
+        assert!(NationalContactPointSpec::validate_cel(&ncp("FI", "https://n"), None).is_ok());
+        assert!(NationalContactPointSpec::validate_cel(&ncp("fi", "https://n"), None).is_err());
+        assert!(NationalContactPointSpec::validate_cel(&ncp("FI", "http://n"), None).is_err());
+    }
 }

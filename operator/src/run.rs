@@ -186,7 +186,15 @@ async fn renew_loop(
 /// Server-side applies the CRDs (taking over fields from e.g. Helm).
 pub async fn apply_crds(client: &Client) -> Result<(), kube::Error> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in crate::crds() {
+    let version = client.apiserver_version().await?;
+    let minor: u32 = version.minor.trim_end_matches('+').parse().unwrap_or(0);
+    let with_cel = version.major == "1" && minor >= 25;
+    tracing::info!(server = %version.git_version, with_cel, "applying the CRDs");
+    for crd in if with_cel {
+        crate::crds_with_cel()
+    } else {
+        crate::crds()
+    } {
         api.patch(
             &crd.name_any(),
             &crate::apply::apply_params(),

@@ -31,11 +31,20 @@ pub enum Command {
     /// docs/smp.md).
     Smp(SmpArgs),
     /// Print the CustomResourceDefinitions of emrex.eu/v1alpha1 as YAML (what crds/ holds).
-    Crd,
+    Crd(CrdArgs),
     /// Run the Kubernetes operator: reconciles Registries, RegistryEntries,
     /// NationalContactPoints, StudentMobilityPlugins and SigningCertificates (see
     /// docs/operator.md). Uses KUBECONFIG or the in-cluster service account.
     Operator(OperatorArgs),
+}
+
+/// Flags of `emrex crd`.
+#[derive(Debug, Args)]
+pub struct CrdArgs {
+    /// Include the CEL validation rules (x-kubernetes-validations; API servers from 1.25
+    /// enforce them, older ones refuse the field).
+    #[arg(long)]
+    pub cel: bool,
 }
 
 /// Flags of `emrex operator`.

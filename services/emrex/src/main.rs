@@ -28,10 +28,14 @@ fn main() -> ExitCode {
         cli::Command::Dev(args) => service_exit(dev_cmd::run(args)),
         cli::Command::Smp(args) => service_exit(smp_cmd::run(args)),
         cli::Command::Operator(args) => service_exit(operator_cmd::run(args)),
-        cli::Command::Crd => service_exit(
-            emrex_operator::crds_yaml()
-                .map(|y| print!("{y}"))
-                .map_err(anyhow::Error::from),
+        cli::Command::Crd(args) => service_exit(
+            if args.cel {
+                emrex_operator::crds_yaml_with_cel()
+            } else {
+                emrex_operator::crds_yaml()
+            }
+            .map(|y| print!("{y}"))
+            .map_err(anyhow::Error::from),
         ),
     }
 }
