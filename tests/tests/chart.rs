@@ -1664,3 +1664,53 @@ fn helm_installs_upgrades_and_uninstalls_the_release_on_the_api_server() {
     wait_established(&CRD_NAMES);
     delete_namespaces_and(&[&ns], &[]);
 }
+
+/// Every key of values.yaml is described by values.schema.json, and every object level of the
+/// schema refuses unknown keys (`additionalProperties: false`) unless it is a map of strings.
+#[test]
+fn the_schema_covers_every_value() {
+    let values = yaml_file(&root().join("charts/emrex/values.yaml"));
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("charts/emrex/values.schema.json"))
+            .expect("values.schema.json"),
+    )
+    .expect("schema JSON");
+    fn resolve<'a>(schema: &'a Value, node: &'a Value) -> &'a Value {
+        match node["$ref"].as_str() {
+            Some(r) => {
+                let name = r
+                    .strip_prefix("#/definitions/")
+                    .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+                &schema["definitions"][name]
+            }
+            None => node,
+        }
+    }
+    fn walk(schema: &Value, node: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
+        let node = resolve(schema, node);
+        let Some(map) = value.as_object() else {
+            return;
+        };
+        if node["additionalProperties"].is_object() {
+            return; // a map (labels, annotations, nodeSelector): its values are typed
+        }
+        if node["type"] == "object" && node["properties"].is_object() {
+            if node["additionalProperties"] != false {
+                errors.push(format!("{path}: additionalProperties is not false"));
+            }
+            for (k, v) in map {
+                match node["properties"].get(k) {
+                    Some(sub) => walk(schema, sub, v, &format!("{path}.{k}"), errors),
+                    None => errors.push(format!("{path}.{k}: not in the schema")),
+                }
+            }
+        } else if !map.is_empty() {
+            errors.push(format!("{path}: an object the schema does not describe"));
+        }
+    }
+    let mut errors = Vec::new();
+    walk(&schema, &schema, &values[0], "", &mut errors);
+    assert!(errors.is_empty(), "values.schema.json: {errors:#?}");
+    // The defaults themselves are valid (render.py with no values validates them).
+    render(&[]);
+}
