@@ -454,35 +454,55 @@ fn chart_version_and_app_version_follow_the_workspace() {
 
 #[test]
 fn the_crd_template_is_the_generated_crds_file() {
-    let generated = std::fs::read(root().join("crds/emrex.eu.yaml")).expect("crds/emrex.eu.yaml");
-    let copy = std::fs::read(root().join("charts/emrex/files/emrex.eu.yaml"))
-        .expect("charts/emrex/files/emrex.eu.yaml");
-    assert!(
-        generated == copy,
-        "charts/emrex/files/emrex.eu.yaml differs from crds/emrex.eu.yaml: run \
-         `cp crds/emrex.eu.yaml charts/emrex/files/`"
-    );
+    // (generated file, chart copy, Kubernetes version the chart picks it for)
+    let variants = [
+        (
+            "crds/emrex.eu.yaml",
+            "charts/emrex/files/emrex.eu.yaml",
+            "v1.24.0",
+        ),
+        (
+            "crds/cel/emrex.eu.yaml",
+            "charts/emrex/files/emrex.eu.cel.yaml",
+            "v1.25.0",
+        ),
+    ];
+    for (generated, copy, kube_version) in variants {
+        let g =
+            std::fs::read(root().join(generated)).unwrap_or_else(|e| panic!("{generated}: {e}"));
+        let c = std::fs::read(root().join(copy)).unwrap_or_else(|e| panic!("{copy}: {e}"));
+        assert!(
+            g == c,
+            "{copy} differs from {generated}: run `cp {generated} {copy}`"
+        );
 
-    // What the template renders is that file, plus our labels and the keep annotation.
-    let want = yaml_file(&root().join("crds/emrex.eu.yaml"));
-    assert_eq!(want.len(), 5);
-    let rendered = objects(&render(&[]));
-    let crds = of_kind(&rendered, "CustomResourceDefinition");
-    assert_eq!(crds.len(), want.len());
-    for (got, want) in crds.iter().zip(&want) {
-        let mut got = (*got).clone();
-        let meta = got["metadata"].as_object_mut().expect("metadata");
-        let annotations = meta.remove("annotations").expect("annotations");
-        assert_eq!(annotations, json!({"helm.sh/resource-policy": "keep"}));
-        let labels = meta.remove("labels").expect("labels");
-        assert_eq!(labels["app.kubernetes.io/part-of"], "emrex");
-        assert_eq!(&got, want, "rendered CRD differs from crds/emrex.eu.yaml");
+        // What the template renders for that version is that file, plus our labels and the
+        // keep annotation.
+        let want = yaml_file(&root().join(generated));
+        assert_eq!(want.len(), 5);
+        let rendered = objects(&render(&["--kube-version", kube_version]));
+        let crds = of_kind(&rendered, "CustomResourceDefinition");
+        assert_eq!(crds.len(), want.len());
+        for (got, want) in crds.iter().zip(&want) {
+            let mut got = (*got).clone();
+            let meta = got["metadata"].as_object_mut().expect("metadata");
+            let annotations = meta.remove("annotations").expect("annotations");
+            assert_eq!(annotations, json!({"helm.sh/resource-policy": "keep"}));
+            let labels = meta.remove("labels").expect("labels");
+            assert_eq!(labels["app.kubernetes.io/part-of"], "emrex");
+            assert_eq!(&got, want, "rendered CRD differs from {generated}");
+        }
+        let names: Vec<&str> = crds
+            .iter()
+            .map(|c| c["metadata"]["name"].as_str().expect("name"))
+            .collect();
+        assert_eq!(names, CRD_NAMES);
+        // CEL rules only from 1.25 on (older API servers refuse x-kubernetes-validations).
+        let cel = crds
+            .iter()
+            .any(|c| c.to_string().contains("x-kubernetes-validations"));
+        assert_eq!(cel, kube_version == "v1.25.0", "{generated}");
     }
-    let names: Vec<&str> = crds
-        .iter()
-        .map(|c| c["metadata"]["name"].as_str().expect("name"))
-        .collect();
-    assert_eq!(names, CRD_NAMES);
 
     // crds.keep=false: no annotation; crds.enabled=false: no CRDs.
     let not_kept = objects(&render(&["--set-json", r#"{"crds":{"keep":false}}"#]));
