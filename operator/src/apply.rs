@@ -54,8 +54,15 @@ where
         out.push(api.patch(&name, &apply_params(), &Patch::Apply(&o)).await?);
         keep.insert(name);
     }
+    // From the API server's watch cache (`resourceVersion=0`): a consistent list would read
+    // etcd on every reconcile of every resource. A slightly stale list only delays a prune to
+    // the next reconcile; it can never name an object we just applied (those are kept by name).
     let existing = api
-        .list_metadata(&ListParams::default().labels(&format!("{OWNER_UID_LABEL}={owner_uid}")))
+        .list_metadata(
+            &ListParams::default()
+                .labels(&format!("{OWNER_UID_LABEL}={owner_uid}"))
+                .match_any(),
+        )
         .await?;
     let mut pruned = 0;
     for item in existing.items {

@@ -9,9 +9,10 @@ use futures_util::StreamExt;
 use futures_util::future::join_all;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::Patch;
-use kube::runtime::controller::Controller;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -26,6 +27,11 @@ use crate::emreg::EmregClients;
 use crate::lease::{self, LeaseConfig, Outcome};
 use crate::metrics::OperatorMetrics;
 use crate::names::MANAGED_BY;
+
+/// Reconciles in flight per controller. Unbounded (kube's default) lets a burst of hundreds of
+/// resources hit the API server at once; a bounded pool keeps its latency, and the operator's
+/// memory, flat while the queue drains.
+pub const RECONCILE_CONCURRENCY: u16 = 16;
 
 /// How the operator runs (from `emrex operator` flags).
 #[derive(Debug, Clone)]
@@ -241,6 +247,45 @@ where
         .collect()
 }
 
+/// A filter for watch mappers that passes an object only when `key` of it changed since it was
+/// last seen (kube's predicate filters need an unstable feature; this is the stable
+/// equivalent). Used so the status churn of one object does not wake many others.
+fn changed_only<K: Resource>(
+    key: impl Fn(&K) -> u64 + Send + Sync,
+) -> impl Fn(&K) -> bool + Send + Sync {
+    let seen =
+        std::sync::Mutex::new(std::collections::HashMap::<(Option<String>, String), u64>::new());
+    move |o: &K| {
+        let k = (
+            o.meta().namespace.clone(),
+            o.meta().name.clone().unwrap_or_default(),
+        );
+        let h = key(o);
+        let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.insert(k, h) != Some(h)
+    }
+}
+
+/// What matters about a Registry to those who use it: its spec (generation) and whether its
+/// EMREG is available. Not its `entries` count, which changes with every publication and would
+/// otherwise wake every entry and SMP of the Registry each time (N² reconciles).
+fn registry_key(r: &Registry) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    r.metadata.generation.hash(&mut h);
+    r.metadata.deletion_timestamp.is_some().hash(&mut h);
+    r.status
+        .as_ref()
+        .is_some_and(|s| crate::conditions::is_true(&s.common, crate::conditions::AVAILABLE))
+        .hash(&mut h);
+    h.finish()
+}
+
+/// What matters about a SigningCertificate to an NCP: its spec (the Secret's name).
+fn generation_key<K: Resource>(o: &K) -> u64 {
+    o.meta().generation.map_or(0, |g| g as u64) ^ u64::from(o.meta().deletion_timestamp.is_some())
+}
+
 async fn controllers(
     ctx: Arc<Ctx>,
     ns: Option<String>,
@@ -259,20 +304,24 @@ async fn controllers(
     // NationalContactPoint: owns its Deployments (status → Available) and RegistryEntry
     // (status → Published); follows the SigningCertificate it names.
     let ncp_c = Controller::new(api::<NationalContactPoint>(&client, &ns), all.clone())
+        .with_config(ControllerConfig::default().concurrency(RECONCILE_CONCURRENCY))
         .owns(api::<Deployment>(&client, &ns), children.clone())
         .owns(api::<RegistryEntry>(&client, &ns), children.clone());
     let ncp_store = ncp_c.store();
     let ncp = ncp_c
-        .watches(
-            api::<SigningCertificate>(&client, &ns),
-            all.clone(),
+        // Only the spec (secretName) matters to an NCP, not the certificate's status churn.
+        .watches(api::<SigningCertificate>(&client, &ns), all.clone(), {
+            let changed = changed_only(generation_key::<SigningCertificate>);
             move |sc| {
+                if !changed(&sc) {
+                    return Vec::new();
+                }
                 let name = sc.name_any();
                 refs(&ncp_store, &sc, |n: &NationalContactPoint| {
                     n.spec.signing_certificate_ref == name
                 })
-            },
-        )
+            }
+        })
         .graceful_shutdown_on(stop())
         .run(
             controller::ncp::reconcile,
@@ -286,7 +335,8 @@ async fn controllers(
         });
 
     // RegistryEntry: follows its Registry and the SigningCertificates it lists.
-    let entry_c = Controller::new(api::<RegistryEntry>(&client, &ns), all.clone());
+    let entry_c = Controller::new(api::<RegistryEntry>(&client, &ns), all.clone())
+        .with_config(ControllerConfig::default().concurrency(RECONCILE_CONCURRENCY));
     let entry_store = entry_c.store();
     let entry_store2 = entry_c.store();
     let entry = entry_c
@@ -303,11 +353,17 @@ async fn controllers(
                 })
             },
         )
-        .watches(api::<Registry>(&client, &ns), all.clone(), move |reg| {
-            let name = reg.name_any();
-            refs(&entry_store2, &reg, |e: &RegistryEntry| {
-                e.spec.registry_ref == name
-            })
+        .watches(api::<Registry>(&client, &ns), all.clone(), {
+            let changed = changed_only(registry_key);
+            move |reg| {
+                if !changed(&reg) {
+                    return Vec::new();
+                }
+                let name = reg.name_any();
+                refs(&entry_store2, &reg, |e: &RegistryEntry| {
+                    e.spec.registry_ref == name
+                })
+            }
         })
         .graceful_shutdown_on(stop())
         .run(
@@ -322,7 +378,13 @@ async fn controllers(
         });
 
     // Registry: owns its EMREG Deployment; counts the entries published to it.
+    // Its status aggregates every entry: coalesce the burst of entry changes (debounce).
     let registry = Controller::new(api::<Registry>(&client, &ns), all.clone())
+        .with_config(
+            ControllerConfig::default()
+                .concurrency(RECONCILE_CONCURRENCY)
+                .debounce(Duration::from_secs(2)),
+        )
         .owns(api::<Deployment>(&client, &ns), children.clone())
         .watches(api::<RegistryEntry>(&client, &ns), all.clone(), |e| {
             let ns = e.namespace();
@@ -345,14 +407,21 @@ async fn controllers(
 
     // StudentMobilityPlugin: owns its Deployment; follows its Registry.
     let smp_c = Controller::new(api::<StudentMobilityPlugin>(&client, &ns), all.clone())
+        .with_config(ControllerConfig::default().concurrency(RECONCILE_CONCURRENCY))
         .owns(api::<Deployment>(&client, &ns), children.clone());
     let smp_store = smp_c.store();
     let smp = smp_c
-        .watches(api::<Registry>(&client, &ns), all.clone(), move |reg| {
-            let name = reg.name_any();
-            refs(&smp_store, &reg, |s: &StudentMobilityPlugin| {
-                s.spec.registry_ref == name
-            })
+        .watches(api::<Registry>(&client, &ns), all.clone(), {
+            let changed = changed_only(registry_key);
+            move |reg| {
+                if !changed(&reg) {
+                    return Vec::new();
+                }
+                let name = reg.name_any();
+                refs(&smp_store, &reg, |s: &StudentMobilityPlugin| {
+                    s.spec.registry_ref == name
+                })
+            }
         })
         .graceful_shutdown_on(stop())
         .run(
@@ -366,8 +435,22 @@ async fn controllers(
             }
         });
 
-    // SigningCertificate: follows the RegistryEntries listing it (publication gates rotation).
+    // SigningCertificate: follows the RegistryEntries listing it (publication gates rotation)
+    // and its Secret (deleted or edited by hand → re-issued or repaired at once).
+    let cert_secrets = watcher::Config::default()
+        .labels(crate::controller::cert::SECRET_LABEL)
+        .any_semantic();
     let cert = Controller::new(api::<SigningCertificate>(&client, &ns), all.clone())
+        .with_config(ControllerConfig::default().concurrency(RECONCILE_CONCURRENCY))
+        .watches(api::<Secret>(&client, &ns), cert_secrets, |s| {
+            let ns = s.namespace();
+            s.labels()
+                .get(crate::controller::cert::SECRET_LABEL)
+                .map(|n| match &ns {
+                    Some(ns) => ObjectRef::new(n).within(ns),
+                    None => ObjectRef::new(n),
+                })
+        })
         .watches(api::<RegistryEntry>(&client, &ns), all.clone(), |e| {
             let ns = e.namespace();
             e.spec

@@ -267,7 +267,7 @@ async fn next_published(
 ) -> Result<bool, kube::Error> {
     let entries: Api<RegistryEntry> = Api::namespaced(ctx.client.clone(), ns);
     Ok(entries
-        .list(&ListParams::default())
+        .list(&ListParams::default().match_any())
         .await?
         .items
         .iter()

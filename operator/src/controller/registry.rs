@@ -50,7 +50,7 @@ pub async fn reconcile(obj: Arc<Registry>, ctx: Arc<Ctx>) -> Result<Action, Erro
     // Entries published to this Registry.
     let entries: Api<RegistryEntry> = Api::namespaced(ctx.client.clone(), &owner.namespace);
     let published = entries
-        .list(&ListParams::default())
+        .list(&ListParams::default().match_any())
         .await?
         .items
         .iter()

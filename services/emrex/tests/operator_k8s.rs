@@ -559,9 +559,34 @@ async fn invalid_specs_get_a_condition_and_an_event_and_a_fix_recovers() {
     let pem = secret_entry(&client, &ns, "weak-key", "tls.crt")
         .await
         .expect("cert");
+    let info = emrex_operator::pki::cert_info(&pem).expect("info");
+    assert_eq!(info.key, "RSA-3072");
+
+    // Deleting the Secret forces a re-issue at once (the controller watches its Secret).
+    Api::<Secret>::namespaced(client.clone(), &ns)
+        .delete("weak-key", &DeleteParams::default())
+        .await
+        .expect("delete secret");
+    let sc: SigningCertificate = wait_for(
+        &client,
+        &ns,
+        "weak",
+        30,
+        "re-issued",
+        |o: &SigningCertificate| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.fingerprint.as_deref())
+                .is_some_and(|f| f != info.fingerprint)
+        },
+    )
+    .await;
+    let pem = secret_entry(&client, &ns, "weak-key", "tls.crt")
+        .await
+        .expect("re-issued cert");
     assert_eq!(
-        emrex_operator::pki::cert_info(&pem).expect("info").key,
-        "RSA-3072"
+        sc.status.and_then(|s| s.fingerprint),
+        Some(fingerprints(&[pem])[0].clone())
     );
     delete_namespace(&client, &ns).await;
 }
@@ -652,8 +677,8 @@ async fn leader_election_hands_over_and_a_restarted_operator_converges() {
         |_: &ConfigMap| true,
     )
     .await;
-    drop(c);
     delete_namespace(&client, &ns).await;
+    drop(c);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -191,10 +191,25 @@ pub async fn events(client: &Client, ns: &str, name: &str) -> Vec<(String, Strin
         .collect()
 }
 
-/// Deletes a namespace (best effort; tests end with it).
+/// Deletes a namespace and waits until it is gone, so the operator (still running: call this
+/// before dropping it) can release the RegistryEntry finalizers. A namespace left Terminating
+/// would be a wedged deletion.
 pub async fn delete_namespace(client: &Client, ns: &str) {
+    delete_namespace_within(client, ns, 120).await;
+}
+
+/// [`delete_namespace`] with a longer wait (thousands of objects).
+pub async fn delete_namespace_within(client: &Client, ns: &str, secs: u64) {
     let api: Api<Namespace> = Api::all(client.clone());
     let _ = api.delete(ns, &DeleteParams::default()).await;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while api.get_opt(ns).await.ok().flatten().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "namespace {ns} was not deleted within {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// `emrex operator` as a process, watching one namespace.
@@ -260,6 +275,11 @@ impl Operator {
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
         (status, body)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no Lease release, no cleanup (a crash).
@@ -423,6 +443,16 @@ impl Emreg {
             Err(s) if s.code() == tonic::Code::NotFound => None,
             Err(s) => panic!("EMREG Get {acronym}: {s}"),
         }
+    }
+
+    /// Number of entries the EMREG lists.
+    pub async fn list_len(&self) -> usize {
+        let channel = runtime_channel(&self.endpoint(), &self.dir.path().join("ca.crt"));
+        RegistryClient::new(channel)
+            .list(emrex_proto::registry::v1::ListRequest::default())
+            .await
+            .map(|r| r.into_inner().entries.len())
+            .unwrap_or(0)
     }
 
     pub fn stop(mut self) {
