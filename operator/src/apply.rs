@@ -80,6 +80,90 @@ where
     Ok((out, pruned))
 }
 
+/// What was last applied per owner (UID → hash of the desired children, when), so the burst of
+/// reconciles a Deployment's status updates cause does not re-apply a dozen unchanged objects
+/// each time. A hit still reads the Deployments and RegistryEntries (their status is what those
+/// reconciles are for), and any of them missing means a full apply.
+#[derive(Debug, Default)]
+pub struct AppliedCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant)>>,
+}
+
+/// How long an unchanged apply is trusted; after that every reconcile applies again (drift from
+/// hand edits is corrected at the latest then, or at the periodic resync).
+pub const APPLY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl AppliedCache {
+    fn fresh(&self, uid: &str, hash: u64) -> bool {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(uid)
+            .is_some_and(|(h, at)| *h == hash && at.elapsed() < APPLY_CACHE_TTL)
+    }
+    fn record(&self, uid: &str, hash: u64) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(uid.to_string(), (hash, std::time::Instant::now()));
+    }
+}
+
+fn children_hash(children: &Children) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let json = serde_json::json!([
+        children.service_accounts,
+        children.config_maps,
+        children.secrets,
+        children.services,
+        children.deployments,
+        children.network_policies,
+        children.persistent_volume_claims,
+        children.registry_entries,
+    ]);
+    json.to_string().hash(&mut h);
+    h.finish()
+}
+
+/// [`apply`], skipped when the same children were applied moments ago (see [`AppliedCache`]).
+pub async fn apply_cached(
+    client: &Client,
+    cache: &AppliedCache,
+    owner: &Owner,
+    children: Children,
+) -> Result<Applied, kube::Error> {
+    let hash = children_hash(&children);
+    if cache.fresh(&owner.uid, hash)
+        && let Some(applied) = read_back(client, owner, &children).await?
+    {
+        return Ok(applied);
+    }
+    let applied = apply(client, owner, children).await?;
+    cache.record(&owner.uid, hash);
+    Ok(applied)
+}
+
+/// The Deployments and RegistryEntries as they are now; `None` when one is missing.
+async fn read_back(
+    client: &Client,
+    owner: &Owner,
+    children: &Children,
+) -> Result<Option<Applied>, kube::Error> {
+    let deps: Api<Deployment> = Api::namespaced(client.clone(), &owner.namespace);
+    let entries: Api<RegistryEntry> = Api::namespaced(client.clone(), &owner.namespace);
+    let mut applied = Applied::default();
+    for d in &children.deployments {
+        match deps.get_opt(&d.name_any()).await? {
+            Some(d) => applied.deployments.push(d),
+            None => return Ok(None),
+        }
+    }
+    for e in &children.registry_entries {
+        match entries.get_opt(&e.name_any()).await? {
+            Some(e) => applied.registry_entries.push(e),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(applied))
+}
+
 /// Applies every child of `owner` and prunes the rest.
 pub async fn apply(
     client: &Client,

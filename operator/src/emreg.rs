@@ -58,10 +58,13 @@ pub struct ClientTls {
 /// Time one call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Channels by (endpoint, TLS material).
+type ChannelMap = HashMap<(String, Option<ClientTls>), Channel>;
+
 /// Channels by endpoint + material.
 #[derive(Clone, Default)]
 pub struct EmregClients {
-    channels: Arc<Mutex<HashMap<(String, Option<ClientTls>), Channel>>>,
+    channels: Arc<Mutex<ChannelMap>>,
 }
 
 impl EmregClients {

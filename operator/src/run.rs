@@ -139,6 +139,7 @@ pub async fn run_with_client(
         ),
         metrics: op_metrics.clone(),
         emreg: EmregClients::default(),
+        applied: crate::apply::AppliedCache::default(),
     });
     let controllers = tokio::spawn(controllers(ctx, config.namespace.clone(), shutdown.clone()));
     started.set(true);
@@ -152,10 +153,11 @@ pub async fn run_with_client(
     shutdown.trigger();
     let _ = controllers.await;
     op_metrics.leader.set(0);
-    if config.leader_election && result.is_ok() {
-        if let Err(e) = lease::release(&client, &lease_cfg).await {
-            tracing::warn!(error = %e, "could not release the Lease");
-        }
+    if config.leader_election
+        && result.is_ok()
+        && let Err(e) = lease::release(&client, &lease_cfg).await
+    {
+        tracing::warn!(error = %e, "could not release the Lease");
     }
     let _ = admin_task.await;
     result

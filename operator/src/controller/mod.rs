@@ -37,6 +37,8 @@ pub struct Ctx {
     pub recorder: Recorder,
     pub metrics: OperatorMetrics,
     pub emreg: EmregClients,
+    /// Recently applied children per owner.
+    pub applied: crate::apply::AppliedCache,
 }
 
 impl std::fmt::Debug for Ctx {

@@ -45,7 +45,7 @@ pub async fn reconcile(obj: Arc<Registry>, ctx: Arc<Ctx>) -> Result<Action, Erro
         Ok(c) => c,
         Err(e) => return invalid(&ctx, &*obj, &old, json!({}), &e).await,
     };
-    let applied = apply::apply(&ctx.client, &owner, children).await?;
+    let applied = apply::apply_cached(&ctx.client, &ctx.applied, &owner, children).await?;
 
     // Entries published to this Registry.
     let entries: Api<RegistryEntry> = Api::namespaced(ctx.client.clone(), &owner.namespace);

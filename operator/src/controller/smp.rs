@@ -58,7 +58,7 @@ pub async fn reconcile(obj: Arc<StudentMobilityPlugin>, ctx: Arc<Ctx>) -> Result
         Ok(c) => c,
         Err(e) => return invalid(&ctx, &*obj, &old, serde_json::json!({}), &e).await,
     };
-    let applied = apply::apply(&ctx.client, &owner, children).await?;
+    let applied = apply::apply_cached(&ctx.client, &ctx.applied, &owner, children).await?;
     let (available, summary) = apply::availability(&applied.deployments);
     let conds = [
         Cond::ok(

@@ -220,6 +220,11 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(kubeconfig: &Path, ns: &str, identity: &str) -> Self {
+        Self::start_with(kubeconfig, ns, identity, &[])
+    }
+
+    /// [`Operator::start`] with more flags.
+    pub fn start_with(kubeconfig: &Path, ns: &str, identity: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_emrex"))
             .args([
                 "operator",
@@ -228,6 +233,7 @@ impl Operator {
                 "--admin-listen",
                 "127.0.0.1:0",
             ])
+            .args(extra)
             .args([
                 "--lease-namespace",
                 ns,
