@@ -80,6 +80,9 @@ if mkdir -p "$cache/target" 2>/dev/null; then
 fi
 # Two cores: keep the test binaries from fighting the compiler for them.
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+# Incremental state helps editing, not a test run, and grew the shared cache by tens of GB (the
+# disk filled up once): off unless the caller wants it.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 log "versions"
 cargo --version; rustc --version
