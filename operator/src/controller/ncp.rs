@@ -1,126 +1,102 @@
-//! NationalContactPoint controller.
+//! NationalContactPoint controller: the NCP and its Signer, and the RegistryEntry that lists the
+//! Signer's certificates.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use kube::runtime::controller::Action;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::runtime::controller::{Action, Controller};
 use kube::{Api, ResourceExt};
 
-use super::{Ctx, Error, RESYNC, common_status_json, internal_mtls, invalid, merged, write_status};
+use super::status::{self, RESYNC, invalid, merged, missing};
+use super::watch::{self, ChangeFilter};
+use super::{Ctx, Error, internal_mtls};
 use crate::apply;
 use crate::build::{Owner, ncp};
-use crate::conditions::{self, AVAILABLE, Cond, PUBLISHED, RECONCILED};
-use crate::crd::{NationalContactPoint, SigningCertificate};
+use crate::conditions::{self, Cond, PUBLISHED};
+use crate::crd::{NationalContactPoint, RegistryEntry, SigningCertificate};
+
+/// Owns its Deployments (status → `Available`) and RegistryEntry (status → `Published`);
+/// follows the SigningCertificate it names, but only its spec (the Secret's name), not the
+/// status churn of every renewal.
+pub async fn run(ctx: Arc<Ctx>) {
+    let controller = Controller::new(ctx.watched::<NationalContactPoint>(), watch::all())
+        .with_config(super::config())
+        .owns(ctx.watched::<Deployment>(), watch::children())
+        .owns(ctx.watched::<RegistryEntry>(), watch::children());
+    let changed = ChangeFilter::new(watch::generation_key::<SigningCertificate>);
+    let store = controller.store();
+    let controller = controller.watches(
+        ctx.watched::<SigningCertificate>(),
+        watch::all(),
+        watch::referrers(
+            store,
+            move |sc: &SigningCertificate| changed.passes(sc),
+            |n: &NationalContactPoint, name| n.spec.signing_certificate_ref == name,
+        ),
+    );
+    super::drive("nationalcontactpoint", controller, reconcile, ctx).await;
+}
 
 pub async fn reconcile(obj: Arc<NationalContactPoint>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    let _timer = ctx.metrics.start("nationalcontactpoint");
     if obj.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let owner = Owner::of(&*obj)?;
     let old = obj.status.clone().unwrap_or_default().common;
-    let generation = obj.metadata.generation;
-    if let Err(e) = ncp::validate(&obj, &owner.name) {
-        return invalid(&ctx, &*obj, &old, serde_json::json!({}), &e).await;
-    }
+    let valid = match ncp::validate(&obj, Owner::of(&*obj)?) {
+        Ok(v) => v,
+        Err(e) => return invalid(&ctx, &*obj, &old, &e).await,
+    };
+    let owner = valid.owner();
 
     // Dereference: the SigningCertificate names the Secret the Signer mounts.
+    let cert_ref = &valid.spec().signing_certificate_ref;
     let certs: Api<SigningCertificate> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-    let Some(cert) = certs.get_opt(&obj.spec.signing_certificate_ref).await? else {
-        let conds = [Cond::fail(
-            RECONCILED,
-            "SigningCertificateNotFound",
-            format!(
-                "SigningCertificate {:?} does not exist in this namespace",
-                obj.spec.signing_certificate_ref
-            ),
-        )];
-        let new = merged(&old, generation, &conds);
-        if conditions::changed(&old, &new) {
-            super::event(
-                &ctx,
-                &*obj,
-                true,
-                "SigningCertificateNotFound",
-                conds[0].message.clone(),
-            )
-            .await;
-        }
-        write_status(
-            &ctx,
-            &*obj,
-            conditions::changed(&old, &new),
-            common_status_json(&new),
-        )
-        .await?;
-        return Ok(Action::requeue(Duration::from_secs(30)));
+    let Some(cert) = certs.get_opt(cert_ref).await? else {
+        return missing(&ctx, &*obj, &old, "SigningCertificate", cert_ref).await;
     };
-
-    let dns = ncp::signer_dns(&owner.name, &owner.namespace);
     let mtls = internal_mtls(
         &ctx.client,
         &owner.namespace,
         &ncp::signer_tls_secret(&owner.name),
         &ncp::ncp_tls_secret(&owner.name),
         &format!("{}/{} signer", owner.namespace, owner.name),
-        &dns,
+        &ncp::signer_dns(&owner.name, &owner.namespace),
     )
     .await?;
-    let children = match ncp::build(
-        &obj,
-        &owner,
-        &ncp::NcpInputs {
-            image: &ctx.image,
-            signing_secret: &cert.spec.secret_name,
-            mtls: &mtls,
-        },
-    ) {
-        Ok(c) => c,
-        Err(e) => return invalid(&ctx, &*obj, &old, serde_json::json!({}), &e).await,
+    let inputs = ncp::NcpInputs {
+        image: &ctx.image,
+        signing_secret: &cert.spec.secret_name,
+        mtls: &mtls,
     };
-    let applied = apply::apply_cached(&ctx.client, &ctx.applied, &owner, children).await?;
+    let children = match ncp::build(&valid, &inputs) {
+        Ok(c) => c,
+        Err(e) => return invalid(&ctx, &*obj, &old, &e).await,
+    };
+    let applied = apply::apply_cached(&ctx.client, &ctx.applied, owner, children).await?;
 
-    let (available, summary) = apply::availability(&applied.deployments);
-    let published = applied
-        .registry_entries
-        .first()
+    let conds = [
+        status::applied(applied.pruned),
+        status::available(&applied.deployments),
+        published_cond(applied.registry_entries.first()),
+    ];
+    let new = merged(&old, obj.metadata.generation, &conds);
+    status::write_status(&ctx, &*obj, &old, &new).await?;
+    tracing::debug!(name = %obj.name_any(), ready = conditions::is_true(&new, conditions::READY), "reconciled");
+    Ok(Action::requeue(RESYNC))
+}
+
+/// `Published` as the NCP's RegistryEntry reports it.
+fn published_cond(entry: Option<&RegistryEntry>) -> Cond {
+    let published = entry
         .and_then(|e| e.status.as_ref())
-        .map(|s| {
-            (
-                conditions::find(&s.common, PUBLISHED).cloned(),
-                s.common.observed_generation,
-            )
-        });
-    let published_cond = match published {
-        Some((Some(c), _)) if c.status == "True" => Cond::ok(PUBLISHED, "Published", c.message),
-        Some((Some(c), _)) => Cond::fail(PUBLISHED, &c.reason, c.message),
-        _ => Cond::fail(
+        .and_then(|s| conditions::find(&s.common, PUBLISHED));
+    match published {
+        Some(c) if c.status == "True" => Cond::ok(PUBLISHED, "Published", c.message.clone()),
+        Some(c) => Cond::fail(PUBLISHED, &c.reason, c.message.clone()),
+        None => Cond::fail(
             PUBLISHED,
             "Pending",
             "the RegistryEntry has not been published yet",
         ),
-    };
-    let conds = [
-        Cond::ok(
-            RECONCILED,
-            "Applied",
-            format!("children applied ({} pruned)", applied.pruned),
-        ),
-        if available {
-            Cond::ok(AVAILABLE, "Available", summary)
-        } else {
-            Cond::fail(AVAILABLE, "ReplicasUnavailable", summary)
-        },
-        published_cond,
-    ];
-    let new = merged(&old, generation, &conds);
-    write_status(
-        &ctx,
-        &*obj,
-        conditions::changed(&old, &new),
-        common_status_json(&new),
-    )
-    .await?;
-    tracing::debug!(name = %obj.name_any(), ready = conditions::is_true(&new, conditions::READY), "reconciled");
-    Ok(Action::requeue(RESYNC))
+    }
 }

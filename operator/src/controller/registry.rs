@@ -2,33 +2,48 @@
 //! published to it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::ListParams;
-use kube::runtime::controller::Action;
+use kube::runtime::controller::{Action, Controller};
 use kube::{Api, ResourceExt};
-use serde_json::json;
 
-use super::{Ctx, Error, RESYNC, internal_mtls, invalid, merged, write_status};
+use super::status::{self, RESYNC, invalid, merged};
+use super::{Ctx, Error, internal_mtls, watch};
 use crate::apply;
-use crate::build::{Owner, registry};
-use crate::conditions::{self, AVAILABLE, Cond, PUBLISHED, RECONCILED};
+use crate::build::registry::ValidatedRegistry;
+use crate::build::{Children, Owner, registry};
+use crate::conditions::{self, AVAILABLE, Cond, PUBLISHED};
 use crate::crd::{Registry, RegistryEntry, RegistryStatus};
 
+/// Owns its EMREG Deployment; counts the entries published to it. Its status aggregates every
+/// entry, so the burst of entry changes a federation's start causes is coalesced (debounce).
+pub async fn run(ctx: Arc<Ctx>) {
+    let controller = Controller::new(ctx.watched::<Registry>(), watch::all())
+        .with_config(super::config().debounce(Duration::from_secs(2)))
+        .owns(ctx.watched::<Deployment>(), watch::children())
+        .watches(ctx.watched::<RegistryEntry>(), watch::all(), |e| {
+            [watch::named(&e.spec.registry_ref, e.namespace().as_deref())]
+        });
+    super::drive("registry", controller, reconcile, ctx).await;
+}
+
 pub async fn reconcile(obj: Arc<Registry>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    let _timer = ctx.metrics.start("registry");
     if obj.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let owner = Owner::of(&*obj)?;
-    let old_full = obj.status.clone().unwrap_or_default();
-    let old = old_full.common.clone();
-    let generation = obj.metadata.generation;
-    if let Err(e) = registry::validate(&obj, &owner.name) {
-        return invalid(&ctx, &*obj, &old, json!({}), &e).await;
-    }
-    let mtls = if obj.spec.external.is_none() {
-        Some(
-            internal_mtls(
+    let old = obj.status.clone().unwrap_or_default();
+    let valid = match registry::validate(&obj, Owner::of(&*obj)?) {
+        Ok(v) => v,
+        Err(e) => return invalid(&ctx, &*obj, &old.common, &e).await,
+    };
+    let owner = valid.owner();
+    let children = match &valid {
+        // Nothing runs here: whatever an earlier in-cluster spec made is pruned.
+        ValidatedRegistry::External(_) => Children::default(),
+        ValidatedRegistry::InCluster(r) => {
+            let mtls = internal_mtls(
                 &ctx.client,
                 &owner.namespace,
                 &registry::server_tls_secret(&owner.name),
@@ -36,16 +51,14 @@ pub async fn reconcile(obj: Arc<Registry>, ctx: Arc<Ctx>) -> Result<Action, Erro
                 &format!("{}/{} emreg", owner.namespace, owner.name),
                 &registry::emreg_dns(&owner.name, &owner.namespace),
             )
-            .await?,
-        )
-    } else {
-        None
+            .await?;
+            match registry::build(r, &ctx.image, &mtls) {
+                Ok(c) => c,
+                Err(e) => return invalid(&ctx, &*obj, &old.common, &e).await,
+            }
+        }
     };
-    let children = match registry::build(&obj, &owner, &ctx.image, mtls.as_ref()) {
-        Ok(c) => c,
-        Err(e) => return invalid(&ctx, &*obj, &old, json!({}), &e).await,
-    };
-    let applied = apply::apply_cached(&ctx.client, &ctx.applied, &owner, children).await?;
+    let applied = apply::apply_cached(&ctx.client, &ctx.applied, owner, children).await?;
 
     // Entries published to this Registry.
     let entries: Api<RegistryEntry> = Api::namespaced(ctx.client.clone(), &owner.namespace);
@@ -62,36 +75,21 @@ pub async fn reconcile(obj: Arc<Registry>, ctx: Arc<Ctx>) -> Result<Action, Erro
         })
         .count();
 
-    let available = if obj.spec.external.is_some() {
-        // Nothing runs here; reachability shows in each entry's Published condition.
-        Cond::ok(
+    let available = match &valid {
+        // Reachability shows in each entry's Published condition.
+        ValidatedRegistry::External(_) => Cond::ok(
             AVAILABLE,
             "External",
             "an external EMREG: nothing runs in this cluster",
-        )
-    } else {
-        let (ok, summary) = apply::availability(&applied.deployments);
-        if ok {
-            Cond::ok(AVAILABLE, "Available", summary)
-        } else {
-            Cond::fail(AVAILABLE, "ReplicasUnavailable", summary)
-        }
-    };
-    let conds = [
-        Cond::ok(
-            RECONCILED,
-            "Applied",
-            format!("children applied ({} pruned)", applied.pruned),
         ),
-        available,
-    ];
+        ValidatedRegistry::InCluster(_) => status::available(&applied.deployments),
+    };
+    let conds = [status::applied(applied.pruned), available];
     let new = RegistryStatus {
-        common: merged(&old, generation, &conds),
+        common: merged(&old.common, obj.metadata.generation, &conds),
         entries: Some(i32::try_from(published).unwrap_or(i32::MAX)),
     };
-    let changed = new != old_full;
-    let status = serde_json::to_value(&new).unwrap_or_else(|_| json!({}));
-    write_status(&ctx, &*obj, changed, status).await?;
+    status::write_status(&ctx, &*obj, &old, &new).await?;
     tracing::debug!(name = %obj.name_any(), published, "registry reconciled");
     Ok(Action::requeue(RESYNC))
 }

@@ -1,84 +1,65 @@
-//! StudentMobilityPlugin controller.
+//! StudentMobilityPlugin controller: an SMP reading its Registry's EMREG.
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
-use kube::runtime::controller::Action;
+use kube::runtime::controller::{Action, Controller};
 
-use super::{Ctx, Error, RESYNC, common_status_json, invalid, merged, write_status};
+use super::status::{self, RESYNC, invalid, merged, missing};
+use super::watch::{self, ChangeFilter};
+use super::{Ctx, Error};
 use crate::apply;
 use crate::build::{Owner, registry, smp};
-use crate::conditions::{self, AVAILABLE, Cond, RECONCILED};
 use crate::crd::{Registry, StudentMobilityPlugin};
 
+/// Owns its Deployment; follows its Registry's spec and availability (not its entry count).
+pub async fn run(ctx: Arc<Ctx>) {
+    let controller = Controller::new(ctx.watched::<StudentMobilityPlugin>(), watch::all())
+        .with_config(super::config())
+        .owns(ctx.watched::<Deployment>(), watch::children());
+    let changed = ChangeFilter::new(watch::registry_key);
+    let store = controller.store();
+    let controller = controller.watches(
+        ctx.watched::<Registry>(),
+        watch::all(),
+        watch::referrers(
+            store,
+            move |r: &Registry| changed.passes(r),
+            |s: &StudentMobilityPlugin, name| s.spec.registry_ref == name,
+        ),
+    );
+    super::drive("studentmobilityplugin", controller, reconcile, ctx).await;
+}
+
 pub async fn reconcile(obj: Arc<StudentMobilityPlugin>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    let _timer = ctx.metrics.start("studentmobilityplugin");
     if obj.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let owner = Owner::of(&*obj)?;
     let old = obj.status.clone().unwrap_or_default().common;
-    let generation = obj.metadata.generation;
-    if let Err(e) = smp::validate(&obj, &owner.name) {
-        return invalid(&ctx, &*obj, &old, serde_json::json!({}), &e).await;
-    }
+    let valid = match smp::validate(&obj, Owner::of(&*obj)?) {
+        Ok(v) => v,
+        Err(e) => return invalid(&ctx, &*obj, &old, &e).await,
+    };
+    let owner = valid.owner();
+
+    // Dereference: the Registry says where its EMREG answers.
+    let registry_ref = &valid.spec().registry_ref;
     let registries: Api<Registry> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-    let Some(reg) = registries.get_opt(&obj.spec.registry_ref).await? else {
-        let conds = [Cond::fail(
-            RECONCILED,
-            "RegistryNotFound",
-            format!(
-                "Registry {:?} does not exist in this namespace",
-                obj.spec.registry_ref
-            ),
-        )];
-        let new = merged(&old, generation, &conds);
-        if conditions::changed(&old, &new) {
-            super::event(
-                &ctx,
-                &*obj,
-                true,
-                "RegistryNotFound",
-                conds[0].message.clone(),
-            )
-            .await;
-        }
-        write_status(
-            &ctx,
-            &*obj,
-            conditions::changed(&old, &new),
-            common_status_json(&new),
-        )
-        .await?;
-        return Ok(Action::requeue(Duration::from_secs(30)));
+    let Some(reg) = registries.get_opt(registry_ref).await? else {
+        return missing(&ctx, &*obj, &old, "Registry", registry_ref).await;
     };
-    let endpoint = registry::endpoint(&reg, &obj.spec.registry_ref, &owner.namespace);
-    let children = match smp::build(&obj, &owner, &ctx.image, &endpoint) {
+    let endpoint = registry::endpoint(&reg, registry_ref, &owner.namespace);
+    let children = match smp::build(&valid, &ctx.image, &endpoint) {
         Ok(c) => c,
-        Err(e) => return invalid(&ctx, &*obj, &old, serde_json::json!({}), &e).await,
+        Err(e) => return invalid(&ctx, &*obj, &old, &e).await,
     };
-    let applied = apply::apply_cached(&ctx.client, &ctx.applied, &owner, children).await?;
-    let (available, summary) = apply::availability(&applied.deployments);
+    let applied = apply::apply_cached(&ctx.client, &ctx.applied, owner, children).await?;
     let conds = [
-        Cond::ok(
-            RECONCILED,
-            "Applied",
-            format!("children applied ({} pruned)", applied.pruned),
-        ),
-        if available {
-            Cond::ok(AVAILABLE, "Available", summary)
-        } else {
-            Cond::fail(AVAILABLE, "ReplicasUnavailable", summary)
-        },
+        status::applied(applied.pruned),
+        status::available(&applied.deployments),
     ];
-    let new = merged(&old, generation, &conds);
-    write_status(
-        &ctx,
-        &*obj,
-        conditions::changed(&old, &new),
-        common_status_json(&new),
-    )
-    .await?;
+    let new = merged(&old, obj.metadata.generation, &conds);
+    status::write_status(&ctx, &*obj, &old, &new).await?;
     Ok(Action::requeue(RESYNC))
 }
