@@ -346,3 +346,64 @@ async fn write_secret(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use serde_json::json;
+
+    use super::*;
+    use crate::controller::fixtures::{NS, condition, context, finish, object, path_of, start};
+
+    #[tokio::test]
+    async fn a_refused_key_size_is_invalid_spec_and_nothing_is_issued() {
+        let (ctx, mut api) = context();
+        let sc: SigningCertificate = object(
+            "weak",
+            json!({"secretName": "weak-key", "commonName": "weak.example", "keyAlgorithm": "RSA", "keySize": 1024}),
+        );
+        let task = start(reconcile(Arc::new(sc.clone()), ctx));
+        let note = api.event(NS, "Warning", "InvalidSpec").await;
+        assert!(note.contains("keySize 1024"), "{note}");
+        let status = api
+            .status(&path_of("signingcertificates", "weak"), &sc)
+            .await;
+        assert_eq!(condition(&status, "Reconciled").1, "InvalidSpec");
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn a_missing_ca_secret_is_invalid_spec() {
+        let (ctx, mut api) = context();
+        let sc: SigningCertificate = object(
+            "issued",
+            json!({"secretName": "issued-key", "commonName": "issued.example", "caSecret": "the-ca"}),
+        );
+        let task = start(reconcile(Arc::new(sc.clone()), ctx));
+        api.expect("GET", "/api/v1/namespaces/alliance/secrets/the-ca")
+            .await
+            .not_found();
+        let note = api.event(NS, "Warning", "InvalidSpec").await;
+        assert_eq!(note, "spec.caSecret: Secret \"the-ca\" does not exist");
+        api.status(&path_of("signingcertificates", "issued"), &sc)
+            .await;
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn a_deleted_certificate_forgets_its_metrics_and_leaves_its_secret() {
+        let (ctx, api) = context();
+        ctx.metrics
+            .certificate(NS, "gone", 2_000_000_000, 1_900_000_000);
+        assert!(api.metrics_text().contains("name=\"gone\""));
+        let mut sc: SigningCertificate = object(
+            "gone",
+            json!({"secretName": "gone-key", "commonName": "gone.example"}),
+        );
+        sc.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
+        // No request: the key Secret is not owned and stays.
+        let action = finish(start(reconcile(Arc::new(sc), ctx))).await;
+        assert_eq!(action.expect("ok"), Action::await_change());
+        assert!(!api.metrics_text().contains("name=\"gone\""));
+    }
+}

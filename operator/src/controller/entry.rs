@@ -368,3 +368,159 @@ async fn cleanup(obj: Arc<RegistryEntry>, ctx: Arc<Ctx>) -> Result<Action, Error
     }
     Ok(Action::await_change())
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::controller::fixtures::{
+        ApiServer, NS, condition, context, finish, object, path_of, start,
+    };
+
+    fn entry(finalized: bool, deleting: bool) -> RegistryEntry {
+        let mut e: RegistryEntry = object(
+            "helsinki",
+            json!({
+                "registryRef": "alliance", "acronym": "helsinki", "countryCode": "FI",
+                "url": "https://emrex.helsinki.example/ncp",
+                "certificates": [{"signingCertificateRef": "helsinki-signing"}],
+            }),
+        );
+        if finalized {
+            e.metadata.finalizers = Some(vec![REGISTRY_FINALIZER.into()]);
+        }
+        if deleting {
+            e.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
+        }
+        e
+    }
+
+    /// The finalizer comes off with a JSON patch that first tests it is still there.
+    async fn finalizer_removed(api: &mut ApiServer, e: &RegistryEntry) {
+        let call = api
+            .expect("PATCH", &path_of("registryentries", "helsinki"))
+            .await;
+        assert_eq!(call.body[0]["op"], "test");
+        assert_eq!(call.body[0]["value"], REGISTRY_FINALIZER);
+        assert_eq!(call.body[1]["op"], "remove");
+        let mut released = e.clone();
+        released.metadata.finalizers = None;
+        call.respond(200, json!(released));
+    }
+
+    #[tokio::test]
+    async fn a_new_entry_gets_the_finalizer_before_anything_is_published() {
+        let (ctx, mut api) = context();
+        let e = entry(false, false);
+        let task = start(reconcile(Arc::new(e.clone()), ctx));
+        let call = api
+            .expect("PATCH", &path_of("registryentries", "helsinki"))
+            .await;
+        let added = call
+            .body
+            .as_array()
+            .and_then(|ops| ops.iter().find(|op| op["op"] == "add"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        assert_eq!(added["path"], "/metadata/finalizers");
+        assert_eq!(added["value"], json!([REGISTRY_FINALIZER]));
+        call.respond(200, json!(entry(true, false)));
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn the_skip_annotation_releases_the_entry_without_contacting_the_emreg() {
+        let (ctx, mut api) = context();
+        let mut e = entry(true, true);
+        e.metadata.annotations = Some([(SKIP_CLEANUP_ANNOTATION.into(), "true".into())].into());
+        let task = start(reconcile(Arc::new(e.clone()), ctx));
+        let note = api.event(NS, "Warning", "CleanupSkipped").await;
+        assert!(note.contains("may remain in the EMREG"), "{note}");
+        finalizer_removed(&mut api, &e).await;
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn a_deleted_registry_releases_the_entry_with_a_warning() {
+        let (ctx, mut api) = context();
+        let e = entry(true, true);
+        let task = start(reconcile(Arc::new(e.clone()), ctx));
+        api.expect("GET", &path_of("registries", "alliance"))
+            .await
+            .not_found();
+        let note = api.event(NS, "Warning", "RegistryNotFound").await;
+        assert!(
+            note.ends_with("released without removing \"helsinki\" from the EMREG"),
+            "{note}"
+        );
+        finalizer_removed(&mut api, &e).await;
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_in_cluster_emreg_keeps_the_finalizer_and_retries() {
+        let (ctx, mut api) = context();
+        let task = start(reconcile(Arc::new(entry(true, true)), ctx));
+        // The Registry exists and runs here, but its EMREG has no available replica.
+        let reg: Registry = object("alliance", json!({}));
+        api.expect("GET", &path_of("registries", "alliance"))
+            .await
+            .respond(200, json!(reg));
+        // No event, no finalizer removal: a typed error the controller retries.
+        match finish(task).await {
+            Err(err @ Error::RegistryUnavailable { .. }) => {
+                assert_eq!(err.reason(), "RegistryUnavailable");
+                assert_eq!(
+                    err.to_string(),
+                    "the EMREG of Registry \"alliance\" has no available replica yet"
+                );
+            }
+            other => panic!("expected RegistryUnavailable, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn publication_waits_for_an_issued_certificate_and_keeps_what_was_published() {
+        let (ctx, mut api) = context();
+        let mut e = entry(true, false);
+        e.status = Some(RegistryEntryStatus {
+            published_revision: Some(7),
+            published_fingerprints: vec!["ab12".into()],
+            ..RegistryEntryStatus::default()
+        });
+        let task = start(reconcile(Arc::new(e.clone()), ctx));
+        let sc: SigningCertificate = object(
+            "helsinki-signing",
+            json!({"secretName": "helsinki-signing-key", "commonName": "helsinki.example"}),
+        );
+        api.expect("GET", &path_of("signingcertificates", "helsinki-signing"))
+            .await
+            .respond(200, json!(sc));
+        api.expect(
+            "GET",
+            "/api/v1/namespaces/alliance/secrets/helsinki-signing-key",
+        )
+        .await
+        .not_found();
+        let note = api.event(NS, "Warning", "CertificateNotIssued").await;
+        let status = api
+            .status(&path_of("registryentries", "helsinki"), &e)
+            .await;
+        assert_eq!(
+            condition(&status, "Published"),
+            ("False".into(), "CertificateNotIssued".into(), note.clone())
+        );
+        assert_eq!(
+            condition(&status, "Reconciled"),
+            ("False".into(), "CertificateNotIssued".into(), note)
+        );
+        assert_eq!(status["publishedRevision"], 7);
+        assert_eq!(status["publishedFingerprints"], json!(["ab12"]));
+        assert_eq!(
+            finish(task).await.expect("ok"),
+            Action::requeue(Duration::from_secs(15))
+        );
+    }
+}

@@ -224,3 +224,50 @@ pub async fn internal_mtls(
     tracing::info!(%ns, %purpose, "minting internal mTLS material");
     Ok(crate::pki::mint_mtls(purpose, dns, Timestamp::now())?.into())
 }
+
+#[cfg(test)]
+mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] Middle);
+    #[derive(Debug, thiserror::Error)]
+    #[error("middle says: {0}")]
+    struct Middle(#[source] Inner);
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner")]
+    struct Inner;
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        // Middle prints its source itself; the chain does not repeat it.
+        assert_eq!(chain(&Outer(Middle(Inner))), "outer: middle says: inner");
+        let build = Error::Build(BuildError::invalid("spec.x", "bad"));
+        assert_eq!(chain(&build), "spec.x: bad");
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_counted_by_reason_and_retried_soon() {
+        let (ctx, api) = fixtures::context();
+        let err = Error::RegistryUnavailable {
+            registry: "r".into(),
+        };
+        assert_eq!(
+            error_policy("registryentry", &err, &ctx),
+            Action::requeue(Duration::from_secs(10))
+        );
+        let text = api.metrics_text();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("emrex_operator_reconcile_failures_total")
+                    && l.contains("controller=\"registryentry\"")
+                    && l.contains("reason=\"RegistryUnavailable\"")
+                    && l.ends_with(" 1")),
+            "{text}"
+        );
+    }
+}

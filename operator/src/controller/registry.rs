@@ -93,3 +93,121 @@ pub async fn reconcile(obj: Arc<Registry>, ctx: Arc<Ctx>) -> Result<Action, Erro
     tracing::debug!(name = %obj.name_any(), published, "registry reconciled");
     Ok(Action::requeue(RESYNC))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::controller::fixtures::{
+        NS, condition, context, finish, list, object, path_of, start,
+    };
+
+    #[tokio::test]
+    async fn an_external_registry_runs_nothing_prunes_what_ran_and_counts_its_entries() {
+        let (ctx, mut api) = context();
+        let reg: Registry = object(
+            "national",
+            json!({"external": {"grpcEndpoint": "https://emreg.example.eu:443", "tlsSecret": "emreg-client"}}),
+        );
+        let task = start(reconcile(Arc::new(reg.clone()), ctx));
+        // No internal TLS Secrets are read and nothing is applied; every kind of child is
+        // listed by owner UID and what is left of an earlier in-cluster EMREG is deleted.
+        let kinds = [
+            "/api/v1/namespaces/alliance/serviceaccounts",
+            "/api/v1/namespaces/alliance/configmaps",
+            "/api/v1/namespaces/alliance/secrets",
+            "/api/v1/namespaces/alliance/persistentvolumeclaims",
+            "/api/v1/namespaces/alliance/services",
+            "/apis/networking.k8s.io/v1/namespaces/alliance/networkpolicies",
+            "/apis/apps/v1/namespaces/alliance/deployments",
+            "/apis/emrex.eu/v1alpha1/namespaces/alliance/registryentries",
+        ];
+        for kind in kinds {
+            let call = api.expect("GET", kind).await;
+            assert!(
+                call.query
+                    .contains("labelSelector=emrex.eu%2Fowner-uid%3Duid-of-national"),
+                "{}",
+                call.query
+            );
+            let leftover = kind.ends_with("/configmaps");
+            call.respond(
+                200,
+                list(
+                    "PartialObjectMetadata",
+                    if leftover {
+                        vec![
+                            json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                            "metadata": {"name": "national-emreg", "namespace": NS}}),
+                        ]
+                    } else {
+                        vec![]
+                    },
+                ),
+            );
+            if leftover {
+                api.expect("DELETE", &format!("{kind}/national-emreg"))
+                    .await
+                    .respond(
+                        200,
+                        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+                    );
+            }
+        }
+        // Entries: only those of this Registry that are published count.
+        let entry = |name: &str, registry: &str, published: &str| {
+            let mut e = json!(object::<RegistryEntry>(
+                name,
+                json!({"registryRef": registry, "acronym": name, "countryCode": "FI", "url": "https://x.example", "certificates": []}),
+            ));
+            e["status"] = json!({"conditions": [{"type": "Published", "status": published,
+                "reason": "r", "message": "m", "lastTransitionTime": "2026-01-01T00:00:00Z"}]});
+            e
+        };
+        api.expect(
+            "GET",
+            "/apis/emrex.eu/v1alpha1/namespaces/alliance/registryentries",
+        )
+        .await
+        .respond(
+            200,
+            list(
+                "RegistryEntry",
+                vec![
+                    entry("a", "national", "True"),
+                    entry("b", "national", "False"),
+                    entry("c", "other", "True"),
+                ],
+            ),
+        );
+        let status = api.status(&path_of("registries", "national"), &reg).await;
+        assert_eq!(status["entries"], 1);
+        assert_eq!(
+            condition(&status, "Reconciled"),
+            (
+                "True".into(),
+                "Applied".into(),
+                "children applied (1 pruned)".into()
+            )
+        );
+        let (available, reason, _) = condition(&status, "Available");
+        assert_eq!((available.as_str(), reason.as_str()), ("True", "External"));
+        assert_eq!(condition(&status, "Ready").0, "True");
+        assert_eq!(finish(task).await.expect("ok"), Action::requeue(RESYNC));
+    }
+
+    #[tokio::test]
+    async fn an_external_registry_with_a_store_is_invalid() {
+        let (ctx, mut api) = context();
+        let reg: Registry = object(
+            "national",
+            json!({"external": {"grpcEndpoint": "https://emreg.example.eu"}, "store": {"postgresUrl": {"name": "db", "key": "url"}}}),
+        );
+        let task = start(reconcile(Arc::new(reg.clone()), ctx));
+        let note = api.event(NS, "Warning", "InvalidSpec").await;
+        assert_eq!(note, "spec.store: does not apply to an external Registry");
+        api.status(&path_of("registries", "national"), &reg).await;
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+}

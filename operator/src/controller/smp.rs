@@ -63,3 +63,57 @@ pub async fn reconcile(obj: Arc<StudentMobilityPlugin>, ctx: Arc<Ctx>) -> Result
     status::write_status(&ctx, &*obj, &old, &new).await?;
     Ok(Action::requeue(RESYNC))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::controller::fixtures::{NS, condition, context, finish, object, path_of, start};
+
+    #[tokio::test]
+    async fn a_missing_registry_is_reported_and_looked_up_again() {
+        let (ctx, mut api) = context();
+        let smp: StudentMobilityPlugin = object(
+            "mobility",
+            json!({"publicUrl": "https://mobility.alliance.example", "registryRef": "alliance"}),
+        );
+        let task = start(reconcile(Arc::new(smp.clone()), ctx));
+        api.expect("GET", &path_of("registries", "alliance"))
+            .await
+            .not_found();
+        let note = api.event(NS, "Warning", "RegistryNotFound").await;
+        assert_eq!(
+            note,
+            "Registry \"alliance\" does not exist in this namespace"
+        );
+        let status = api
+            .status(&path_of("studentmobilityplugins", "mobility"), &smp)
+            .await;
+        assert_eq!(
+            condition(&status, "Reconciled"),
+            ("False".into(), "RegistryNotFound".into(), note)
+        );
+        assert_eq!(
+            finish(task).await.expect("ok"),
+            Action::requeue(Duration::from_secs(30))
+        );
+    }
+
+    #[tokio::test]
+    async fn several_replicas_on_sqlite_are_refused_before_anything_is_read() {
+        let (ctx, mut api) = context();
+        let smp: StudentMobilityPlugin = object(
+            "mobility",
+            json!({"publicUrl": "https://mobility.alliance.example", "registryRef": "alliance", "workload": {"replicas": 2}}),
+        );
+        let task = start(reconcile(Arc::new(smp.clone()), ctx));
+        let note = api.event(NS, "Warning", "InvalidSpec").await;
+        assert!(note.starts_with("spec.workload.replicas: "), "{note}");
+        api.status(&path_of("studentmobilityplugins", "mobility"), &smp)
+            .await;
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+}
