@@ -14,7 +14,7 @@ use kube::runtime::finalizer::{self, Event as FinalizerEvent};
 use kube::{Api, ResourceExt};
 
 use super::status::{self, RESYNC, invalid, merged, warn_and_write};
-use super::watch::{self, ChangeFilter};
+use super::watch;
 use super::{Ctx, Error, read_secret};
 use crate::build::entry::ValidatedEntry;
 use crate::build::{entry, registry};
@@ -30,32 +30,22 @@ use crate::names::{
 pub async fn run(ctx: Arc<Ctx>) {
     let controller =
         Controller::new(ctx.watched::<RegistryEntry>(), watch::all()).with_config(super::config());
-    let store = controller.store();
-    let changed = ChangeFilter::new(watch::registry_key);
-    let controller = controller
-        .watches(
-            ctx.watched::<SigningCertificate>(),
-            watch::all(),
-            watch::referrers(
-                store.clone(),
-                |_: &SigningCertificate| true,
-                |e: &RegistryEntry, name| {
-                    e.spec
-                        .certificates
-                        .iter()
-                        .any(|c| c.signing_certificate_ref.as_deref() == Some(name))
-                },
-            ),
-        )
-        .watches(
-            ctx.watched::<Registry>(),
-            watch::all(),
-            watch::referrers(
-                store,
-                move |r: &Registry| changed.passes(r),
-                |e: &RegistryEntry, name| e.spec.registry_ref == name,
-            ),
-        );
+    let controller = watch::follow(
+        controller,
+        ctx.watched::<SigningCertificate>(),
+        |e: &RegistryEntry, name| {
+            e.spec
+                .certificates
+                .iter()
+                .any(|c| c.signing_certificate_ref.as_deref() == Some(name))
+        },
+    );
+    let controller = watch::follow_changes(
+        controller,
+        ctx.watched::<Registry>(),
+        watch::registry_key,
+        |e: &RegistryEntry, name| e.spec.registry_ref == name,
+    );
     super::drive("registryentry", controller, reconcile, ctx).await;
 }
 

@@ -111,6 +111,32 @@ impl Error {
     }
 }
 
+/// Why a reconcile stops before its end: `Done` once it has reported what the user must fix
+/// (a condition, an event), with when to look again; `Failed` with an error to retry. Lets a
+/// reconcile's steps use `?` for both.
+#[derive(Debug)]
+pub enum Stop {
+    Done(Action),
+    Failed(Error),
+}
+
+/// The result of a reconcile step.
+pub type Flow<T> = Result<T, Stop>;
+
+impl<E: Into<Error>> From<E> for Stop {
+    fn from(e: E) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+/// A whole reconcile's result, as the controller takes it.
+pub fn outcome(flow: Flow<Action>) -> Result<Action, Error> {
+    match flow {
+        Ok(action) | Err(Stop::Done(action)) => Ok(action),
+        Err(Stop::Failed(e)) => Err(e),
+    }
+}
+
 /// An error and its causes on one line (`a: b: c`), for logs, conditions and events. A cause
 /// whose text the message already contains is not repeated (some libraries print their source
 /// in their own message too).

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
+use kube::ResourceExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::{Api, ResourceExt};
 
-use super::status::{self, RESYNC, invalid, merged, missing};
-use super::watch::{self, ChangeFilter};
-use super::{Ctx, Error, internal_mtls};
+use super::status::{self, RESYNC, begin, checked, dereference, merged};
+use super::watch;
+use super::{Ctx, Error, Flow, internal_mtls, outcome};
 use crate::apply;
-use crate::build::{Owner, ncp};
+use crate::build::ncp;
 use crate::conditions::{self, Cond, PUBLISHED};
 use crate::crd::{NationalContactPoint, RegistryEntry, SigningCertificate};
 
@@ -23,37 +23,26 @@ pub async fn run(ctx: Arc<Ctx>) {
         .with_config(super::config())
         .owns(ctx.watched::<Deployment>(), watch::children())
         .owns(ctx.watched::<RegistryEntry>(), watch::children());
-    let changed = ChangeFilter::new(watch::generation_key::<SigningCertificate>);
-    let store = controller.store();
-    let controller = controller.watches(
+    let controller = watch::follow_changes(
+        controller,
         ctx.watched::<SigningCertificate>(),
-        watch::all(),
-        watch::referrers(
-            store,
-            move |sc: &SigningCertificate| changed.passes(sc),
-            |n: &NationalContactPoint, name| n.spec.signing_certificate_ref == name,
-        ),
+        watch::generation_key,
+        |n: &NationalContactPoint, name| n.spec.signing_certificate_ref == name,
     );
     super::drive("nationalcontactpoint", controller, reconcile, ctx).await;
 }
 
 pub async fn reconcile(obj: Arc<NationalContactPoint>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    if obj.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
-    let old = obj.status.clone().unwrap_or_default().common;
-    let valid = match ncp::validate(&obj, Owner::of(&*obj)?) {
-        Ok(v) => v,
-        Err(e) => return invalid(&ctx, &*obj, &old, &e).await,
-    };
-    let owner = valid.owner();
+    outcome(reconcile_ncp(&obj, &ctx).await)
+}
 
-    // Dereference: the SigningCertificate names the Secret the Signer mounts.
+async fn reconcile_ncp(obj: &NationalContactPoint, ctx: &Ctx) -> Flow<Action> {
+    let old = obj.status.clone().unwrap_or_default().common;
+    let valid = begin(ctx, obj, &old, ncp::validate).await?;
+    let owner = valid.owner();
+    // The SigningCertificate names the Secret the Signer mounts.
     let cert_ref = &valid.spec().signing_certificate_ref;
-    let certs: Api<SigningCertificate> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-    let Some(cert) = certs.get_opt(cert_ref).await? else {
-        return missing(&ctx, &*obj, &old, "SigningCertificate", cert_ref).await;
-    };
+    let cert: SigningCertificate = dereference(ctx, obj, &old, cert_ref).await?;
     let mtls = internal_mtls(
         &ctx.client,
         &owner.namespace,
@@ -68,10 +57,7 @@ pub async fn reconcile(obj: Arc<NationalContactPoint>, ctx: Arc<Ctx>) -> Result<
         signing_secret: &cert.spec.secret_name,
         mtls: &mtls,
     };
-    let children = match ncp::build(&valid, &inputs) {
-        Ok(c) => c,
-        Err(e) => return invalid(&ctx, &*obj, &old, &e).await,
-    };
+    let children = checked(ctx, obj, &old, ncp::build(&valid, &inputs)).await?;
     let applied = apply::apply_cached(&ctx.client, &ctx.applied, owner, children).await?;
 
     let conds = [
@@ -80,7 +66,7 @@ pub async fn reconcile(obj: Arc<NationalContactPoint>, ctx: Arc<Ctx>) -> Result<
         published_cond(applied.registry_entries.first()),
     ];
     let new = merged(&old, obj.metadata.generation, &conds);
-    status::write_status(&ctx, &*obj, &old, &new).await?;
+    status::write_status(ctx, obj, &old, &new).await?;
     tracing::debug!(name = %obj.name_any(), ready = conditions::is_true(&new, conditions::READY), "reconciled");
     Ok(Action::requeue(RESYNC))
 }

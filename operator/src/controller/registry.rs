@@ -9,11 +9,11 @@ use kube::api::ListParams;
 use kube::runtime::controller::{Action, Controller};
 use kube::{Api, ResourceExt};
 
-use super::status::{self, RESYNC, invalid, merged};
-use super::{Ctx, Error, internal_mtls, watch};
+use super::status::{self, RESYNC, begin, checked, merged};
+use super::{Ctx, Error, Flow, internal_mtls, outcome, watch};
 use crate::apply;
 use crate::build::registry::ValidatedRegistry;
-use crate::build::{Children, Owner, registry};
+use crate::build::{Children, registry};
 use crate::conditions::{self, AVAILABLE, Cond, PUBLISHED};
 use crate::crd::{Registry, RegistryEntry, RegistryStatus};
 
@@ -30,14 +30,12 @@ pub async fn run(ctx: Arc<Ctx>) {
 }
 
 pub async fn reconcile(obj: Arc<Registry>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    if obj.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
+    outcome(reconcile_registry(&obj, &ctx).await)
+}
+
+async fn reconcile_registry(obj: &Registry, ctx: &Ctx) -> Flow<Action> {
     let old = obj.status.clone().unwrap_or_default();
-    let valid = match registry::validate(&obj, Owner::of(&*obj)?) {
-        Ok(v) => v,
-        Err(e) => return invalid(&ctx, &*obj, &old.common, &e).await,
-    };
+    let valid = begin(ctx, obj, &old.common, registry::validate).await?;
     let owner = valid.owner();
     let children = match &valid {
         // Nothing runs here: whatever an earlier in-cluster spec made is pruned.
@@ -52,10 +50,7 @@ pub async fn reconcile(obj: Arc<Registry>, ctx: Arc<Ctx>) -> Result<Action, Erro
                 &registry::emreg_dns(&owner.name, &owner.namespace),
             )
             .await?;
-            match registry::build(r, &ctx.image, &mtls) {
-                Ok(c) => c,
-                Err(e) => return invalid(&ctx, &*obj, &old.common, &e).await,
-            }
+            checked(ctx, obj, &old.common, registry::build(r, &ctx.image, &mtls)).await?
         }
     };
     let applied = apply::apply_cached(&ctx.client, &ctx.applied, owner, children).await?;
@@ -89,7 +84,7 @@ pub async fn reconcile(obj: Arc<Registry>, ctx: Arc<Ctx>) -> Result<Action, Erro
         common: merged(&old.common, obj.metadata.generation, &conds),
         entries: Some(i32::try_from(published).unwrap_or(i32::MAX)),
     };
-    status::write_status(&ctx, &*obj, &old, &new).await?;
+    status::write_status(ctx, obj, &old, &new).await?;
     tracing::debug!(name = %obj.name_any(), published, "registry reconciled");
     Ok(Action::requeue(RESYNC))
 }

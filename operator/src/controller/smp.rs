@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::Api;
 use kube::runtime::controller::{Action, Controller};
 
-use super::status::{self, RESYNC, invalid, merged, missing};
-use super::watch::{self, ChangeFilter};
-use super::{Ctx, Error};
+use super::status::{self, RESYNC, begin, checked, dereference, merged};
+use super::watch;
+use super::{Ctx, Error, Flow, outcome};
 use crate::apply;
-use crate::build::{Owner, registry, smp};
+use crate::build::{registry, smp};
 use crate::crd::{Registry, StudentMobilityPlugin};
 
 /// Owns its Deployment; follows its Registry's spec and availability (not its entry count).
@@ -18,49 +17,35 @@ pub async fn run(ctx: Arc<Ctx>) {
     let controller = Controller::new(ctx.watched::<StudentMobilityPlugin>(), watch::all())
         .with_config(super::config())
         .owns(ctx.watched::<Deployment>(), watch::children());
-    let changed = ChangeFilter::new(watch::registry_key);
-    let store = controller.store();
-    let controller = controller.watches(
+    let controller = watch::follow_changes(
+        controller,
         ctx.watched::<Registry>(),
-        watch::all(),
-        watch::referrers(
-            store,
-            move |r: &Registry| changed.passes(r),
-            |s: &StudentMobilityPlugin, name| s.spec.registry_ref == name,
-        ),
+        watch::registry_key,
+        |s: &StudentMobilityPlugin, name| s.spec.registry_ref == name,
     );
     super::drive("studentmobilityplugin", controller, reconcile, ctx).await;
 }
 
 pub async fn reconcile(obj: Arc<StudentMobilityPlugin>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    if obj.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
-    let old = obj.status.clone().unwrap_or_default().common;
-    let valid = match smp::validate(&obj, Owner::of(&*obj)?) {
-        Ok(v) => v,
-        Err(e) => return invalid(&ctx, &*obj, &old, &e).await,
-    };
-    let owner = valid.owner();
+    outcome(reconcile_smp(&obj, &ctx).await)
+}
 
-    // Dereference: the Registry says where its EMREG answers.
+async fn reconcile_smp(obj: &StudentMobilityPlugin, ctx: &Ctx) -> Flow<Action> {
+    let old = obj.status.clone().unwrap_or_default().common;
+    let valid = begin(ctx, obj, &old, smp::validate).await?;
+    let owner = valid.owner();
+    // The Registry says where its EMREG answers.
     let registry_ref = &valid.spec().registry_ref;
-    let registries: Api<Registry> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-    let Some(reg) = registries.get_opt(registry_ref).await? else {
-        return missing(&ctx, &*obj, &old, "Registry", registry_ref).await;
-    };
+    let reg: Registry = dereference(ctx, obj, &old, registry_ref).await?;
     let endpoint = registry::endpoint(&reg, registry_ref, &owner.namespace);
-    let children = match smp::build(&valid, &ctx.image, &endpoint) {
-        Ok(c) => c,
-        Err(e) => return invalid(&ctx, &*obj, &old, &e).await,
-    };
+    let children = checked(ctx, obj, &old, smp::build(&valid, &ctx.image, &endpoint)).await?;
     let applied = apply::apply_cached(&ctx.client, &ctx.applied, owner, children).await?;
     let conds = [
         status::applied(applied.pruned),
         status::available(&applied.deployments),
     ];
     let new = merged(&old, obj.metadata.generation, &conds);
-    status::write_status(&ctx, &*obj, &old, &new).await?;
+    status::write_status(ctx, obj, &old, &new).await?;
     Ok(Action::requeue(RESYNC))
 }
 

@@ -14,8 +14,8 @@ use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Ctx, Error, chain};
-use crate::build::BuildError;
+use super::{Ctx, Error, Flow, Stop, chain};
+use crate::build::{BuildError, Owner};
 use crate::conditions::{self, AVAILABLE, Cond, RECONCILED};
 use crate::crd::{CommonStatus, RegistryEntryStatus, RegistryStatus, SigningCertificateStatus};
 use crate::names::FIELD_MANAGER;
@@ -24,9 +24,22 @@ use k8s_openapi::api::apps::v1::Deployment;
 /// How often a healthy resource is checked again anyway (drift from hand edits).
 pub const RESYNC: Duration = Duration::from_secs(300);
 
-/// When a reference does not resolve yet: look again in 30 s (the referenced object may be
-/// created later; where it is watched, its creation wakes us earlier).
+/// When a reference does not resolve yet: look again in 30 s.
 pub const MISSING_RETRY: Duration = Duration::from_secs(30);
+
+/// A namespaced object whose status this operator writes (any of our kinds).
+pub trait Object:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Debug
+{
+}
+
+impl<K> Object for K where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+{
+}
 
 /// A status with the conditions every kind has.
 pub trait HasCommon {
@@ -67,10 +80,7 @@ struct StatusPatch<'a, S> {
 /// Fields of the status that `new` leaves out are released, as with any apply.
 pub async fn write_status<K, S>(ctx: &Ctx, obj: &K, old: &S, new: &S) -> Result<(), kube::Error>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
+    K: Object,
     S: Serialize + PartialEq + Debug,
 {
     if old == new {
@@ -102,10 +112,7 @@ pub async fn warn_and_write<K, S>(
     message: &str,
 ) -> Result<(), Error>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
+    K: Object,
     S: Serialize + PartialEq + Debug + HasCommon,
 {
     if conditions::changed(old.common(), new.common()) {
@@ -127,10 +134,7 @@ pub async fn refused<K>(
     then: Action,
 ) -> Result<Action, Error>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
+    K: Object,
 {
     let new = merged(
         old,
@@ -150,10 +154,7 @@ pub async fn invalid<K>(
     err: &BuildError,
 ) -> Result<Action, Error>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
+    K: Object,
 {
     refused(
         ctx,
@@ -166,22 +167,54 @@ where
     .await
 }
 
-/// A reference to `kind` `name` that does not exist in the object's namespace (reason
-/// `{kind}NotFound`).
-pub async fn missing<K>(
+/// How the reconcile of a kind with children begins: an object being deleted is left to the
+/// garbage collector (its children go with it), an invalid spec is reported ([`invalid`]) and
+/// ends the reconcile; otherwise the validated object.
+pub async fn begin<'a, K, V>(
+    ctx: &Ctx,
+    obj: &'a K,
+    old: &CommonStatus,
+    validate: impl FnOnce(&'a K, Owner) -> Result<V, BuildError>,
+) -> Flow<V>
+where
+    K: Object,
+{
+    if obj.meta().deletion_timestamp.is_some() {
+        return Err(Stop::Done(Action::await_change()));
+    }
+    checked(ctx, obj, old, validate(obj, Owner::of(obj)?)).await
+}
+
+/// What was built, or, for a [`BuildError`], the spec reported invalid ([`invalid`]) and the
+/// reconcile ended.
+pub async fn checked<K: Object, T>(
     ctx: &Ctx,
     obj: &K,
     old: &CommonStatus,
-    kind: &str,
+    built: Result<T, BuildError>,
+) -> Flow<T> {
+    match built {
+        Ok(t) => Ok(t),
+        Err(e) => Err(Stop::Done(invalid(ctx, obj, old, &e).await?)),
+    }
+}
+
+/// The `R` called `name` in `obj`'s namespace, which `obj` references. When it does not exist:
+/// `Reconciled=False` with reason `{Kind}NotFound` (as [`refused`]), and the reconcile ends
+/// to look again in [`MISSING_RETRY`] (it may be created later; where it is watched, that
+/// wakes us earlier).
+pub async fn dereference<K: Object, R: Object>(
+    ctx: &Ctx,
+    obj: &K,
+    old: &CommonStatus,
     name: &str,
-) -> Result<Action, Error>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
-{
-    refused(
+) -> Flow<R> {
+    let api: Api<R> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    if let Some(found) = api.get_opt(name).await? {
+        return Ok(found);
+    }
+    let kind = R::kind(&());
+    let then = refused(
         ctx,
         obj,
         old,
@@ -189,7 +222,8 @@ where
         format!("{kind} {name:?} does not exist in this namespace"),
         Action::requeue(MISSING_RETRY),
     )
-    .await
+    .await?;
+    Err(Stop::Done(then))
 }
 
 /// `Reconciled=True` after the children were applied.

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Mutex;
 
-use kube::Resource;
+use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
+use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 
 use crate::conditions::{AVAILABLE, is_true};
@@ -35,9 +36,45 @@ pub fn named<K: Resource<DynamicType = ()>>(name: &str, namespace: Option<&str>)
     }
 }
 
+/// Wakes the objects of `controller` that `refer` to an `O` by name whenever that `O` changes.
+pub fn follow<K, O>(
+    controller: Controller<K>,
+    api: Api<O>,
+    refer: impl Fn(&K, &str) -> bool + Send + Sync + 'static,
+) -> Controller<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    O: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let store = controller.store();
+    controller.watches(api, all(), referrers(store, |_: &O| true, refer))
+}
+
+/// [`follow`], but only when `key` of the `O` changed (a [`ChangeFilter`]): its status churn
+/// does not wake every object that names it.
+pub fn follow_changes<K, O, V>(
+    controller: Controller<K>,
+    api: Api<O>,
+    key: fn(&O) -> V,
+    refer: impl Fn(&K, &str) -> bool + Send + Sync + 'static,
+) -> Controller<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    O: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+    V: PartialEq + Send + 'static,
+{
+    let filter = ChangeFilter::new(key);
+    let store = controller.store();
+    controller.watches(
+        api,
+        all(),
+        referrers(store, move |o: &O| filter.passes(o), refer),
+    )
+}
+
 /// A watch mapper: for a changed `O` that `pass`es, the objects in `store` (same namespace)
 /// that `refer` to it by name.
-pub fn referrers<K, O>(
+fn referrers<K, O>(
     store: Store<K>,
     pass: impl Fn(&O) -> bool + Send + Sync + 'static,
     refer: impl Fn(&K, &str) -> bool + Send + Sync + 'static,
