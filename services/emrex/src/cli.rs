@@ -129,6 +129,9 @@ pub struct DevArgs {
     /// The SMP's gRPC API for a SIS.
     #[arg(long, value_name = "PORT", default_value_t = 50053)]
     pub smp_grpc_port: u16,
+    /// `/live`, `/ready` and `/metrics` of the whole federation.
+    #[arg(long, value_name = "PORT", default_value_t = 8089)]
+    pub admin_port: u16,
     /// Also offer OpenID Connect login at the NCP with this provider (http:// allowed here).
     #[arg(long, value_name = "URL")]
     pub oidc_issuer: Option<String>,

@@ -100,16 +100,26 @@ fn flow(smp: &str, login: Vec<Value>, out: &str) -> emrex_tests::browser::StepsO
     Browser::run(&json!(steps), &emrex_tests::output_dir(out))
 }
 
-async fn newest_exchange(smp_grpc: &str) -> emrex_proto::smp::v1::Exchange {
-    let mut client = SmpClient::connect(smp_grpc.to_string())
+/// The newest exchange, read through the SMP's SIS API with the development token `emrex dev`
+/// wrote (its internal gRPC hops are authenticated even in development).
+async fn newest_exchange(dev: &Dev) -> emrex_proto::smp::v1::Exchange {
+    let smp_grpc = dev.ready["smp_grpc"].as_str().expect("grpc").to_string();
+    let token_file = dev.ready["grpc_token_file"].as_str().expect("token file");
+    let token = std::fs::read_to_string(token_file).expect("token");
+    let mut client = SmpClient::connect(smp_grpc)
         .await
         .expect("connect")
         .max_decoding_message_size(64 << 20);
+    let mut request = tonic::Request::new(ListExchangesRequest {
+        limit: 1,
+        ..Default::default()
+    });
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
     let list = client
-        .list_exchanges(ListExchangesRequest {
-            limit: 1,
-            ..Default::default()
-        })
+        .list_exchanges(request)
         .await
         .expect("list")
         .into_inner();
@@ -146,7 +156,6 @@ async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins
         Some((&op.issuer, &secret)),
     );
     let smp = dev.ready["smp"].as_str().expect("smp url").to_string();
-    let smp_grpc = dev.ready["smp_grpc"].as_str().expect("grpc").to_string();
 
     // 1. Dev login.
     let s = smp.clone();
@@ -160,7 +169,15 @@ async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins
     .await
     .expect("browser");
     outcome.assert_ok().assert_no_csp_violations();
-    let ex = newest_exchange(&smp_grpc).await;
+    let ex = newest_exchange(&dev).await;
+    // Without the development token the SIS API refuses (even on loopback).
+    let refused = SmpClient::connect(dev.ready["smp_grpc"].as_str().expect("grpc").to_string())
+        .await
+        .expect("connect")
+        .list_exchanges(ListExchangesRequest::default())
+        .await
+        .expect_err("no token");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
     assert_eq!(ex.outcome, OutcomeKind::Verified as i32, "{}", ex.detail);
     let courses: Vec<&str> = ex
         .reports
@@ -200,7 +217,7 @@ async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins
     .await
     .expect("browser");
     outcome.assert_ok().assert_no_csp_violations();
-    let ex2 = newest_exchange(&smp_grpc).await;
+    let ex2 = newest_exchange(&dev).await;
     assert_ne!(ex2.session_id, ex.session_id);
     assert_eq!(ex2.outcome, OutcomeKind::Verified as i32, "{}", ex2.detail);
 
