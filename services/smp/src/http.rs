@@ -8,8 +8,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::grpc::{course_rows, document, transcript_pdf};
@@ -278,22 +278,12 @@ async fn pdf<S: SmpStore>(
             "This exchange has no transcript PDF.",
         ));
     };
-    let mut r = bytes.into_response();
-    let h = r.headers_mut();
     // Always a download, never rendered inline in our origin.
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"emrex-transcript.pdf\""),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    Ok(r)
+    Ok(emrex_web::attachment(
+        bytes,
+        "application/pdf",
+        "emrex-transcript.pdf",
+    ))
 }
 
 async fn stylesheet() -> Response {

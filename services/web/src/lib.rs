@@ -14,4 +14,4 @@ pub mod headers;
 pub mod page;
 
 pub use headers::{BASE_CSP, PLAIN_CSP, auto_submit_csp, script_hash, secure, security_headers};
-pub use page::{Link, Shell, html, html_with_csp, redirect, refusal, stylesheet};
+pub use page::{Link, Shell, attachment, html, html_with_csp, redirect, refusal, stylesheet};

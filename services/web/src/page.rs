@@ -5,7 +5,7 @@
 //! accessible in the same way: `lang`, a skip link to `main`, the development banner as a
 //! `role="note"`, and one stylesheet from the service's own origin (no external assets).
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
@@ -95,16 +95,40 @@ pub fn html_with_csp(status: StatusCode, page: String, csp: &str) -> Response {
 
 /// A service's stylesheet: the same for every student, so browsers may cache it for an hour.
 pub fn stylesheet(css: &'static str) -> Response {
-    let mut r = css.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
+    with_headers(
+        css.into_response(),
+        &[
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+    )
+}
+
+/// A file the browser must download, never render in our origin: `Content-Disposition:
+/// attachment` with `filename`, and a sandboxing policy in case a browser renders it anyway.
+/// `filename` is ours (a constant), not from a document.
+pub fn attachment(body: Vec<u8>, content_type: &'static str, filename: &'static str) -> Response {
+    let mut r = with_headers(
+        body.into_response(),
+        &[
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox",
+            ),
+        ],
     );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+fn with_headers(mut r: Response, headers: &[(HeaderName, &'static str)]) -> Response {
+    for (name, value) in headers {
+        r.headers_mut()
+            .insert(name.clone(), HeaderValue::from_static(value));
+    }
     r
 }
 
@@ -193,6 +217,16 @@ mod tests {
             "text/css; charset=utf-8"
         );
         assert_eq!(css.headers()[header::CACHE_CONTROL], "public, max-age=3600");
+        let pdf = attachment(b"%PDF".to_vec(), "application/pdf", "t.pdf");
+        assert_eq!(pdf.headers()[header::CONTENT_TYPE], "application/pdf");
+        assert_eq!(
+            pdf.headers()[header::CONTENT_DISPOSITION],
+            "attachment; filename=\"t.pdf\""
+        );
+        assert_eq!(
+            pdf.headers()[header::CONTENT_SECURITY_POLICY],
+            "default-src 'none'; sandbox"
+        );
         let r = redirect("/x/1");
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(r.headers()[header::LOCATION], "/x/1");

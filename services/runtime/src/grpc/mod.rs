@@ -31,7 +31,7 @@ use tonic::{body::Body, server::NamedService, service::RoutesBuilder, transport:
 use tonic_health::ServingStatus;
 use tower::Service;
 
-pub use client::{channel, channel_with_tls};
+pub use client::{AuthChannel, Bearer, BearerError, channel, channel_with_tls, error_chain};
 pub use health::GrpcHealth;
 pub use identity::{ConnectInfo, PeerIdentity, connect_info, peer_identity};
 pub use incoming::{MAX_PENDING_HANDSHAKES, ServerIo};

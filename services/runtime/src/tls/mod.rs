@@ -29,7 +29,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use rustls::crypto::CryptoProvider;
 
 pub use client::client_config;
-pub use pem::{CertificateSummary, summarize_certificate};
+pub use pem::{CertificateSummary, load_certificates, summarize_certificate};
 pub use server::server_config;
 
 use crate::metrics::TlsMetrics;

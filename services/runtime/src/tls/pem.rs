@@ -20,8 +20,10 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     })
 }
 
-/// All certificates in a PEM file, in file order (leaf first for a chain).
-pub(crate) fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+/// All certificates in a PEM file, in file order (leaf first for a chain); an error when there
+/// is none. The one PEM reader of the workspace (services building other clients, e.g. reqwest,
+/// read their CA bundles with it too).
+pub fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let bytes = read(path)?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
