@@ -17,6 +17,7 @@ use crate::model::{Person, Status};
 use crate::pages;
 use crate::service::{ReturnRefused, SmpCore, StartError};
 use crate::store::{SmpStore, StoreError};
+use emrex_runtime::grpc::error_chain;
 
 /// Largest return POST accepted (ELMO with PDFs is often hundreds of KB; the DC4EU gateway had
 /// to lift Tomcat's limits).
@@ -46,7 +47,7 @@ fn error<S: SmpStore>(core: &SmpCore<S>, status: StatusCode, message: &str) -> R
 
 /// The store failed: logged with its cause, the student asked to come back.
 fn unavailable<S: SmpStore>(core: &SmpCore<S>, e: &StoreError) -> Response {
-    tracing::warn!(error = %e, "store");
+    tracing::warn!(error = %error_chain(e), "store");
     error(
         core,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -206,7 +207,7 @@ async fn receive<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>, body: Body) -
             error(&core, status, &refused.to_string())
         }
         Err(e) => {
-            tracing::warn!(error = %e, "store");
+            tracing::warn!(error = %error_chain(&e), "store");
             error(
                 &core,
                 StatusCode::SERVICE_UNAVAILABLE,

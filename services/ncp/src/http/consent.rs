@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use emrex_runtime::grpc::error_chain;
 
 use super::extract::{Bound, BoundForm};
 use super::{Message, Ncp, Refusal, cookie};
@@ -140,7 +141,7 @@ pub(super) async fn send(
             answer(&ncp, lang, &ex, &fields, None)
         }
         Err(e) => {
-            tracing::warn!(exchange = %ex.id, error = %e, "response could not be built");
+            tracing::warn!(exchange = %ex.id, error = %error_chain(&e), "response could not be built");
             let fields = ReturnFields::without_results(
                 &ex.request.session_id,
                 ReturnCode::Error,

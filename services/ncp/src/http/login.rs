@@ -8,6 +8,7 @@ use std::time::Instant;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use emrex_runtime::grpc::error_chain;
 
 use super::consent::finish_without_results;
 use super::extract::{Bound, BoundForm, authorize};
@@ -57,7 +58,7 @@ pub(super) async fn login_oidc(
             Ok(emrex_web::redirect(&url))
         }
         Err(e) => {
-            tracing::warn!(exchange = %ex.id, error = %e, "login could not start");
+            tracing::warn!(exchange = %ex.id, error = %error_chain(&e), "login could not start");
             finish_without_results(
                 &ncp,
                 lang,
@@ -120,7 +121,7 @@ pub(super) async fn oidc_callback(
     let student = match oidc.finish(code, pending).await {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(exchange = %ex.id, error = %e, "login failed");
+            tracing::warn!(exchange = %ex.id, error = %error_chain(&e), "login failed");
             return finish_without_results(
                 &ncp,
                 lang,
@@ -153,7 +154,7 @@ async fn logged_in(
         Ok(Some(r)) => r,
         Ok(None) => return no_results("No results were found for this student."),
         Err(e) => {
-            tracing::warn!(exchange = %ex.id, source = ncp.source.kind(), error = %e, "results source failed");
+            tracing::warn!(exchange = %ex.id, source = ncp.source.kind(), error = %error_chain(&e), "results source failed");
             return finish_without_results(
                 ncp,
                 lang,
