@@ -99,8 +99,8 @@ fn what_xmlsec1_signs_verifies_with_us() {
                             (C14n::Excl, true) => Mode::Exclusive,
                             _ => Mode::Inclusive,
                         };
-                        assert_eq!(v.algorithms.reference_c14n, expected);
-                        assert_eq!(v.keyinfo_matches_signer, Some(true));
+                        assert_eq!(v.algorithms().reference_c14n, expected);
+                        assert_eq!(v.keyinfo_matches_signer(), Some(true));
                     }
                 }
             }

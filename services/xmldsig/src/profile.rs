@@ -140,19 +140,53 @@ pub struct Policy {
     pub limits: Limits,
 }
 
-/// A document whose signature verified.
+/// A document whose signature verified. Only [`verify`] and [`verify_document`] make one (the
+/// fields are private), so a function that takes `&Verified` — `emrex_elmo::from_verified` —
+/// can only ever read a tree whose signature was checked: the compiler guards it.
+///
+/// Swapping the tree of a verified document does not compile:
+///
+/// ```compile_fail
+/// fn forge(v: &mut emrex_xmldsig::Verified, other: emrex_xmldsig::dom::Document) {
+///     v.document = other;
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Verified {
+    document: Document,
+    signer_index: usize,
+    signer: PinnedCert,
+    algorithms: Algorithms,
+    keyinfo_matches_signer: Option<bool>,
+}
+
+impl Verified {
     /// The tree that was verified. Read business data from here and nowhere else.
-    pub document: Document,
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
     /// Index (into the pinned certificates given) of the certificate that verified.
-    pub signer_index: usize,
+    pub fn signer_index(&self) -> usize {
+        self.signer_index
+    }
+
     /// The certificate that verified.
-    pub signer: PinnedCert,
-    pub algorithms: Algorithms,
-    /// Whether the certificate in `KeyInfo` (if any) is the pinned one that verified. It played no
-    /// part in the decision; a mismatch is worth logging (a provider rotated keys, or an attack).
-    pub keyinfo_matches_signer: Option<bool>,
+    pub fn signer(&self) -> &PinnedCert {
+        &self.signer
+    }
+
+    /// The algorithms the signature used.
+    pub fn algorithms(&self) -> Algorithms {
+        self.algorithms
+    }
+
+    /// Whether the certificate in `KeyInfo` (if any) is the pinned one that verified. It played
+    /// no part in the decision; a mismatch is worth logging (a provider rotated keys, or an
+    /// attack).
+    pub fn keyinfo_matches_signer(&self) -> Option<bool> {
+        self.keyinfo_matches_signer
+    }
 }
 
 /// Why a document did not verify.
