@@ -32,7 +32,7 @@ const NS_V1_VERSIONED_PREFIX: &str = "https://github.com/emrex-eu/elmo-schemas/t
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ElmoError {
     #[error("XML refused: {0}")]
-    Xml(#[from] ParseError),
+    Xml(ParseError),
     #[error("root element is {found}, not an ELMO <elmo> element")]
     NotElmo { found: String },
     #[error(
@@ -46,6 +46,13 @@ pub enum ElmoError {
     Missing { path: String },
     #[error("{path} and {other} disagree; refusing the ambiguous document")]
     Conflict { path: String, other: String },
+}
+
+// The parser's message is printed in `Xml`'s, so it is not also a `source`.
+impl From<ParseError> for ElmoError {
+    fn from(e: ParseError) -> Self {
+        Self::Xml(e)
+    }
 }
 
 /// Parses ELMO bytes: strict XML first ([`dom::parse`] under `limits`), then

@@ -193,7 +193,7 @@ impl Verified {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     #[error("not well-formed or refused by the parser: {0}")]
-    Parse(#[from] ParseError),
+    Parse(ParseError),
     #[error("no pinned certificate was given to verify with")]
     NoPinnedCertificates,
     #[error("the document is not signed (no ds:Signature)")]
@@ -229,6 +229,13 @@ pub enum VerifyError {
     },
     #[error("the signature does not verify with any of the {0} pinned certificate(s)")]
     SignatureInvalid(usize),
+}
+
+// The parser's message is printed in the variant's, so it is not also a `source`.
+impl From<ParseError> for VerifyError {
+    fn from(e: ParseError) -> Self {
+        Self::Parse(e)
+    }
 }
 
 /// Verifies `bytes` against the pinned certificates.
@@ -731,15 +738,28 @@ impl Default for SignOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignError {
     #[error("the document cannot be parsed: {0}")]
-    Parse(#[from] ParseError),
+    Parse(ParseError),
     #[error("the document already contains an XML signature")]
     AlreadySigned,
     #[error("the root element is empty (written as <{0}/>); nothing to sign")]
     EmptyRoot(String),
     #[error("key error: {0}")]
-    Key(#[from] KeyError),
+    Key(KeyError),
     #[error("internal error: the signature just made does not verify ({0})")]
     SelfCheck(String),
+}
+
+// Printed in the variants' messages, so not also `source`s.
+impl From<ParseError> for SignError {
+    fn from(e: ParseError) -> Self {
+        Self::Parse(e)
+    }
+}
+
+impl From<KeyError> for SignError {
+    fn from(e: KeyError) -> Self {
+        Self::Key(e)
+    }
 }
 
 /// Signs a document with an enveloped signature appended as the last child of the root.
