@@ -57,8 +57,8 @@ fn generated_vectors_verify_and_sha1_needs_the_legacy_flag() {
         let doc = read(&format!("generated/elmo-v1.7-example-{profile}.xml"));
         let v = verify(&doc, std::slice::from_ref(&c), &LEGACY)
             .unwrap_or_else(|e| panic!("{profile}: {e}"));
-        assert_eq!(v.algorithms.is_legacy(), legacy, "{profile}");
-        assert_eq!(v.keyinfo_matches_signer, Some(true));
+        assert_eq!(v.algorithms().is_legacy(), legacy, "{profile}");
+        assert_eq!(v.keyinfo_matches_signer(), Some(true));
         let strict = verify(&doc, std::slice::from_ref(&c), &Policy::default());
         if legacy {
             assert!(
@@ -86,7 +86,7 @@ fn danish_documents_verify_with_legacy_allowed_only() {
         let doc = read(f);
         let v =
             verify(&doc, std::slice::from_ref(&c), &LEGACY).unwrap_or_else(|e| panic!("{f}: {e}"));
-        assert_eq!(v.algorithms.signature, SignatureAlgorithm::RsaSha1);
+        assert_eq!(v.algorithms().signature, SignatureAlgorithm::RsaSha1);
         let err = verify(&doc, std::slice::from_ref(&c), &Policy::default()).expect_err(f);
         assert!(err.to_string().contains("legacy"), "{f}: {err}");
     }
