@@ -164,6 +164,9 @@ pub struct NcpArgs {
     /// The Signer's gRPC endpoint (signer.client.endpoint).
     #[arg(long, value_name = "URL")]
     pub signer: Option<String>,
+    /// Where exchanges in progress are kept: `sqlite:PATH` or `postgres://…` (store.url).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Development mode: dev login, demo students, http:// return URLs on loopback (dev_mode).
     #[arg(long)]
     pub dev: bool,

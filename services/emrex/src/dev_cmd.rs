@@ -164,7 +164,9 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
             allow_http: true,
         });
     }
+    ncp.store.url = format!("sqlite:{}", data.join("ncp.db").display());
     let bound = emrex_ncp::assemble(&ncp, &handles)
+        .await
         .context("the NCP")?
         .bind()
         .await?;

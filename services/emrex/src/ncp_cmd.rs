@@ -15,7 +15,8 @@ pub fn run(args: NcpArgs) -> anyhow::Result<()> {
         .set_opt("http.public_url", args.public_url)?
         .set_opt("grpc.listen", args.grpc_listen)?
         .set_opt("admin.listen", args.admin_listen)?
-        .set_opt("signer.client.endpoint", args.signer)?;
+        .set_opt("signer.client.endpoint", args.signer)?
+        .set_opt("store.url", args.store)?;
     if args.dev {
         loader = loader.set("dev_mode", true)?;
     }

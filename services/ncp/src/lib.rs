@@ -48,6 +48,9 @@ pub enum SetupError {
     Oidc(#[from] oidc::OidcError),
     #[error("gRPC client")]
     Client(#[from] clients::ClientError),
+    /// Opening the exchange store.
+    #[error("exchange store")]
+    Store(#[from] exchange::StoreError),
     /// The `[grpc]` section (TLS files).
     #[error("gRPC server")]
     Grpc(#[source] emrex_runtime::grpc::GrpcError),
@@ -56,10 +59,17 @@ pub enum SetupError {
     Service(#[from] emrex_runtime::service::ServiceError),
 }
 
-/// Builds the NCP from a checked configuration. Clients connect lazily, so this succeeds while
-/// the Signer or the results service are still starting (readiness reports them).
-pub fn build(config: &NcpServiceConfig, metrics: NcpMetrics) -> Result<Ncp, SetupError> {
+/// Builds the NCP from a checked configuration, opening its exchange store. Clients connect
+/// lazily, so this succeeds while the Signer or the results service are still starting
+/// (readiness reports them).
+pub async fn build(config: &NcpServiceConfig, metrics: NcpMetrics) -> Result<Ncp, SetupError> {
     config.check()?;
+    let store = ExchangeStore::open(
+        &config.store,
+        config.exchange.ttl,
+        config.exchange.max_active,
+    )
+    .await?;
     let source = match &config.source {
         SourceConfig::Demo => AnySource::Demo(source::demo::DemoSource::new(
             emrex_elmo::dates::format_date_time_utc(SystemTime::now()),
@@ -101,7 +111,7 @@ pub fn build(config: &NcpServiceConfig, metrics: NcpMetrics) -> Result<Ncp, Setu
         config.provider_name.clone()
     };
     Ok(Ncp {
-        store: ExchangeStore::new(config.exchange.ttl, config.exchange.max_active),
+        store,
         source,
         signer,
         oidc,

@@ -153,8 +153,9 @@ pub enum OidcError {
     UnreadablePayload,
 }
 
-/// What the NCP keeps between sending the browser to the provider and the callback.
-#[derive(Clone)]
+/// What the NCP keeps between sending the browser to the provider and the callback (in the
+/// exchange store, so the callback may reach any replica).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PendingLogin {
     /// The `state` sent (compared in constant time on return).
     pub state: String,

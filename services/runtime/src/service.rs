@@ -317,7 +317,7 @@ impl BoundService {
                     Err(e) => Err(ServiceError::Task("server", e)),
                 };
                 if let Err(e) = result {
-                    tracing::error!(error = %chain(&e), "a server failed while shutting down");
+                    tracing::error!(error = %crate::grpc::error_chain(&e), "a server failed while shutting down");
                     first_error.get_or_insert(e);
                 }
             }
@@ -344,16 +344,4 @@ impl BoundService {
         tracing::info!("shutdown complete");
         servers_result.and(admin_result)
     }
-}
-
-/// `error: cause: cause…`, for a log line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }

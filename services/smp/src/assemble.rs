@@ -9,6 +9,7 @@ use emrex_runtime::service::{Servers, ServiceError, ServiceHandles, run_service}
 use tonic::service::interceptor::InterceptedService;
 
 use crate::config::SmpServiceConfig;
+use crate::links::LinkKeys;
 use crate::registry::{RegistryError, RegistryView};
 use crate::service::{Settings, SmpCore, SmpMetrics};
 use crate::store::{AnyStore, StoreError};
@@ -24,6 +25,9 @@ pub enum SetupError {
     /// Opening the store (connecting, migrating).
     #[error("opening the store")]
     Store(#[source] StoreError),
+    /// The `[links]` section.
+    #[error("result link keys")]
+    Links(#[source] crate::links::LinkKeyError),
     /// The `[registry]` section.
     #[error("registry client")]
     Registry(#[source] RegistryError),
@@ -62,19 +66,28 @@ pub async fn assemble(
         let r = probe.clone();
         async move { r.is_ready() }
     });
+    let links = LinkKeys::from_config(&config.links).map_err(SetupError::Links)?;
+    if !links.shared() {
+        tracing::info!(
+            "result links use a per-process key (set links.key_file when running several replicas)"
+        );
+    }
     let view = registry.clone();
-    let core = Arc::new(SmpCore::new(
-        store,
-        Arc::new(move || view.current()),
-        Settings {
-            public_url: config.http.public_url.trim_end_matches('/').to_string(),
-            dev_mode: config.dev_mode,
-            chooser: config.dev_mode || config.http.chooser,
-            ttl: config.exchange.ttl,
-            budget: config.exchange.budget(),
-        },
-        metrics,
-    ));
+    let core = Arc::new(
+        SmpCore::new(
+            store,
+            Arc::new(move || view.current()),
+            Settings {
+                public_url: config.http.public_url.trim_end_matches('/').to_string(),
+                dev_mode: config.dev_mode,
+                chooser: config.dev_mode || config.http.chooser,
+                ttl: config.exchange.ttl,
+                budget: config.exchange.budget(),
+            },
+            metrics,
+        )
+        .with_links(links),
+    );
     let auth = Authenticator::from_config(&config.auth).map_err(SetupError::Auth)?;
     let mut grpc = GrpcServer::new(&config.grpc, &handles.metrics).map_err(SetupError::Grpc)?;
     grpc.add_service(InterceptedService::new(

@@ -30,6 +30,8 @@ pub struct SmpServiceConfig {
     pub registry: RegistryConfig,
     pub store: StoreConfig,
     pub exchange: ExchangeConfig,
+    /// Result-page links (the key file every replica shares).
+    pub links: crate::links::LinksConfig,
 }
 
 /// The HTTP listener.

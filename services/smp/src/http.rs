@@ -194,9 +194,11 @@ async fn receive<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>, body: Body) -
         );
     };
     match core.receive(bytes.to_vec()).await {
+        // Post/redirect/get: the result lives at its own address, so a reload, the back button
+        // or a restored tab shows it again instead of re-posting the response.
         Ok(Ok(record)) => {
             let token = core.view_token(&record.session_id);
-            render_result(&core, &record, &token)
+            emrex_web::redirect(&format!("/result/{}?t={token}", record.session_id))
         }
         Ok(Err(refused)) => {
             let status = match refused {
@@ -246,7 +248,7 @@ async fn authorized<S: SmpStore>(
         return Err(error(
             core,
             StatusCode::FORBIDDEN,
-            "This link is not valid (links expire when the service restarts).",
+            "This link is not valid or has expired. Your institution's system keeps the result; ask it, or start the transfer again.",
         ));
     }
     match core.store.get(session).await {

@@ -17,6 +17,7 @@ pub mod config;
 pub mod grpc;
 pub mod http;
 pub mod judge;
+pub mod links;
 pub mod model;
 pub mod pages;
 pub mod registry;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct StoreConfig {
     /// `sqlite:PATH` (a file, created when missing) or `postgres://user:password@host:port/db`
     /// (what several replicas share). Empty: `sqlite:<service>.db` in the working directory.
+    /// `sqlite::memory:` is a private in-memory database, gone at exit (tests).
     ///
     /// For TLS to PostgreSQL add `?sslmode=verify-full&sslrootcert=/path/ca.crt` (libpq's
     /// parameters; `sslcert`/`sslkey` for client certificates).

@@ -115,6 +115,10 @@ pub async fn open(
     } else {
         config.url.clone()
     };
+    if url == "sqlite::memory:" {
+        // Tests and throw-away development runs: one private in-memory database.
+        return Ok(Database::Sqlite(open_sqlite_memory(migrations).await?));
+    }
     if url.starts_with("sqlite:") {
         let connect = SqliteConnectOptions::from_str(&url).map_err(|source| DbError::Url {
             url: redact_url(&url),

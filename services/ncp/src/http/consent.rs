@@ -114,11 +114,13 @@ pub(super) async fn send(
     let selected = select(results, &keys, &chosen)
         .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "tampered", Message::Forbidden))?;
     // Finish before the slow part, so a double submit cannot produce two responses.
-    ncp.store.advance(
-        &ex.id,
-        |s| matches!(s, Stage::Choosing { .. }),
-        Stage::Finished,
-    )?;
+    ncp.store
+        .advance(
+            &ex.id,
+            |s| matches!(s, Stage::Choosing { .. }),
+            Stage::Finished,
+        )
+        .await?;
     let built = build_signed(
         selected,
         lang.tag().to_string(),
@@ -164,6 +166,7 @@ pub(super) async fn cancel(
         ReturnCode::Cancel,
         "The student cancelled.",
     )
+    .await
 }
 
 /// The return form to the client, with the CSP that lets exactly it submit.
@@ -195,14 +198,14 @@ fn answer(
 }
 
 /// Finishes `ex` (if nobody else did) with a non-OK code and answers the client.
-pub(super) fn finish_without_results(
+pub(super) async fn finish_without_results(
     ncp: &Ncp,
     lang: Lang,
     ex: &Exchange,
     code: ReturnCode,
     message: &str,
 ) -> Result<Response, Refusal> {
-    ncp.store.advance(&ex.id, |_| true, Stage::Finished)?;
+    ncp.store.advance(&ex.id, |_| true, Stage::Finished).await?;
     let note = (code != ReturnCode::Ok).then_some(lang.texts().no_results_sent);
     Ok(answer(
         ncp,

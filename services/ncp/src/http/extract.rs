@@ -71,13 +71,13 @@ impl Form {
 
 /// Loads exchange `id` for the browser that sent `headers`: known, not finished, its cookie
 /// matches, and — for a POST (`csrf` is `Some`) — the form's CSRF token matches.
-pub fn authorize(
+pub async fn authorize(
     ncp: &Ncp,
     id: &str,
     headers: &HeaderMap,
     csrf: Option<Option<&str>>,
 ) -> Result<Exchange, Refusal> {
-    let ex = ncp.store.get(id)?;
+    let ex = ncp.store.get(id).await?;
     if matches!(ex.stage, Stage::Finished) {
         return Err(ExchangeError::Finished.into());
     }
@@ -104,7 +104,7 @@ impl FromRequestParts<Arc<Ncp>> for Bound {
         let Path(id) = Path::<String>::from_request_parts(parts, ncp)
             .await
             .map_err(|_| Refusal::not_found())?;
-        authorize(ncp, &id, &parts.headers, None).map(Bound)
+        authorize(ncp, &id, &parts.headers, None).await.map(Bound)
     }
 }
 
@@ -125,7 +125,7 @@ impl FromRequest<Arc<Ncp>> for BoundForm {
             .await
             .map_err(|_| Refusal::not_found())?;
         let form = Form::read(body, MAX_FORM_BYTES).await?;
-        let exchange = authorize(ncp, &id, &parts.headers, Some(form.get("csrf")))?;
+        let exchange = authorize(ncp, &id, &parts.headers, Some(form.get("csrf"))).await?;
         Ok(BoundForm { exchange, form })
     }
 }

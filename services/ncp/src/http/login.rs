@@ -48,13 +48,15 @@ pub(super) async fn login_oidc(
     };
     match oidc.start(&ex.id, lang.tag()).await {
         Ok((url, pending)) => {
-            ncp.store.advance(
-                &ex.id,
-                |s| matches!(s, Stage::Login { .. }),
-                Stage::Login {
-                    pending: Some(pending),
-                },
-            )?;
+            ncp.store
+                .advance(
+                    &ex.id,
+                    |s| matches!(s, Stage::Login { .. }),
+                    Stage::Login {
+                        pending: Some(pending),
+                    },
+                )
+                .await?;
             Ok(emrex_web::redirect(&url))
         }
         Err(e) => {
@@ -66,6 +68,7 @@ pub(super) async fn login_oidc(
                 ReturnCode::Error,
                 "The student could not be authenticated (identity provider unavailable).",
             )
+            .await
         }
     }
 }
@@ -90,7 +93,7 @@ pub(super) async fn oidc_callback(
     let Some((id, _)) = cb.state.as_deref().and_then(|s| s.split_once('.')) else {
         return Err(ExchangeError::Unknown.into());
     };
-    let ex = authorize(&ncp, id, &headers, None)?;
+    let ex = authorize(&ncp, id, &headers, None).await?;
     let Stage::Login {
         pending: Some(pending),
     } = &ex.stage
@@ -111,7 +114,7 @@ pub(super) async fn oidc_callback(
         } else {
             (ReturnCode::Error, "The student could not be authenticated.")
         };
-        return finish_without_results(&ncp, lang, &ex, code, message);
+        return finish_without_results(&ncp, lang, &ex, code, message).await;
     }
     let code = cb
         .code
@@ -128,7 +131,8 @@ pub(super) async fn oidc_callback(
                 &ex,
                 ReturnCode::Error,
                 "The student could not be authenticated.",
-            );
+            )
+            .await;
         }
     };
     ncp.metrics.step("login", t.elapsed().as_secs_f64());
@@ -149,10 +153,10 @@ async fn logged_in(
         .await;
     ncp.metrics.step("source", t.elapsed().as_secs_f64());
     let no_results =
-        |message| finish_without_results(ncp, lang, ex, ReturnCode::NoResults, message);
+        async |message| finish_without_results(ncp, lang, ex, ReturnCode::NoResults, message).await;
     let results = match result {
         Ok(Some(r)) => r,
-        Ok(None) => return no_results("No results were found for this student."),
+        Ok(None) => return no_results("No results were found for this student.").await,
         Err(e) => {
             tracing::warn!(exchange = %ex.id, source = ncp.source.kind(), error = %error_chain(&e), "results source failed");
             return finish_without_results(
@@ -161,12 +165,13 @@ async fn logged_in(
                 ex,
                 ReturnCode::Error,
                 "The student's results could not be retrieved from the institution.",
-            );
+            )
+            .await;
         }
     };
     let offered = offers(&results, ex.request.allow_not_passed, lang.tag());
     if offered.items.is_empty() {
-        return no_results("The student has no results that can be sent.");
+        return no_results("The student has no results that can be sent.").await;
     }
     let stage = Stage::Choosing {
         student,
@@ -174,6 +179,7 @@ async fn logged_in(
         offers: offered,
     };
     ncp.store
-        .advance(&ex.id, |s| matches!(s, Stage::Login { .. }), stage)?;
+        .advance(&ex.id, |s| matches!(s, Stage::Login { .. }), stage)
+        .await?;
     Ok(emrex_web::redirect(&format!("/x/{}", ex.id)))
 }

@@ -31,6 +31,8 @@ pub enum Message {
     Finished,
     /// Too many exchanges in progress.
     TooBusy,
+    /// The service cannot reach its database for a moment.
+    Unavailable,
 }
 
 impl Message {
@@ -41,6 +43,7 @@ impl Message {
             Message::Expired => t.error_expired,
             Message::Finished => t.error_finished,
             Message::TooBusy => t.error_too_busy,
+            Message::Unavailable => t.error_unavailable,
         }
     }
 }
@@ -131,6 +134,15 @@ impl From<ExchangeError> for Refusal {
             ExchangeError::Full => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", Message::TooBusy)
             }
+            ExchangeError::Unavailable(error) => {
+                // A database outage: nothing was changed, the student can simply retry.
+                tracing::warn!(error = %emrex_runtime::grpc::error_chain(&error), "exchange store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    Message::Unavailable,
+                )
+            }
         }
     }
 }
@@ -177,9 +189,22 @@ mod tests {
             (ExchangeError::Full, 503, "busy"),
         ];
         for (e, status, reason) in cases {
+            let what = format!("{e:?}");
             let r = Refusal::from(e);
-            assert_eq!((r.status().as_u16(), r.reason()), (status, reason), "{e:?}");
+            assert_eq!(
+                (r.status().as_u16(), r.reason()),
+                (status, reason),
+                "{what}"
+            );
         }
+        let outage = ExchangeError::Unavailable(crate::exchange::StoreError::Database(
+            sqlx::Error::PoolTimedOut,
+        ));
+        let r = Refusal::from(outage);
+        assert_eq!(
+            (r.status().as_u16(), r.reason()),
+            (503, "store_unavailable")
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub(super) async fn entry_get(State(ncp): State<Arc<Ncp>>, uri: Uri) -> Result<R
                 .with_detail("too long"),
         );
     }
-    start(&ncp, &Form::parse(query.as_bytes()))
+    start(&ncp, &Form::parse(query.as_bytes())).await
 }
 
 pub(super) async fn entry_post(
@@ -48,10 +48,10 @@ pub(super) async fn entry_post(
     let form = Form::read(body, MAX_ENTRY_BYTES)
         .await
         .map_err(|r| r.with_detail("the request is too large"))?;
-    start(&ncp, &form)
+    start(&ncp, &form).await
 }
 
-fn start(ncp: &Ncp, form: &Form) -> Result<Response, Refusal> {
+async fn start(ncp: &Ncp, form: &Form) -> Result<Response, Refusal> {
     let request = EntryRequest::from_params(
         form.pairs(),
         &ncp.settings.policy,
@@ -61,11 +61,13 @@ fn start(ncp: &Ncp, form: &Form) -> Result<Response, Refusal> {
         Refusal::new(StatusCode::BAD_REQUEST, "bad_entry", Message::BadRequest)
             .with_detail(e.to_string())
     })?;
-    let created = ncp.store.create(request)?;
+    let created = ncp.store.create(request).await?;
     ncp.metrics.started.inc();
-    ncp.metrics
-        .active
-        .set(i64::try_from(ncp.store.len()).unwrap_or(i64::MAX));
+    if let Ok(live) = ncp.store.live().await {
+        ncp.metrics
+            .active
+            .set(i64::try_from(live).unwrap_or(i64::MAX));
+    }
     tracing::info!(exchange = %created.id, "exchange started");
     let mut r = emrex_web::redirect(&format!("/x/{}", created.id));
     let set = cookie::bind(
