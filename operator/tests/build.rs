@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use emrex_operator::build::ncp::{MtlsPem, NcpInputs};
-use emrex_operator::build::registry::RegistryEndpoint;
+use emrex_operator::build::registry::{RegistryEndpoint, ValidatedRegistry};
 use emrex_operator::build::{BuildError, Children, Owner, entry, ncp, registry, smp};
 use emrex_operator::crd::{NationalContactPoint, Registry, RegistryEntry, StudentMobilityPlugin};
 use emrex_runtime::config::{ConfigLoader, EnvSource};
@@ -162,9 +162,9 @@ fn assert_hardened(c: &Children) {
 fn ncp_children_snapshot_hardening_key_isolation_and_configuration() {
     let obj = ncp_object(json!({}));
     let m = mtls();
+    let valid = ncp::validate(&obj, owner("NationalContactPoint", "helsinki")).expect("valid");
     let c = ncp::build(
-        &obj,
-        &owner("NationalContactPoint", "helsinki"),
+        &valid,
         &NcpInputs {
             image: "ghcr.io/emrex-rs/emrex:test",
             signing_secret: "helsinki-signing-key",
@@ -237,7 +237,7 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
     let dir = ncp_object(
         json!({"spec": {"source": {"kind": "Directory", "claimName": "results", "endpoint": null, "tlsSecret": null}, "workload": {"replicas": 3, "image": "custom:1"}}}),
     );
-    let c = ncp::build(&dir, &o, &inputs).expect("build");
+    let c = ncp::build(&ncp::validate(&dir, o).expect("valid"), &inputs).expect("build");
     let cfg: emrex_ncp::NcpServiceConfig =
         load("EMREX_NCP_", &config_file(&c, "helsinki-ncp", "ncp.toml"));
     cfg.check().expect("valid");
@@ -286,7 +286,7 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
     ] {
         let bad = ncp_object(patch.clone());
         let name = bad.metadata.name.clone().expect("name");
-        let err = ncp::build(&bad, &owner("NationalContactPoint", &name), &inputs)
+        let err = ncp::validate(&bad, owner("NationalContactPoint", &name))
             .expect_err(&patch.to_string());
         assert!(
             matches!(&err, BuildError::Invalid { field: f, .. } if f == field),
@@ -304,13 +304,11 @@ fn registry_children_snapshot_and_configuration() {
     }))
     .expect("registry");
     let m = mtls();
-    let c = registry::build(
-        &reg,
-        &owner("Registry", "alliance"),
-        "ghcr.io/emrex-rs/emrex:test",
-        Some(&m),
-    )
-    .expect("build");
+    let in_cluster = |reg| match registry::validate(reg, owner("Registry", "alliance")) {
+        Ok(ValidatedRegistry::InCluster(r)) => r,
+        other => panic!("an in-cluster Registry: {other:?}"),
+    };
+    let c = registry::build(&in_cluster(&reg), "ghcr.io/emrex-rs/emrex:test", &m).expect("build");
     snapshot("registry", &children_json(&c));
     assert_hardened(&c);
     let cfg: emrex_emreg::EmregServiceConfig = load(
@@ -336,8 +334,10 @@ fn registry_children_snapshot_and_configuration() {
         "spec": {"external": {"grpcEndpoint": "https://emreg.example.eu:443", "tlsSecret": "emreg-client"}},
     }))
     .expect("registry");
-    let c = registry::build(&ext, &owner("Registry", "national"), "img", None).expect("build");
-    assert!(c.deployments.is_empty() && c.secrets.is_empty() && c.services.is_empty());
+    assert!(matches!(
+        registry::validate(&ext, owner("Registry", "national")),
+        Ok(ValidatedRegistry::External(_))
+    ));
 
     // PostgreSQL: the URL comes from the Secret, several replicas allowed; SQLite refuses them.
     let pg: Registry = serde_json::from_value(json!({
@@ -346,7 +346,7 @@ fn registry_children_snapshot_and_configuration() {
         "spec": {"store": {"postgresUrl": {"name": "db", "key": "url"}}, "workload": {"replicas": 2}},
     }))
     .expect("registry");
-    let c = registry::build(&pg, &owner("Registry", "alliance"), "img", Some(&m)).expect("build");
+    let c = registry::build(&in_cluster(&pg), "img", &m).expect("build");
     let v = serde_json::to_value(&c.deployments[0]).expect("json");
     assert_eq!(
         v["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"],
@@ -359,15 +359,10 @@ fn registry_children_snapshot_and_configuration() {
         "spec": {"workload": {"replicas": 2}},
     }))
     .expect("registry");
-    assert!(
-        registry::build(
-            &sqlite_many,
-            &owner("Registry", "alliance"),
-            "img",
-            Some(&m)
-        )
-        .is_err()
-    );
+    assert!(matches!(
+        registry::validate(&sqlite_many, owner("Registry", "alliance")),
+        Err(BuildError::Invalid { field, .. }) if field == "spec.workload.replicas"
+    ));
 }
 
 #[test]
@@ -383,13 +378,8 @@ fn smp_children_snapshot_and_configuration() {
         tls_secret: Some("alliance-emreg-client".into()),
         in_cluster: true,
     };
-    let c = smp::build(
-        &obj,
-        &owner("StudentMobilityPlugin", "mobility"),
-        "ghcr.io/emrex-rs/emrex:test",
-        &ep,
-    )
-    .expect("build");
+    let valid = smp::validate(&obj, owner("StudentMobilityPlugin", "mobility")).expect("valid");
+    let c = smp::build(&valid, "ghcr.io/emrex-rs/emrex:test", &ep).expect("build");
     snapshot("smp", &children_json(&c));
     assert_hardened(&c);
     // Only ca.crt of the operator's client Secret reaches the SMP.
@@ -435,7 +425,13 @@ fn entries_are_validated_and_compared_without_server_fields() {
     none.certificates.clear();
     assert!(entry::validate(&none).is_err());
 
-    let d = entry::desired(&e.spec, "alliance/x", "uid-1", vec!["PEM\n".into()]);
+    let mut valid = e.spec.clone();
+    valid.certificates = vec![emrex_operator::crd::CertificateSource {
+        signing_certificate_ref: Some("x-signing".into()),
+        pem: None,
+    }];
+    let valid = entry::validate(&valid).expect("valid");
+    let d = entry::desired(valid, "alliance/x", "uid-1", vec!["PEM\n".into()]);
     let mut stored = d.clone();
     stored.revision = 42;
     stored.updated_unix = 1_800_000_000;

@@ -53,15 +53,15 @@ pub async fn assemble(
     handles: &ServiceHandles,
 ) -> Result<Emreg, SetupError> {
     let store = Arc::new(
-        AnyStore::connect(
-            &config.store.url,
+        AnyStore::open(
+            &config.store,
             ValidationOptions {
                 dev_mode: config.dev_mode,
             },
         )
         .await
         .map_err(|source| SetupError::Store {
-            url: redact(&config.store.url),
+            url: emrex_store::redact_url(&config.store.url),
             source,
         })?,
     );
@@ -95,16 +95,4 @@ pub async fn run(config: EmregServiceConfig) -> Result<(), SetupError> {
     let emreg = assemble(&config, &handles).await?;
     run_service(emreg.servers, &config.admin, &config.shutdown, handles).await?;
     Ok(())
-}
-
-/// A store URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
 }

@@ -22,7 +22,7 @@ pub mod model;
 pub mod store;
 pub mod validate;
 
-pub use assemble::{Emreg, SetupError, assemble, redact, run};
+pub use assemble::{Emreg, SetupError, assemble, run};
 pub use config::{EmregServiceConfig, HttpConfig, StoreConfig};
 pub use grpc::{
     MAX_MESSAGE_BYTES, RegistryAdminService, RegistryService, registry_admin_server,

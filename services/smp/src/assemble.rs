@@ -51,7 +51,7 @@ pub async fn assemble(
     let metrics = SmpMetrics::default();
     handles.metrics.write(|r| metrics.register(r));
     let store = Arc::new(
-        AnyStore::connect(&config.store.url)
+        AnyStore::open(&config.store)
             .await
             .map_err(SetupError::Store)?,
     );

@@ -126,6 +126,23 @@ pub async fn postgres_store(name: &str) -> TestStore<PostgresStore> {
     }
 }
 
+/// A second store (another replica) on the schema [`postgres_store`] made for `name`.
+pub async fn postgres_store_again(name: &str) -> TestStore<PostgresStore> {
+    let url = postgres_url();
+    let store = PostgresStore::connect_in_schema(
+        &url,
+        &format!("emreg_{name}"),
+        ValidationOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    TestStore {
+        store: Arc::new(store),
+        path: None,
+        _dir: None,
+    }
+}
+
 async fn drop_schema(url: &str, schema: &str) {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(url)
