@@ -4,8 +4,6 @@
 //! nothing else changed. And interop with a real peer: the Danish NCP's response verifies with
 //! the Danish certificate when its EMREG entry is flagged legacy (and only then).
 
-use std::path::PathBuf;
-
 use base64::Engine as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,20 +18,6 @@ use emrex_smp::registry::{RegistryCountry, RegistryNcp, Snapshot};
 use emrex_smp::service::{ReturnRefused, Settings, SmpCore, SmpMetrics};
 use emrex_smp::store::{SmpStore, SqliteStore};
 use emrex_xmldsig::{PinnedCert, SignOptions, SigningKey};
-
-fn fixtures() -> PathBuf {
-    let mut dir = Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
-    while let Some(d) = dir {
-        for base in [Some(d), d.parent()].into_iter().flatten() {
-            let c = base.join("shared/fixtures/emrex");
-            if c.is_dir() {
-                return c;
-            }
-        }
-        dir = d.parent();
-    }
-    panic!("shared/fixtures/emrex not found");
-}
 
 /// A test-only NCP key.
 fn ncp_key(name: &str) -> (SigningKey, PinnedCert) {
@@ -313,7 +297,7 @@ async fn every_return_is_recorded_with_its_outcome_and_nothing_else_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_danish_response_verifies_when_its_entry_is_flagged_legacy() {
-    let fx = fixtures();
+    let fx = emrex_tests::fixtures_dir();
     let cert = PinnedCert::from_pem_or_der(
         &std::fs::read(fx.join("certs/dk-emrex-test.cer")).expect("cert"),
     )
