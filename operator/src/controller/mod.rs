@@ -137,22 +137,9 @@ pub fn outcome(flow: Flow<Action>) -> Result<Action, Error> {
     }
 }
 
-/// An error and its causes on one line (`a: b: c`), for logs, conditions and events. A cause
-/// whose text the message already contains is not repeated (some libraries print their source
-/// in their own message too).
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
+/// An error and its causes on one line (`a: b: c`), for logs, conditions and events (the
+/// runtime's one helper).
+pub use emrex_runtime::grpc::error_chain as chain;
 
 /// The controller configuration every kind starts from.
 pub fn config() -> Config {
