@@ -237,6 +237,13 @@ async fn every_return_is_recorded_with_its_outcome_and_nothing_else_changes() {
             OutcomeKind::IdentityMismatch,
         ),
         (
+            "birth day and month swapped at the SIS",
+            Person::new("Åsa", "Ødegård", Some("1999-12-04")),
+            signed(&key_a, &good),
+            "NCP_OK",
+            OutcomeKind::IdentityReview,
+        ),
+        (
             "a transcript from an earlier exchange",
             asa(),
             signed(
