@@ -260,6 +260,21 @@ impl Browser {
         output_dir: &Path,
         step_timeout: Duration,
     ) -> StepsOutcome {
+        Self::run_spec(steps, output_dir, step_timeout, None)
+    }
+
+    /// [`Browser::run`] in a browser whose language is `locale` (e.g. `"de-DE"`): it sends that
+    /// `Accept-Language`, as a person's browser set to that language does.
+    pub fn run_in_locale(steps: &Value, output_dir: &Path, locale: &str) -> StepsOutcome {
+        Self::run_spec(steps, output_dir, DEFAULT_STEP_TIMEOUT, Some(locale))
+    }
+
+    fn run_spec(
+        steps: &Value,
+        output_dir: &Path,
+        step_timeout: Duration,
+        locale: Option<&str>,
+    ) -> StepsOutcome {
         let dir = ensure_node_modules();
         assert!(
             steps.is_array(),
@@ -274,11 +289,14 @@ impl Browser {
         for stale in ["failure.png", "failure.html", "outcome.json"] {
             let _ = std::fs::remove_file(output_dir.join(stale));
         }
-        let spec = serde_json::json!({
+        let mut spec = serde_json::json!({
             "outputDir": output_dir,
             "timeoutMs": u64::try_from(step_timeout.as_millis()).unwrap_or(u64::MAX),
             "steps": steps,
         });
+        if let Some(locale) = locale {
+            spec["locale"] = Value::from(locale);
+        }
         let spec_path = output_dir.join("steps.json");
         write_json(&spec_path, &spec);
 
