@@ -280,8 +280,16 @@ fn every_page(smp: &str, ncp: &str, lang: &str, locale: &str) -> Vec<emrex_tests
         json!({"click": "#dev-demo-asa"}),
         json!({"waitFor": "#consent"}),
     ];
+    // The language the switch offers next (each journey tries another).
+    let other = match lang {
+        "en" => "de",
+        "de" => "fr",
+        _ => "en",
+    };
     let mut flow = to_ncp.to_vec();
     flow.extend([
+        // Kept for the NCP's origin, to come back to this transfer once it is finished.
+        json!({"evaluate": "sessionStorage.setItem('transfer', location.pathname)"}),
         audit(&format!("{lang}-ncp-select")),
         json!({"check": "#consent"}),
         json!({"click": "#send"}),
@@ -293,6 +301,22 @@ fn every_page(smp: &str, ncp: &str, lang: &str, locale: &str) -> Vec<emrex_tests
         json!({"waitForUrl": format!("{smp}result/")}),
         json!({"waitFor": "#courses"}),
         audit(&format!("{lang}-smp-result")),
+        json!({"evaluate": "sessionStorage.setItem('result', location.href)"}),
+        // The finished transfer at the NCP.
+        json!({"goto": format!("{ncp}/x/no-such-transfer")}),
+        json!({"evaluate": "location.assign(sessionStorage.getItem('transfer'))"}),
+        json!({"waitForUrl": "/\\/x\\/(?!no-such-transfer)[A-Za-z0-9_-]+$/"}),
+        json!({"waitFor": "#main"}),
+        audit(&format!("{lang}-ncp-finished")),
+        // Back at the result, the switch keeps it (its link and token) and changes the language
+        // (last: the language cookie is shared by every port of 127.0.0.1).
+        json!({"goto": smp}),
+        json!({"evaluate": "location.assign(sessionStorage.getItem('result'))"}),
+        json!({"waitForUrl": "/result/"}),
+        json!({"waitFor": "#courses"}),
+        json!({"click": format!("#lang-{other}")}),
+        json!({"waitFor": "#courses"}),
+        json!({"evaluate": "[document.documentElement.lang, location.pathname + location.search]"}),
     ]);
     let mut cancel = to_ncp.to_vec();
     cancel.extend([
@@ -327,6 +351,40 @@ async fn every_page_in_every_language_fits_a_phone_and_passes_axe_core() {
         let runs = tokio::task::spawn_blocking(move || every_page(&s, &n, lang, locale))
             .await
             .expect("browser");
+        // After the switch: the other language, on the same result address.
+        let switched = runs[0]
+            .results
+            .iter()
+            .filter(|r| r["kind"] == "evaluate")
+            .last()
+            .expect("the switch was read")["value"]
+            .clone();
+        let audited_result = runs[0]
+            .results
+            .iter()
+            .find(|r| r["kind"] == "audit" && r["value"]["url"].as_str().is_some_and(|u| u.contains("/result/")))
+            .expect("the result was audited")["value"]["url"]
+            .as_str()
+            .expect("url")
+            .to_string();
+        let other = match lang {
+            "en" => "de",
+            "de" => "fr",
+            _ => "en",
+        };
+        assert_eq!(switched[0], other, "{switched}");
+        let address = switched[1].as_str().expect("address");
+        // The same exchange's result (the link's token may be a fresh one for the same session).
+        let session = audited_result
+            .split_once("/result/")
+            .and_then(|(_, rest)| rest.split_once('?'))
+            .expect("result address")
+            .0;
+        assert!(
+            address.starts_with(&format!("/result/{session}?t="))
+                && address.ends_with(&format!("&lang={other}")),
+            "{address} keeps the result {session}"
+        );
         let mut audits = 0;
         for run in &runs {
             run.assert_ok().assert_no_csp_violations();
@@ -342,7 +400,7 @@ async fn every_page_in_every_language_fits_a_phone_and_passes_axe_core() {
                 }
             }
         }
-        assert_eq!(audits, 13, "every page of the {lang} journey was audited");
+        assert_eq!(audits, 14, "every page of the {lang} journey was audited");
     }
 }
 
