@@ -3,6 +3,8 @@
 //   node run-steps.mjs STEPS.json
 //
 // STEPS.json: { "outputDir": "...", "timeoutMs": 15000, "steps": [ {"goto": "http://..."}, ... ] }
+// (optional: "locale": "de-DE" for the browser's language, "pageScripts": false for pages without
+// their scripts)
 // The step vocabulary is documented in README.md (beside this file).
 //
 // Standard output: exactly one JSON object
@@ -145,6 +147,28 @@ const context = await browser.newContext({
   locale: typeof spec.locale === 'string' ? spec.locale : 'en-GB',
   viewport: DESKTOP,
 });
+
+// `"pageScripts": false`: every page arrives without its <script> elements, as if the person's
+// browser blocked them (auto-submitting pages stay on screen with their buttons). JavaScript
+// itself stays on, because the harness's own `evaluate` and `audit` (axe-core) need it; Chromium's
+// "JavaScript disabled" would stop axe-core's timers too. Redirects are passed to the browser as
+// they come, so the address bar follows them as usual.
+if (spec.pageScripts === false) {
+  await context.route('**/*', async (route) => {
+    if (route.request().resourceType() !== 'document') {
+      await route.continue();
+      return;
+    }
+    const response = await route.fetch({ maxRedirects: 0 });
+    const type = response.headers()['content-type'] ?? '';
+    if (!type.startsWith('text/html')) {
+      await route.fulfill({ response });
+      return;
+    }
+    const body = (await response.text()).replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, '');
+    await route.fulfill({ response, body });
+  });
+}
 const page = await context.newPage();
 page.setDefaultTimeout(timeoutMs);
 page.setDefaultNavigationTimeout(timeoutMs);

@@ -321,11 +321,19 @@ async fn every_answer_carries_the_security_headers() {
     for (method, path, status) in [
         (Method::GET, "/ncp-list.json", StatusCode::OK),
         (Method::GET, "/nothing-here", StatusCode::NOT_FOUND),
-        (Method::POST, "/ncp-list.json", StatusCode::METHOD_NOT_ALLOWED),
+        (
+            Method::POST,
+            "/ncp-list.json",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
     ] {
         let f = fetch(&t.store, method.clone(), path, None).await;
         assert_eq!(f.status, status, "{method} {path}");
-        assert_eq!(f.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        assert_eq!(
+            f.headers[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff",
+            "{path}"
+        );
         assert!(
             f.headers.contains_key(header::CONTENT_SECURITY_POLICY),
             "{method} {path}"

@@ -64,9 +64,7 @@ impl DataDirLock {
             Err(TryLockError::WouldBlock) => {
                 let mut text = String::new();
                 // Best effort: the holder may be rewriting it this instant.
-                let _ = (&mut file)
-                    .take(MAX_HOLDER_BYTES)
-                    .read_to_string(&mut text);
+                let _ = (&mut file).take(MAX_HOLDER_BYTES).read_to_string(&mut text);
                 return Err(LockError::Held {
                     dir: dir.to_path_buf(),
                     holder: describe_holder(&text),

@@ -134,9 +134,7 @@ pub fn run(dir: &Path) -> Outcome {
         .map_err(|e| fail("signing")(e.to_string()))?;
     say!("   {}", write("transcript-signed.xml", &signed)?);
 
-    say!(
-        "4. It encodes it as the `elmo` form parameter (gzip + base64) for the browser to POST."
-    );
+    say!("4. It encodes it as the `elmo` form parameter (gzip + base64) for the browser to POST.");
     let param = transport::encode(&signed);
     say!(
         "   {} ({} characters for {} bytes of XML)",

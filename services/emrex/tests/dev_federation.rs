@@ -267,7 +267,12 @@ fn audit(name: &str) -> Value {
 /// list, its NCP list, the NCP's login, selection and "choose at least one" pages, the verified
 /// result, a cancelled result, and the refusals (unknown transfer at the NCP, unknown result and
 /// unknown country at the SMP).
-fn every_page(smp: &str, ncp: &str, lang: &str, locale: &str) -> Vec<emrex_tests::browser::StepsOutcome> {
+fn every_page(
+    smp: &str,
+    ncp: &str,
+    lang: &str,
+    locale: &str,
+) -> Vec<emrex_tests::browser::StepsOutcome> {
     let out = |part: &str| emrex_tests::output_dir(&format!("dev_federation_pages_{lang}_{part}"));
     let to_ncp = [
         json!({"goto": smp}),
@@ -330,9 +335,36 @@ fn every_page(smp: &str, ncp: &str, lang: &str, locale: &str) -> Vec<emrex_tests
         json!({"goto": format!("{smp}country/ZZ")}),
         audit(&format!("{lang}-smp-unknown-country")),
     ]);
+    // Without page scripts the hand-over pages stay on screen with their buttons, so they are
+    // audited too; and the start form with a mistake comes back, filled in.
+    let no_script = vec![
+        json!({"goto": smp}),
+        json!({"click": "#country-NO"}),
+        json!({"evaluate": "(() => { const d = document.getElementById('birth_date'); d.type = 'text'; d.value = '1999-02-31'; })()"}),
+        json!({"click": "#ncp-DEV-NCP"}),
+        json!({"waitFor": "#birth_date"}),
+        audit(&format!("{lang}-smp-start-error")),
+        json!({"fill": "#birth_date", "value": "1999-04-12"}),
+        json!({"click": "#ncp-DEV-NCP"}),
+        json!({"waitFor": "#go"}),
+        audit(&format!("{lang}-smp-go")),
+        json!({"click": "#go"}),
+        json!({"waitForUrl": "/x/"}),
+        json!({"click": "#dev-demo-asa"}),
+        json!({"waitFor": "#consent"}),
+        json!({"check": "#c-r0-0"}),
+        json!({"check": "#consent"}),
+        json!({"click": "#send"}),
+        json!({"waitFor": "#return"}),
+        audit(&format!("{lang}-ncp-return")),
+        json!({"click": "#return"}),
+        json!({"waitForUrl": format!("{smp}result/")}),
+        json!({"waitFor": "#courses"}),
+    ];
     vec![
         Browser::run_in_locale(&json!(flow), &out("flow"), locale),
         Browser::run_in_locale(&json!(cancel), &out("cancel"), locale),
+        Browser::run_without_page_scripts(&json!(no_script), &out("noscript"), locale),
     ]
 }
 
@@ -355,14 +387,19 @@ async fn every_page_in_every_language_fits_a_phone_and_passes_axe_core() {
         let switched = runs[0]
             .results
             .iter()
-            .filter(|r| r["kind"] == "evaluate")
-            .last()
+            .rev()
+            .find(|r| r["kind"] == "evaluate")
             .expect("the switch was read")["value"]
             .clone();
         let audited_result = runs[0]
             .results
             .iter()
-            .find(|r| r["kind"] == "audit" && r["value"]["url"].as_str().is_some_and(|u| u.contains("/result/")))
+            .find(|r| {
+                r["kind"] == "audit"
+                    && r["value"]["url"]
+                        .as_str()
+                        .is_some_and(|u| u.contains("/result/"))
+            })
             .expect("the result was audited")["value"]["url"]
             .as_str()
             .expect("url")
@@ -392,15 +429,18 @@ async fn every_page_in_every_language_fits_a_phone_and_passes_axe_core() {
                 if step["kind"] == "audit" {
                     audits += 1;
                     assert_eq!(step["value"]["lang"], lang, "{step}");
-                    let widths: Vec<&Value> =
-                        step["value"]["widths"].as_array().expect("widths").iter().collect();
+                    let widths: Vec<&Value> = step["value"]["widths"]
+                        .as_array()
+                        .expect("widths")
+                        .iter()
+                        .collect();
                     assert_eq!(widths.len(), 2, "{step}");
                     assert_eq!(widths[1]["width"], 390, "{step}");
                     assert!(widths[1]["scrollWidth"].as_u64().expect("scrollWidth") <= 390);
                 }
             }
         }
-        assert_eq!(audits, 14, "every page of the {lang} journey was audited");
+        assert_eq!(audits, 17, "every page of the {lang} journey was audited");
     }
 }
 
@@ -426,7 +466,11 @@ fn one_dev_per_data_directory_plain_logs_in_a_pipe_and_private_keys() {
     assert!(stderr.contains(&format!("pid {pid}")), "{stderr}");
     assert!(stderr.contains("--data-dir"), "{stderr}");
 
-    for name in ["DEV-ONLY-signer.key", "DEV-ONLY-grpc-token", "emrex-dev.lock"] {
+    for name in [
+        "DEV-ONLY-signer.key",
+        "DEV-ONLY-grpc-token",
+        "emrex-dev.lock",
+    ] {
         let mode = std::fs::metadata(data.join(name))
             .expect("stat")
             .permissions()

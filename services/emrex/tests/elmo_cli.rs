@@ -334,7 +334,11 @@ fn demo_runs_end_to_end_and_its_files_work_with_the_tools() {
                 & 0o777
         };
         assert_eq!(mode("ncp-key.pem"), 0o600);
-        assert_eq!(mode("ncp-cert.pem") & 0o044, 0o044, "the certificate stays readable");
+        assert_eq!(
+            mode("ncp-cert.pem") & 0o044,
+            0o044,
+            "the certificate stays readable"
+        );
     }
     let cert = d.join("ncp-cert.pem").display().to_string();
     assert_exit(

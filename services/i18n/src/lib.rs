@@ -143,8 +143,7 @@ fn calendar_day(s: &str) -> Option<(u32, u8, u8)> {
         || rest.starts_with('T')
         || rest == "Z"
         || ((rest.starts_with('+') || rest.starts_with('-')) && rest.len() == 6);
-    ((1..=12).contains(&month) && (1..=31).contains(&day) && rest_ok)
-        .then_some((year, month, day))
+    ((1..=12).contains(&month) && (1..=31).contains(&day) && rest_ok).then_some((year, month, day))
 }
 
 #[cfg(test)]

@@ -193,8 +193,7 @@ const SELECT: &str = "SELECT id, request, browser_hash, csrf, expires_ms, stage,
      FROM ncp_exchanges WHERE id = $1";
 const UPDATE_STAGE: &str =
     "UPDATE ncp_exchanges SET stage = $1, version = version + 1 WHERE id = $2 AND version = $3";
-const EMPTY_EXPIRED: &str =
-    "UPDATE ncp_exchanges SET stage = $1, version = version + 1 WHERE expires_ms <= $2 AND stage <> $1";
+const EMPTY_EXPIRED: &str = "UPDATE ncp_exchanges SET stage = $1, version = version + 1 WHERE expires_ms <= $2 AND stage <> $1";
 const DELETE_EXPIRED: &str = "DELETE FROM ncp_exchanges WHERE expires_ms <= $1";
 
 impl ExchangeStore {
@@ -345,8 +344,7 @@ impl ExchangeStore {
     pub async fn sweep(&self) -> Result<Swept, ExchangeError> {
         let now = now_ms();
         let keep = i64::try_from(KEEP_EXPIRED.as_millis()).unwrap_or(i64::MAX);
-        let finished =
-            serde_json::to_string(&Stage::Finished).map_err(StoreError::Encode)?;
+        let finished = serde_json::to_string(&Stage::Finished).map_err(StoreError::Encode)?;
         Ok(on_pool!(&self.db, pool => {
             let emptied = sqlx::query(EMPTY_EXPIRED)
                 .bind(finished)

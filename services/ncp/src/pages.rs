@@ -309,18 +309,15 @@ pub struct Back {
 }
 
 /// An error page (nothing is sent to the client).
-pub fn error(
-    frame: Frame<'_>,
-    message: &str,
-    detail: Option<&str>,
-    back: Option<&Back>,
-) -> String {
+pub fn error(frame: Frame<'_>, message: &str, detail: Option<&str>, back: Option<&Back>) -> String {
     let t = frame.lang.texts();
     let back_text = back.map(|b| t.back_to.replace("{host}", &b.host));
-    let link = back.zip(back_text.as_deref()).map(|(b, text)| emrex_web::Link {
-        href: &b.href,
-        text,
-    });
+    let link = back
+        .zip(back_text.as_deref())
+        .map(|(b, text)| emrex_web::Link {
+            href: &b.href,
+            text,
+        });
     frame.page(
         t.error_title,
         emrex_web::refusal(t.error_title, message, detail, link),
@@ -355,7 +352,12 @@ mod tests {
     fn offers() -> Offers {
         Offers {
             reports: vec!["Uni <One>".into()],
-            items: vec![offer("r0-0", 0, "Algebra & <script>alert(1)</script>", true)],
+            items: vec![offer(
+                "r0-0",
+                0,
+                "Algebra & <script>alert(1)</script>",
+                true,
+            )],
             hidden: 0,
         }
     }
@@ -435,7 +437,10 @@ mod tests {
         assert!(de.contains("(Lehrveranstaltung)"), "kind in German");
         assert!(de.contains("Zum Inhalt springen"), "skip link in German");
         assert!(!de.contains("Skip to content"));
-        assert!(de.contains(r#"<span lang="sv">Algebra"#), "foreign title marked");
+        assert!(
+            de.contains(r#"<span lang="sv">Algebra"#),
+            "foreign title marked"
+        );
         let fr = select(frame(Lang::Fr, false), &o, &selection(&none, true));
         assert!(fr.contains(">7,5<") && fr.contains(">15/01/2020<"));
         let en = select(frame(Lang::En, false), &o, &selection(&none, true));
@@ -458,7 +463,10 @@ mod tests {
         let page = select(frame(Lang::En, false), &o, &selection(&none, true));
         assert!(page.contains("(3 in all)"), "{page}");
         assert!(page.contains(r#"<tr class="depth-0 context">"#), "{page}");
-        assert!(!page.contains(r#"id="c-r0-0""#), "the heading has no checkbox");
+        assert!(
+            !page.contains(r#"id="c-r0-0""#),
+            "the heading has no checkbox"
+        );
         assert!(page.contains(r#"id="c-r0-1""#));
         assert!(page.contains("in progress — not offered"));
     }
@@ -472,7 +480,10 @@ mod tests {
         assert!(page.contains(r#"data-label="ECTS credits""#));
         assert!(!STYLE.contains("break-all"), "hosts never split mid-token");
         for c in emrex_web::contrast::outline_colours(&STYLE) {
-            assert!(emrex_web::contrast::ratio(c, [255, 255, 255]) >= 3.0, "{c:?}");
+            assert!(
+                emrex_web::contrast::ratio(c, [255, 255, 255]) >= 3.0,
+                "{c:?}"
+            );
         }
     }
 
@@ -503,7 +514,10 @@ mod tests {
         assert!(page.contains(r#"action="https://smp.example/r?a=1&amp;b=2""#));
         assert!(page.contains(r#"name="sessionId" value="s&quot;1""#));
         assert!(page.contains(&format!("<script>{AUTO_SUBMIT_JS}</script>")));
-        assert!(!page.contains("id=\"languages\""), "no switch on an auto-submit page");
+        assert!(
+            !page.contains("id=\"languages\""),
+            "no switch on an auto-submit page"
+        );
         assert!(auto_submit_hash().starts_with("'sha256-"));
     }
 }

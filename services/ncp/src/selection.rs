@@ -183,7 +183,12 @@ fn pick_title<'a>(texts: &'a [LangText], lang: &str) -> Option<&'a LangText> {
 
 /// Whether two language tags share their primary language (`de-AT` is `de`).
 fn same_language(a: &str, b: &str) -> bool {
-    let primary = |t: &str| t.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+    let primary = |t: &str| {
+        t.split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
     primary(a) == primary(b)
 }
 

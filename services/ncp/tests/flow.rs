@@ -566,5 +566,9 @@ async fn a_student_keeps_their_language_and_choices_and_always_has_a_way_back() 
     // Unknown: 404, and the page says where to go.
     let unknown = b.get(&format!("{}/x/never-was", ncp.base)).await;
     assert_eq!(unknown.status, 404);
-    assert!(unknown.body.contains("go back to the service that sent you"));
+    assert!(
+        unknown
+            .body
+            .contains("go back to the service that sent you")
+    );
 }

@@ -8,8 +8,8 @@ use emrex_i18n::Lang;
 
 use crate::TranscriptOptions;
 use crate::credits::CreditSum;
-use crate::labels::{Labels, labels};
 use crate::fonts::{Fonts, Style};
+use crate::labels::{Labels, labels};
 use crate::layout::{CONTENT_BOTTOM, CONTENT_WIDTH, MARGIN_TOP, MARGIN_X, Op, Page, wrap};
 
 const TITLE_SIZE: f32 = 18.0;
@@ -291,7 +291,13 @@ fn credit_label(los: &LearningOpportunitySpecification, lang: Lang) -> String {
     los.specifies
         .as_ref()
         .and_then(|i| i.credits.iter().find(|c| c.value.is_some()))
-        .and_then(|c| Some(format!("{} {}", lang.decimal(c.value.as_deref()?), c.scheme)))
+        .and_then(|c| {
+            Some(format!(
+                "{} {}",
+                lang.decimal(c.value.as_deref()?),
+                c.scheme
+            ))
+        })
         .unwrap_or_default()
 }
 
@@ -335,7 +341,14 @@ fn table_header(w: &mut Writer<'_>) {
     w.text_at(DATE_X, base, t.col_date, TABLE_SIZE, s, DATE_WIDTH);
     w.text_at(RESULT_X, base, t.col_result, TABLE_SIZE, s, RESULT_WIDTH);
     w.text_at(STATUS_X, base, t.col_status, TABLE_SIZE, s, STATUS_WIDTH);
-    w.text_right(CREDITS_RIGHT, base, t.col_ects, TABLE_SIZE, s, CREDITS_WIDTH);
+    w.text_right(
+        CREDITS_RIGHT,
+        base,
+        t.col_ects,
+        TABLE_SIZE,
+        s,
+        CREDITS_WIDTH,
+    );
     w.y += h;
     w.rule(0.6, 120);
 }
@@ -635,7 +648,11 @@ mod tests {
     fn a_german_transcript_speaks_german_with_german_numbers() {
         let fonts = Fonts::load().expect("font");
         let r = report(vec![
-            Los::course("1", LangText::new("Algebra"), loi(LoiStatus::Passed, "7.5").with_date("2026-01-15")),
+            Los::course(
+                "1",
+                LangText::new("Algebra"),
+                loi(LoiStatus::Passed, "7.5").with_date("2026-01-15"),
+            ),
             Los::course("2", LangText::new("B"), loi(LoiStatus::Failed, "10")),
         ]);
         let elmo = Elmo::new(
@@ -671,13 +688,26 @@ mod tests {
         ] {
             assert!(de.contains(needle), "{needle:?} missing:\n{de}");
         }
-        assert!(!de.contains("Date of birth") && !de.contains("passed"), "{de}");
+        assert!(
+            !de.contains("Date of birth") && !de.contains("passed"),
+            "{de}"
+        );
         let fr = text_of("fr");
-        assert!(fr.contains("Date de naissance : 12/04/1999") || fr.contains("Date de naissance: 12/04/1999"), "{fr}");
+        assert!(
+            fr.contains("Date de naissance : 12/04/1999")
+                || fr.contains("Date de naissance: 12/04/1999"),
+            "{fr}"
+        );
         assert!(fr.contains("non validé") && fr.contains("7,5"), "{fr}");
-        assert!(!de.contains("Page 1 of"), "the footer is laid out by render.rs");
+        assert!(
+            !de.contains("Page 1 of"),
+            "the footer is laid out by render.rs"
+        );
         let en = text_of("en");
-        assert!(en.contains("Date of birth: 12 Apr 1999") && en.contains("7.5"), "{en}");
+        assert!(
+            en.contains("Date of birth: 12 Apr 1999") && en.contains("7.5"),
+            "{en}"
+        );
     }
 
     #[test]

@@ -134,7 +134,10 @@ mod tests {
             let (l, back) = labels(lang.tag());
             assert_eq!(back, lang);
             assert!(!format!("{l:?}").contains(": \"\""), "{lang:?}");
-            assert!(l.page.contains("{n}") && l.page.contains("{total}"), "{lang:?}");
+            assert!(
+                l.page.contains("{n}") && l.page.contains("{total}"),
+                "{lang:?}"
+            );
             assert!(l.and_more.contains("{n}"), "{lang:?}");
         }
         assert_eq!(labels("no").1, Lang::En, "unsupported: English");

@@ -16,8 +16,8 @@ use krilla::page::PageSettings;
 use krilla::paint::Stroke;
 use krilla::text::TextDirection;
 
-use crate::labels::labels;
 use crate::fonts::{Fonts, Style};
+use crate::labels::labels;
 use crate::layout::{
     CONTENT_WIDTH, FOOTER_BASELINE, MARGIN_X, Op, PAGE_HEIGHT, PAGE_WIDTH, Page, ellipsize,
 };

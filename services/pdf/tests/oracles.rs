@@ -207,9 +207,17 @@ fn pdftotext_reads_german_and_french_transcripts() {
     ] {
         assert!(de.contains(needle), "{needle:?} missing:\n{de}");
     }
-    assert!(!de.contains("Date of birth") && !de.contains("Page 1 of 1"), "{de}");
+    assert!(
+        !de.contains("Date of birth") && !de.contains("Page 1 of 1"),
+        "{de}"
+    );
     let fr = Rendered::in_lang(&elmo, "fr").text();
-    for needle in ["Date de naissance: 31/12/1999", "non validé", "52,5", "Page 1 sur 1"] {
+    for needle in [
+        "Date de naissance: 31/12/1999",
+        "non validé",
+        "52,5",
+        "Page 1 sur 1",
+    ] {
         assert!(fr.contains(needle), "{needle:?} missing:\n{fr}");
     }
 }

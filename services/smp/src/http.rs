@@ -75,7 +75,9 @@ fn error<S: SmpStore>(
 /// The store failed: logged with its cause, the student asked to come back.
 fn unavailable<S: SmpStore>(core: &SmpCore<S>, lang: Lang, e: &StoreError) -> Response {
     tracing::warn!(error = %error_chain(e), "store");
-    error(core, lang, StatusCode::SERVICE_UNAVAILABLE, |t| t.unavailable)
+    error(core, lang, StatusCode::SERVICE_UNAVAILABLE, |t| {
+        t.unavailable
+    })
 }
 
 /// The development person shown in the chooser (a demo student of the dev NCP).
@@ -191,7 +193,11 @@ async fn start<S: SmpStore>(
 }
 
 /// The auto-submitting form to the NCP, with a CSP that allows exactly that.
-fn go<S: SmpStore>(core: &SmpCore<S>, lang: Lang, record: &crate::model::ExchangeRecord) -> Response {
+fn go<S: SmpStore>(
+    core: &SmpCore<S>,
+    lang: Lang,
+    record: &crate::model::ExchangeRecord,
+) -> Response {
     let fields = core.request_fields(record);
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let origin = url::Url::parse(&record.ncp_url)
@@ -205,7 +211,12 @@ fn go<S: SmpStore>(core: &SmpCore<S>, lang: Lang, record: &crate::model::Exchang
         .unwrap_or_else(|| record.ncp_acronym.clone());
     emrex_web::html_with_csp(
         StatusCode::OK,
-        pages::go(frame(core, lang, None), &record.ncp_url, &pairs, &institution),
+        pages::go(
+            frame(core, lang, None),
+            &record.ncp_url,
+            &pairs,
+            &institution,
+        ),
         &csp,
     )
 }
@@ -250,7 +261,10 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 async fn receive<S: SmpStore>(

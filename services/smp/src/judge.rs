@@ -156,13 +156,22 @@ pub fn date_time_unix(s: &str) -> Option<(i64, bool)> {
             .flatten()
     };
     let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':'
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 24 || minute > 59 || second > 60
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 24
+        || minute > 59
+        || second > 60
     {
         return None;
     }
@@ -386,15 +395,28 @@ mod tests {
         let long = "x".repeat(MAX_SESSION_ID + 1);
         for (pairs, problem) in [
             (
-                vec![("sessionId", "a"), ("sessionId", "b"), ("returnCode", "NCP_OK")],
+                vec![
+                    ("sessionId", "a"),
+                    ("sessionId", "b"),
+                    ("returnCode", "NCP_OK"),
+                ],
                 FormProblem::Duplicate("sessionId"),
             ),
             (
-                vec![("sessionId", "a"), ("returnCode", "NCP_OK"), ("elmo", "x"), ("elmo", "y")],
+                vec![
+                    ("sessionId", "a"),
+                    ("returnCode", "NCP_OK"),
+                    ("elmo", "x"),
+                    ("elmo", "y"),
+                ],
                 FormProblem::Duplicate("elmo"),
             ),
             (
-                vec![("sessionId", "a"), ("returnCode", "NCP_CANCEL"), ("returnCode", "NCP_OK")],
+                vec![
+                    ("sessionId", "a"),
+                    ("returnCode", "NCP_CANCEL"),
+                    ("returnCode", "NCP_OK"),
+                ],
                 FormProblem::Duplicate("returnCode"),
             ),
             (
@@ -411,7 +433,11 @@ mod tests {
                 FormProblem::TooLong("sessionId"),
             ),
         ] {
-            assert_eq!(ReturnForm::from_pairs(pairs.clone()), Err(problem), "{pairs:?}");
+            assert_eq!(
+                ReturnForm::from_pairs(pairs.clone()),
+                Err(problem),
+                "{pairs:?}"
+            );
         }
     }
 
@@ -422,9 +448,21 @@ mod tests {
             date_time_unix("2016-01-08T09:58:18.908+01:00"),
             Some((1_452_243_498, true))
         );
-        assert_eq!(date_time_unix("2026-12-03T10:00:00"), Some((1_796_292_000, false)));
-        assert_eq!(date_time_unix("2000-02-29T12:00:00-05:30"), Some((951_845_400, true)));
-        for bad in ["", "2026-12-03", "2026-12-03T10:00", "2026-13-03T10:00:00Z", "2026-12-03T10:00:00+1"] {
+        assert_eq!(
+            date_time_unix("2026-12-03T10:00:00"),
+            Some((1_796_292_000, false))
+        );
+        assert_eq!(
+            date_time_unix("2000-02-29T12:00:00-05:30"),
+            Some((951_845_400, true))
+        );
+        for bad in [
+            "",
+            "2026-12-03",
+            "2026-12-03T10:00",
+            "2026-13-03T10:00:00Z",
+            "2026-12-03T10:00:00+1",
+        ] {
             assert_eq!(date_time_unix(bad), None, "{bad}");
         }
     }
@@ -436,12 +474,24 @@ mod tests {
             date_time_unix("2026-05-28T20:26:40Z"),
             Some((NOW.started_unix, true))
         );
-        assert!(bind_to_exchange("2026-05-28T20:26:40Z", &NOW).is_ok(), "at the start");
-        assert!(bind_to_exchange("2026-05-28T20:21:41Z", &NOW).is_ok(), "within the skew");
+        assert!(
+            bind_to_exchange("2026-05-28T20:26:40Z", &NOW).is_ok(),
+            "at the start"
+        );
+        assert!(
+            bind_to_exchange("2026-05-28T20:21:41Z", &NOW).is_ok(),
+            "within the skew"
+        );
         let stale = bind_to_exchange("2026-05-28T20:21:39Z", &NOW).expect_err("before");
         assert!(stale.contains("earlier exchange"), "{stale}");
-        assert!(bind_to_exchange("2026-05-28T20:36:40Z", &NOW).is_ok(), "received + skew");
-        assert!(bind_to_exchange("2026-05-28T20:36:41Z", &NOW).is_err(), "from the future");
+        assert!(
+            bind_to_exchange("2026-05-28T20:36:40Z", &NOW).is_ok(),
+            "received + skew"
+        );
+        assert!(
+            bind_to_exchange("2026-05-28T20:36:41Z", &NOW).is_err(),
+            "from the future"
+        );
         // A zone moves the instant: 22:26 at +02:00 is the start.
         assert!(bind_to_exchange("2026-05-28T22:26:40+02:00", &NOW).is_ok());
         assert!(bind_to_exchange("2026-05-28T20:26:40+02:00", &NOW).is_err());

@@ -402,25 +402,78 @@ mod tests {
     #[test]
     fn outcomes_speak_plainly_and_keep_codes_behind_the_disclosure() {
         let cases = [
-            record(OutcomeKind::Verified, "NCP_OK", "", "signature valid; the learner is the person"),
-            record(OutcomeKind::IdentityMismatch, "NCP_OK", "", "signature valid; identity score 0.12: given names differ (normalized edit distance 0.91)"),
-            record(OutcomeKind::SignatureInvalid, "NCP_OK", "", "the signature does not verify with the NCP's certificates: no pinned certificate is acceptable for RsaSha256"),
-            record(OutcomeKind::Undecodable, "NCP_OK", "", "the elmo parameter could not be decoded: Invalid symbol 33, offset 0"),
-            record(OutcomeKind::NcpReturned, "NCP_CANCEL", "The student cancelled.", "the student cancelled at the NCP"),
-            record(OutcomeKind::NcpReturned, "NCP_NO_RESULTS", "", "the NCP has no results for the student"),
-            record(OutcomeKind::NcpReturned, "NCP_ERROR", "boom", "the NCP reported an error"),
-            record(OutcomeKind::Stale, "NCP_OK", "", "signature valid, but the signed document was generated at …"),
+            record(
+                OutcomeKind::Verified,
+                "NCP_OK",
+                "",
+                "signature valid; the learner is the person",
+            ),
+            record(
+                OutcomeKind::IdentityMismatch,
+                "NCP_OK",
+                "",
+                "signature valid; identity score 0.12: given names differ (normalized edit distance 0.91)",
+            ),
+            record(
+                OutcomeKind::SignatureInvalid,
+                "NCP_OK",
+                "",
+                "the signature does not verify with the NCP's certificates: no pinned certificate is acceptable for RsaSha256",
+            ),
+            record(
+                OutcomeKind::Undecodable,
+                "NCP_OK",
+                "",
+                "the elmo parameter could not be decoded: Invalid symbol 33, offset 0",
+            ),
+            record(
+                OutcomeKind::NcpReturned,
+                "NCP_CANCEL",
+                "The student cancelled.",
+                "the student cancelled at the NCP",
+            ),
+            record(
+                OutcomeKind::NcpReturned,
+                "NCP_NO_RESULTS",
+                "",
+                "the NCP has no results for the student",
+            ),
+            record(
+                OutcomeKind::NcpReturned,
+                "NCP_ERROR",
+                "boom",
+                "the NCP reported an error",
+            ),
+            record(
+                OutcomeKind::Stale,
+                "NCP_OK",
+                "",
+                "signature valid, but the signed document was generated at …",
+            ),
         ];
         for lang in Lang::ALL {
             let t = lang.texts();
             for r in &cases {
                 let page = result(frame(lang), r, &[], None, true);
                 let shown = visible(&page);
-                for jargon in ["NCP_", "edit distance", "pinned certificate", "Invalid symbol", "signature valid"] {
-                    assert!(!shown.contains(jargon), "{lang:?} {:?} shows {jargon}", r.outcome);
+                for jargon in [
+                    "NCP_",
+                    "edit distance",
+                    "pinned certificate",
+                    "Invalid symbol",
+                    "signature valid",
+                ] {
+                    assert!(
+                        !shown.contains(jargon),
+                        "{lang:?} {:?} shows {jargon}",
+                        r.outcome
+                    );
                 }
                 let (_, text) = outcome_text(t, r);
-                assert!(shown.contains(text.said) && shown.contains(text.next), "{lang:?}");
+                assert!(
+                    shown.contains(text.said) && shown.contains(text.next),
+                    "{lang:?}"
+                );
                 // …and the details are there for staff.
                 let o = r.outcome.as_ref().expect("outcome");
                 assert!(page.contains(&o.return_code), "{lang:?}");
@@ -476,19 +529,31 @@ mod tests {
         assert_eq!(rows[1].date, "15.01.2026");
         assert_eq!(rows[1].title_lang.as_deref(), Some("sv"));
         assert_eq!(rows[0].title_lang.as_deref(), Some("en"));
-        let page = result(frame(Lang::De), &record(OutcomeKind::Verified, "NCP_OK", "", ""), &rows, None, true);
+        let page = result(
+            frame(Lang::De),
+            &record(OutcomeKind::Verified, "NCP_OK", "", ""),
+            &rows,
+            None,
+            true,
+        );
         assert!(page.contains(r#"<span lang="sv">Svenska</span>"#));
         assert!(page.contains(r#"<tr class="depth-1">"#));
         assert!(page.contains(r#"data-label="ECTS-Punkte">7,5<"#));
         assert!(page.contains(">bestanden<"));
-        assert!(page.contains(r#"href="/result/s?t=1.x&amp;lang=fr""#), "switch keeps the link");
+        assert!(
+            page.contains(r#"href="/result/s?t=1.x&amp;lang=fr""#),
+            "switch keeps the link"
+        );
     }
 
     #[test]
     fn the_stylesheet_keeps_focus_visible_and_phones_unscrolled() {
         assert!(STYLE.contains("@media (max-width: 600px)"));
         for c in emrex_web::contrast::outline_colours(&STYLE) {
-            assert!(emrex_web::contrast::ratio(c, [255, 255, 255]) >= 3.0, "{c:?}");
+            assert!(
+                emrex_web::contrast::ratio(c, [255, 255, 255]) >= 3.0,
+                "{c:?}"
+            );
         }
     }
 }

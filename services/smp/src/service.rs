@@ -257,11 +257,11 @@ impl<S: SmpStore> SmpCore<S> {
             Ok(Err(r))
         };
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&raw).into_owned().collect();
-        let form =
-            match ReturnForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-                Ok(f) => f,
-                Err(problem) => return refuse(problem.into()),
-            };
+        let form = match ReturnForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
+            Ok(f) => f,
+            Err(problem) => return refuse(problem.into()),
+        };
         let Some(record) = self.store.get(&form.session_id).await? else {
             return refuse(ReturnRefused::Unknown);
         };

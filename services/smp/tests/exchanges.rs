@@ -45,8 +45,7 @@ fn now() -> String {
 }
 
 fn document_at(given: &str, family: &str, bday: &str, generated: &str) -> Vec<u8> {
-    let elmo = Elmo::new(Learner::new(given, family).with_bday(bday), generated)
-    .with_report(
+    let elmo = Elmo::new(Learner::new(given, family).with_bday(bday), generated).with_report(
         Report::new(
             Issuer::new(
                 LangText::new("Test University"),
@@ -287,8 +286,15 @@ async fn every_return_is_recorded_with_its_outcome_and_nothing_else_changes() {
         assert_eq!(o.return_code, code, "{name}");
         assert_eq!(done.status, Status::Completed);
         if kind == OutcomeKind::Stale {
-            assert!(o.detail.contains("before this exchange started"), "{}", o.detail);
-            assert!(done.elmo_xml.is_some(), "the document is kept, not imported");
+            assert!(
+                o.detail.contains("before this exchange started"),
+                "{}",
+                o.detail
+            );
+            assert!(
+                done.elmo_xml.is_some(),
+                "the document is kept, not imported"
+            );
         }
         if kind == OutcomeKind::IdentityMismatch {
             let id = o.identity.expect("identity");
@@ -403,7 +409,10 @@ async fn the_real_danish_response_verifies_when_its_entry_is_flagged_legacy() {
             assert!(o.identity.is_some(), "identity judged");
         }
         if started.is_none() {
-            assert!(o.identity.is_none(), "a stale document is not judged further");
+            assert!(
+                o.identity.is_none(),
+                "a stale document is not judged further"
+            );
             assert!(o.detail.contains(&generated), "{}", o.detail);
         }
     }
@@ -734,10 +743,26 @@ async fn the_return_endpoint_is_strict_and_no_page_is_a_dead_end() {
         (Some("application/json"), json.clone()),
         (
             Some("multipart/form-data; boundary=x"),
-            format!("--x\r\nContent-Disposition: form-data; name=\"sessionId\"\r\n\r\n{sid}\r\n--x--"),
+            format!(
+                "--x\r\nContent-Disposition: form-data; name=\"sessionId\"\r\n\r\n{sid}\r\n--x--"
+            ),
         ),
-        (Some("text/plain"), form(&[("sessionId", sid), ("returnCode", "NCP_OK"), ("elmo", &good)])),
-        (None, form(&[("sessionId", sid), ("returnCode", "NCP_OK"), ("elmo", &good)])),
+        (
+            Some("text/plain"),
+            form(&[
+                ("sessionId", sid),
+                ("returnCode", "NCP_OK"),
+                ("elmo", &good),
+            ]),
+        ),
+        (
+            None,
+            form(&[
+                ("sessionId", sid),
+                ("returnCode", "NCP_OK"),
+                ("elmo", &good),
+            ]),
+        ),
     ] {
         let resp = post(ctype, body).await.expect("post");
         assert_eq!(resp.status().as_u16(), 415, "{ctype:?}");
@@ -745,11 +770,30 @@ async fn the_return_endpoint_is_strict_and_no_page_is_a_dead_end() {
     }
     // Malformed forms: 400.
     for pairs in [
-        vec![("sessionId", sid), ("sessionId", "other"), ("returnCode", "NCP_OK"), ("elmo", good.as_str())],
-        vec![("sessionId", sid), ("returnCode", "NCP_CANCEL"), ("returnCode", "NCP_OK"), ("elmo", good.as_str())],
-        vec![("sessionId", sid), ("returnCode", "NCP_OK"), ("elmo", good.as_str()), ("elmo", "")],
+        vec![
+            ("sessionId", sid),
+            ("sessionId", "other"),
+            ("returnCode", "NCP_OK"),
+            ("elmo", good.as_str()),
+        ],
+        vec![
+            ("sessionId", sid),
+            ("returnCode", "NCP_CANCEL"),
+            ("returnCode", "NCP_OK"),
+            ("elmo", good.as_str()),
+        ],
+        vec![
+            ("sessionId", sid),
+            ("returnCode", "NCP_OK"),
+            ("elmo", good.as_str()),
+            ("elmo", ""),
+        ],
         vec![("sessionId", sid), ("elmo", good.as_str())],
-        vec![("sessionId", sid), ("returnCode", ""), ("elmo", good.as_str())],
+        vec![
+            ("sessionId", sid),
+            ("returnCode", ""),
+            ("elmo", good.as_str()),
+        ],
     ] {
         let resp = post(FORM, form(&pairs)).await.expect("post");
         assert_eq!(resp.status().as_u16(), 400, "{pairs:?}");
@@ -759,17 +803,35 @@ async fn the_return_endpoint_is_strict_and_no_page_is_a_dead_end() {
     // Nothing of that was recorded: the exchange is still pending and completes normally.
     let rec = core.store.get(sid).await.expect("get").expect("rec");
     assert_eq!(rec.status, Status::Pending);
-    let ok = post(FORM, form(&[("sessionId", sid), ("returnCode", "NCP_OK"), ("returnMessage", ""), ("elmo", &good)]))
-        .await
-        .expect("post");
+    let ok = post(
+        FORM,
+        form(&[
+            ("sessionId", sid),
+            ("returnCode", "NCP_OK"),
+            ("returnMessage", ""),
+            ("elmo", &good),
+        ]),
+    )
+    .await
+    .expect("post");
     assert_eq!(ok.status().as_u16(), 303);
-    let location = ok.headers()["location"].to_str().expect("ascii").to_string();
+    let location = ok.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
 
     // The result page: plain words, the code only among the technical details, in German
     // after the switch, which keeps the link.
-    let page = http.get(format!("{base}{location}&lang=de")).send().await.expect("get");
+    let page = http
+        .get(format!("{base}{location}&lang=de"))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(page.status().as_u16(), 200);
-    let cookie = page.headers()["set-cookie"].to_str().expect("ascii").to_string();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
     assert!(cookie.starts_with("emrex-lang=de;"), "{cookie}");
     let page = page.text().await.expect("text");
     assert!(page.contains("Ihre Leistungen sind angekommen"), "{page}");
@@ -786,14 +848,27 @@ async fn the_return_endpoint_is_strict_and_no_page_is_a_dead_end() {
     assert_eq!(dup.headers()["content-type"], "text/html; charset=utf-8");
     assert_eq!(dup.headers()["x-content-type-options"], "nosniff");
     // Empty 404 and 405 answers carry the headers too.
-    for (method, path) in [("GET", "/nothing-here"), ("DELETE", "/return"), ("GET", "/return")] {
+    for (method, path) in [
+        ("GET", "/nothing-here"),
+        ("DELETE", "/return"),
+        ("GET", "/return"),
+    ] {
         let resp = http
             .request(method.parse().expect("method"), format!("{base}{path}"))
             .send()
             .await
             .expect("send");
-        assert!(matches!(resp.status().as_u16(), 404 | 405), "{method} {path}");
-        for h in ["x-content-type-options", "content-security-policy", "x-frame-options", "cache-control", "referrer-policy"] {
+        assert!(
+            matches!(resp.status().as_u16(), 404 | 405),
+            "{method} {path}"
+        );
+        for h in [
+            "x-content-type-options",
+            "content-security-policy",
+            "x-frame-options",
+            "cache-control",
+            "referrer-policy",
+        ] {
             assert!(resp.headers().contains_key(h), "{method} {path} lacks {h}");
         }
     }
@@ -834,7 +909,12 @@ async fn the_return_endpoint_is_strict_and_no_page_is_a_dead_end() {
         .post(format!("{base}/start"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept-language", "fr")
-        .body(form(&[("given_names", "Åsa"), ("family_name", "Ødegård"), ("birth_date", "12.04.1999"), ("ncp", "A")]))
+        .body(form(&[
+            ("given_names", "Åsa"),
+            ("family_name", "Ødegård"),
+            ("birth_date", "12.04.1999"),
+            ("ncp", "A"),
+        ]))
         .send()
         .await
         .expect("post");
@@ -842,5 +922,8 @@ async fn the_return_endpoint_is_strict_and_no_page_is_a_dead_end() {
     let again = again.text().await.expect("text");
     assert!(again.contains("date de naissance"), "{again}");
     assert!(again.contains(r#"value="Ødegård""#), "{again}");
-    assert!(again.contains(r#"id="ncp-A""#), "the providers are offered again");
+    assert!(
+        again.contains(r#"id="ncp-A""#),
+        "the providers are offered again"
+    );
 }

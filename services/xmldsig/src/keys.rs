@@ -229,7 +229,9 @@ impl SigningKey {
         // needs to hear is that the key and the certificate do not go together.
         let mismatch_or = |k: &[u8], e: aws_lc_rs::error::KeyRejected| {
             let other_kind = match cert.key_type {
-                KeyType::Rsa(_) => EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, k).is_ok(),
+                KeyType::Rsa(_) => {
+                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, k).is_ok()
+                }
                 KeyType::EcP256 => RsaKeyPair::from_pkcs8(k).is_ok(),
             };
             if other_kind {

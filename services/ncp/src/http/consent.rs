@@ -75,9 +75,7 @@ pub(super) async fn show(
             },
         ),
         Stage::Finished => {
-            return Err(
-                Refusal::from(ExchangeError::Finished).with_back(&ex.request.return_url)
-            );
+            return Err(Refusal::from(ExchangeError::Finished).with_back(&ex.request.return_url));
         }
     };
     Ok(emrex_web::html(StatusCode::OK, html))

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 
 use super::{MAX_FORM_BYTES, Ncp, Refusal, cookie};
 use crate::exchange::{Exchange, ExchangeError, Stage};

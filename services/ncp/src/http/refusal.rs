@@ -190,8 +190,8 @@ pub(super) async fn render(
     next: Next,
 ) -> Response {
     // A refused GET can be shown again in another language; the answer to a POST cannot.
-    let here = (request.method() == Method::GET)
-        .then(|| emrex_web::here_without_lang(request.uri()));
+    let here =
+        (request.method() == Method::GET).then(|| emrex_web::here_without_lang(request.uri()));
     let mut response = next.run(request).await;
     let Some(refusal) = response.extensions_mut().remove::<Refusal>() else {
         return response;

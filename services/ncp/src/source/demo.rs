@@ -38,7 +38,10 @@ impl DemoStudent {
             .iter()
             .position(|l| *l == lang)
             .unwrap_or(0);
-        self.description.get(i).copied().unwrap_or(self.description[0])
+        self.description
+            .get(i)
+            .copied()
+            .unwrap_or(self.description[0])
     }
 
     /// The login identity of this demo student.

@@ -81,12 +81,14 @@ async fn live_ready_and_metrics() {
     // Every answer, the empty 404 included, says nosniff (issue #16, item 12).
     let raw = crate::common::http_get_head(addr, "/nope").await;
     assert!(
-        raw.to_ascii_lowercase().contains("x-content-type-options: nosniff"),
+        raw.to_ascii_lowercase()
+            .contains("x-content-type-options: nosniff"),
         "{raw}"
     );
     let raw = crate::common::http_get_head(addr, "/metrics").await;
     assert!(
-        raw.to_ascii_lowercase().contains("x-content-type-options: nosniff"),
+        raw.to_ascii_lowercase()
+            .contains("x-content-type-options: nosniff"),
         "{raw}"
     );
     stop.cancel();
