@@ -142,7 +142,7 @@ fn main() {
         let core = Arc::new(SmpCore::new(
             Arc::new(store),
             Arc::new(move || snapshot.clone()),
-            Settings { public_url: smp.clone(), dev_mode: true, chooser: true, ttl: Duration::from_secs(600), budget: Default::default() },
+            Settings { public_url: smp.clone(), dev_mode: true, chooser: true, ttl: Duration::from_secs(600), budget: Default::default(), clock_skew: Duration::from_secs(300) },
             SmpMetrics::default(),
         ));
         let router = emrex_smp::http::router(core);
