@@ -138,11 +138,13 @@ impl Proc {
 
     /// A rolling restart of this replica: SIGTERM, wait for exit 0, start, wait until ready.
     async fn roll(&mut self, events: &Events) {
+        let t = Instant::now();
         let clean = self.terminate().await;
         events.note(format!(
-            "{}: SIGTERM → {}",
+            "{}: SIGTERM → {} after {:.1} s",
             self.name,
-            if clean { "exit 0" } else { "NOT a clean exit" }
+            if clean { "exit 0" } else { "NOT a clean exit" },
+            t.elapsed().as_secs_f64()
         ));
         if !clean {
             events.unclean.fetch_add(1, Ordering::SeqCst);
@@ -239,11 +241,18 @@ impl Federation {
         );
         let (lb_ncp, lb_smp, lb_emreg_http, lb_emreg_grpc) =
             (free_port(), free_port(), free_port(), free_port());
-        let common = |admin: u16| {
+        // Every service but the NCP takes gRPC calls from the others: they admit the bench's
+        // development token (the NCP's gRPC port serves only health).
+        let common_no_auth = |admin: u16| {
             format!(
                 "[admin]\nlisten = \"127.0.0.1:{admin}\"\n[log]\nfilter = \"warn\"\n\
-                 [shutdown]\ndrain_delay = \"1s\"\ntimeout = \"15s\"\n\
-                 [auth]\nallow_dev_bearer_tokens = true\ndev_bearer_tokens = [\"{TOKEN}\"]\n"
+                 [shutdown]\ndrain_delay = \"1s\"\ntimeout = \"15s\"\n"
+            )
+        };
+        let common = |admin: u16| {
+            format!(
+                "{}[auth]\nallow_dev_bearer_tokens = true\ndev_bearer_tokens = [\"{TOKEN}\"]\n",
+                common_no_auth(admin)
             )
         };
 
@@ -316,7 +325,7 @@ impl Federation {
                      public_url = \"http://127.0.0.1:{lb_ncp}\"\n[store]\nurl = \"{pg_url}\"\n\
                      [signer]\ntoken_file = \"{}\"\n[signer.client]\n\
                      endpoint = \"http://127.0.0.1:{signer_grpc}\"\ntimeout = \"20s\"\n",
-                    common(admin),
+                    common_no_auth(admin),
                     token_file.display()
                 ),
             );
@@ -875,13 +884,19 @@ fn main() {
 
         let done = Arc::new(AtomicUsize::new(0));
         let next = Arc::new(AtomicUsize::new(0));
+        // The load lasts until the whole fault schedule has run (and at least `total`
+        // exchanges were tried): every fault meets students in the middle of exchanges.
+        let schedule_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let results = Arc::new(std::sync::Mutex::new(Vec::new()));
         let started_at = Instant::now();
         let mut students = Vec::new();
         for _ in 0..concurrency {
             let (done, next, results) = (done.clone(), next.clone(), results.clone());
+            let schedule_done = schedule_done.clone();
             students.push(tokio::spawn(async move {
-                while next.fetch_add(1, Ordering::SeqCst) < total {
+                while next.fetch_add(1, Ordering::SeqCst) < total
+                    || !schedule_done.load(Ordering::SeqCst)
+                {
                     let x = exchange(smp_lb).await;
                     results.lock().unwrap_or_else(|p| p.into_inner()).push(x);
                     done.fetch_add(1, Ordering::SeqCst);
@@ -892,6 +907,7 @@ fn main() {
         // The fault schedule, by progress.
         let schedule = {
             let (fed, events, done) = (fed.clone(), events.clone(), done.clone());
+            let schedule_done = schedule_done.clone();
             tokio::spawn(async move {
                 let at = |fraction: f64| {
                     let done = done.clone();
@@ -941,7 +957,11 @@ fn main() {
                 fed.lock().await.restart_postgres(&events);
                 at(0.70).await;
                 fed.lock().await.rotate(&events).await;
-                events.note("fault schedule complete".into());
+                events.note(format!(
+                    "fault schedule complete ({} exchanges finished so far)",
+                    done.load(Ordering::SeqCst)
+                ));
+                schedule_done.store(true, Ordering::SeqCst);
             })
         };
         for s in students {
@@ -986,7 +1006,7 @@ fn main() {
         let unclean = events.unclean.load(Ordering::SeqCst);
 
         println!();
-        println!("## Fault benchmark ({total} exchanges, {concurrency} concurrent students, {:.1} s)", elapsed.as_secs_f64());
+        println!("## Fault benchmark ({} exchanges, {concurrency} concurrent students, {:.1} s)", results.len(), elapsed.as_secs_f64());
         println!();
         println!("| figure | count |");
         println!("| --- | ---: |");

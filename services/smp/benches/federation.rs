@@ -88,7 +88,9 @@ async fn exchange(fed: &Fed, full: bool) -> (Duration, Duration, Duration) {
         // Post/redirect/get: the return answers 303 to the durable result page.
         let posted = a.post(&ret, &pairs).await;
         assert_eq!(posted.status, 303, "{}", posted.body);
-        let location = posted.location.expect("the return redirects to the result page");
+        let location = posted
+            .location
+            .expect("the return redirects to the result page");
         let page = if location.starts_with('/') {
             format!("{}{location}", fed.smp)
         } else {

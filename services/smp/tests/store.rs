@@ -875,4 +875,23 @@ async fn a_replicas_feed_follows_writes_through_another_replica() {
             .expect("seen");
         assert_eq!(last.status, Status::Completed, "{id}");
     }
+
+    // The LISTEN connections are cut, as a database restart cuts them: the feed is back within
+    // a moment (not at its next 5 s safety read) and B sees A's next write within a second.
+    run_sql(
+        &url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE query LIKE 'LISTEN%smp_two_replicas_changes%'",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let inserted = a
+        .insert(record("after-the-cut", "sis"))
+        .await
+        .expect("insert via A");
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(1), feed_b.recv())
+        .await
+        .expect("B saw A's write within a second of the cut")
+        .expect("open");
+    assert_eq!(seen, inserted);
 }

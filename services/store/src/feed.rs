@@ -176,6 +176,11 @@ impl<R: Replay> Pump<R> {
         listen: Option<(PgPool, String)>,
     ) {
         let mut listener: Option<PgListener> = None;
+        // A lost LISTEN connection is retried soon (doubling from RECONNECT_FIRST up to
+        // `catch_up_every`), not only at the next safety tick: until it is back, this replica's
+        // watchers miss the other replicas' writes (a key rotation published right after a
+        // database restart would reach only half the watchers for up to `catch_up_every`).
+        let mut retry = RECONNECT_FIRST;
         let mut tick = tokio::time::interval(self.options.catch_up_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         if let Some((pool, channel)) = &listen {
@@ -197,11 +202,15 @@ impl<R: Replay> Pump<R> {
                         tracing::warn!("change feed: the LISTEN connection was lost; reading back what it missed");
                         listener = None;
                         self.catch_up().await;
+                        retry = RECONNECT_FIRST;
+                        tick.reset_after(retry);
                     }
                     Err(error) => {
                         tracing::warn!(%error, "change feed: LISTEN failed; reading back what it missed");
                         listener = None;
                         self.catch_up().await;
+                        retry = RECONNECT_FIRST;
+                        tick.reset_after(retry);
                     }
                 },
                 _ = tick.tick(), if listen.is_some() => {
@@ -209,6 +218,10 @@ impl<R: Replay> Pump<R> {
                         && let Some((pool, channel)) = &listen
                     {
                         listener = connect_listener(pool, channel).await;
+                        if listener.is_none() {
+                            retry = (retry * 2).min(self.options.catch_up_every);
+                            tick.reset_after(retry);
+                        }
                     }
                     // After a reconnect, and as a safety net for a notification that never came.
                     self.catch_up().await;
@@ -318,6 +331,9 @@ async fn connect_listener(pool: &PgPool, channel: &str) -> Option<PgListener> {
 /// The next notification's revision; `Ok(None)` when the connection was lost; pending forever
 /// without a listener. A payload that is not a revision counts as "something changed, read it
 /// back" (`u64::MAX`).
+/// The first retry after a lost LISTEN connection (see [`Pump::run`]).
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+
 async fn next_notification(listener: &mut Option<PgListener>) -> Result<Option<u64>, sqlx::Error> {
     match listener {
         None => std::future::pending().await,
