@@ -32,7 +32,10 @@ pub use keys::{KeyAlg, Subject, TestKey, base64_encode, openssl_digest_base64};
 pub use paths::{fixture, fixture_files, fixtures_dir, output_dir, read_fixture, workspace_dir};
 pub use signxml::{signxml_sign, signxml_verify};
 pub use tools::{require_python_module, require_tool};
-pub use xmllint::{xmllint_validate, xmllint_validate_elmo_v17};
+pub use xmllint::{
+    xmllint_validate, xmllint_validate_elmo_v17, xmllint_validate_elmo_v21,
+    xmllint_validate_ewp_tor_v3,
+};
 pub use xmlsec::{
     C14n, DigestAlg, SigAlg, XmlsecDebug, append_template_to_root, signature_template,
     signature_template_unprefixed, try_xmlsec1_sign, xmlsec1_debug, xmlsec1_predigest,

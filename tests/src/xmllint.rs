@@ -50,3 +50,20 @@ pub fn xmllint_validate(doc: &[u8], schema: &Path) -> Result<(), String> {
 pub fn xmllint_validate_elmo_v17(doc: &[u8]) -> Result<(), String> {
     xmllint_validate(doc, &fixtures_dir().join("xsd/elmo/v1.7.0/schema.xsd"))
 }
+
+/// Validates `doc` against the ELMO 2.1.1 schema (`xsd/elmo/v2.1.1/schema.xsd`, the version the
+/// EWP Transcript of Records API v3 embeds) — see [`xmllint_validate`].
+///
+/// Exists so tests of the 2.1 writer can assert "schema-valid" with libxml2's validator.
+pub fn xmllint_validate_elmo_v21(doc: &[u8]) -> Result<(), String> {
+    xmllint_validate(doc, &fixtures_dir().join("xsd/elmo/v2.1.1/schema.xsd"))
+}
+
+/// Validates `doc` against the EWP Incoming Mobility ToRs API v3 `get-response` schema (which
+/// imports ELMO 2.1.1 through the catalog) — see [`xmllint_validate`].
+pub fn xmllint_validate_ewp_tor_v3(doc: &[u8]) -> Result<(), String> {
+    xmllint_validate(
+        doc,
+        &fixtures_dir().join("xsd/ewp/imobility-tors-v3.0.0/endpoints/get-response.xsd"),
+    )
+}
