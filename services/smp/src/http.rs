@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::grpc::{course_rows, document, transcript_pdf};
+use crate::grpc::{course_rows, document, report_notes, transcript_pdf};
 use crate::model::{Person, Status};
 use crate::pages;
 use crate::service::{ReturnRefused, SmpCore, StartError};
@@ -226,11 +226,18 @@ fn render_result<S: SmpStore>(
 ) -> Response {
     let elmo = document(record);
     let rows = elmo.as_ref().map(course_rows).unwrap_or_default();
+    let notes = elmo.as_ref().map(report_notes).unwrap_or_default();
     let has_pdf = elmo.as_ref().and_then(transcript_pdf).is_some();
     let link = has_pdf.then(|| format!("/result/{}/transcript.pdf?t={token}", record.session_id));
     emrex_web::html(
         StatusCode::OK,
-        pages::result(core.settings.dev_mode, record, &rows, link.as_deref()),
+        pages::result(
+            core.settings.dev_mode,
+            record,
+            &rows,
+            &notes,
+            link.as_deref(),
+        ),
     )
 }
 

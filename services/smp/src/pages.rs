@@ -135,6 +135,7 @@ pub fn result(
     dev_mode: bool,
     record: &ExchangeRecord,
     courses: &[crate::grpc::CourseRow],
+    notes: &[crate::grpc::ReportNotes],
     pdf_link: Option<&str>,
 ) -> String {
     let outcome = record.outcome.as_ref();
@@ -180,15 +181,89 @@ pub fn result(
                     thead { tr { th { "Institution" } th { "Course" } th { "Date" } th { "Grade" } th { "ECTS" } th { "Status" } } }
                     tbody {
                         @for c in courses {
-                            tr { td { (c.institution) } td { (c.title) } td { (c.date) } td { (c.result) } td { (c.credits) } td { (c.status) } }
+                            tr { td { (c.institution) } td { (c.title) (course_details(c)) } td { (c.date) } td { (c.result) } td { (c.credits) } td { (c.status) } }
                         }
                     }
                 }
             }
+            (report_notes(notes))
             @if let Some(link) = pdf_link { p { a.button href=(link) id="pdf" { "Download the transcript (PDF)" } } }
             p { a href="/" { "Start again" } }
         },
     )
+}
+
+/// What ELMO 2.1 adds to a course row (document type, enrolment), as small print under its title.
+fn course_details(c: &crate::grpc::CourseRow) -> Markup {
+    html! {
+        @if !c.document_type.is_empty() { br; small.document-type { "Document: " (c.document_type) } }
+        @if let Some(e) = &c.enrolment {
+            br;
+            small.enrolment {
+                "Enrolled " (e.date)
+                @if !e.institution.is_empty() { " at " (e.institution) }
+                @if !e.academic_year_start.is_empty() { " (academic year " (e.academic_year_start) " – " (e.academic_year_end) ")" }
+            }
+        }
+    }
+}
+
+/// The provider's words on a report status code (ELMO 2.1): what the student received.
+fn status_words(code: &str) -> &'static str {
+    match code {
+        "FULL" => "the complete record",
+        "SELECTION" => "the results you selected",
+        "PARTIAL_TEMPORARY" => {
+            "part of the record: some results could not be fetched now; try again later for the rest"
+        }
+        "PARTIAL_PERMANENT" => "part of the record: some results cannot be provided",
+        "ERROR_TEMPORARY" => "no results: the provider had a temporary problem; try again later",
+        "ERROR_PERMANENT" => "no results: the provider cannot provide them",
+        _ => "a status this service does not know",
+    }
+}
+
+/// Report statuses and recognition decisions (ELMO 2.1), one block per report that has any.
+fn report_notes(notes: &[crate::grpc::ReportNotes]) -> Markup {
+    html! {
+        @for n in notes {
+            section.report-notes data-report=(n.report) {
+                @if let Some((code, messages)) = &n.status {
+                    p.report-status data-code=(code) {
+                        "From " (n.institution) ": " (status_words(code)) " (" (code) ")."
+                        @for m in messages { br; span.hint { (m) } }
+                    }
+                }
+                @if !n.recognitions.is_empty() {
+                    h2 { "Recognitions by " (n.institution) }
+                    table.recognitions {
+                        thead { tr { th { "Recognition" } th { "Decision" } th { "Date" } th { "Based on" } th { "Recognised as" } } }
+                        tbody {
+                            @for r in &n.recognitions {
+                                tr {
+                                    td { (r.title) }
+                                    td { (r.status) }
+                                    td { (r.decision_date) }
+                                    td {
+                                        @for (i, b) in r.basis_courses.iter().enumerate() {
+                                            @if i > 0 { br; }
+                                            (b.title) @if !b.result.is_empty() { " (" (b.result) ")" } ", " (b.institution)
+                                        }
+                                    }
+                                    td {
+                                        @for (i, c) in r.recognised_courses.iter().enumerate() {
+                                            @if i > 0 { br; }
+                                            (c.title) @if !c.result.is_empty() { " (" (c.result) ")" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// An error page.
