@@ -33,7 +33,7 @@ pub use paths::{fixture, fixture_files, fixtures_dir, output_dir, read_fixture, 
 pub use signxml::{signxml_sign, signxml_verify};
 pub use tools::{require_python_module, require_tool};
 pub use xmllint::{
-    xmllint_validate, xmllint_validate_elmo_v17, xmllint_validate_elmo_v21,
+    xmllint_validate, xmllint_validate_elmo_v17, xmllint_validate_elmo_v21, xmllint_validate_ewp,
     xmllint_validate_ewp_tor_v3,
 };
 pub use xmlsec::{

@@ -67,3 +67,42 @@ pub fn xmllint_validate_ewp_tor_v3(doc: &[u8]) -> Result<(), String> {
         &fixtures_dir().join("xsd/ewp/imobility-tors-v3.0.0/endpoints/get-response.xsd"),
     )
 }
+
+/// Validates `doc` against one of the EWP schemas in the fixtures' `xsd/ewp/`, named relative to
+/// that folder (e.g. `registry-v1.5.0/catalogue.xsd`,
+/// `emrex-data-access-point-manifest-entry.xsd`) — see [`xmllint_validate`].
+///
+/// Exists because those schemas import their neighbours by relative paths that assume the EWP
+/// repositories' layout (`../xml.xsd`, `../ewp-specs-architecture/common-types.xsd`), which the
+/// fixture folder does not reproduce; the schemas are copied into a temporary folder laid out as
+/// they expect (the fixtures stay read-only).
+pub fn xmllint_validate_ewp(doc: &[u8], schema: &str) -> Result<(), String> {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("schema folder");
+        for entry in std::fs::read_dir(from).expect("read schema folder") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy schema");
+            }
+        }
+    }
+    let fixtures = fixtures_dir();
+    let dir = tempfile::Builder::new()
+        .prefix("emrex-ewp-xsd-")
+        .tempdir()
+        .expect("temp folder for the EWP schemas");
+    let root = dir.path();
+    copy_dir(&fixtures.join("xsd/ewp"), &root.join("ewp"));
+    let xml = fixtures.join("xsd/references/xml.xsd");
+    for at in ["xml.xsd", "ewp/xml.xsd"] {
+        std::fs::copy(&xml, root.join(at)).expect("copy xml.xsd");
+    }
+    copy_dir(
+        &fixtures.join("xsd/ewp/ewp-specs-architecture-v1.16.0"),
+        &root.join("ewp-specs-architecture"),
+    );
+    xmllint_validate(doc, &root.join("ewp").join(schema))
+}
