@@ -696,3 +696,84 @@ fn configuration_defaults() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Publishing and reading close the loop: our EMREG's `/ewp/manifest.xml`, harvested as the EWP
+/// registry does (the manifest's host copied into the catalogue), is a valid catalogue that the
+/// SMP reads back with every entry and, during a rotation, both certificates — documents signed
+/// with the old key and with the new one both verify.
+#[test]
+fn our_emreg_manifest_harvested_into_a_catalogue_is_read_back_with_the_rotation() {
+    let old = key("rot-old");
+    let new = key("rot-new");
+    let pem = |k: &Key| PinnedCert::from_der(&k.der).expect("cert").to_pem();
+    let mut rotating = emrex_emreg::Entry {
+        acronym: "ROT".into(),
+        country_code: "NO".into(),
+        institutions: vec!["Rotating University".into()],
+        url: "https://rot.test.invalid/emrex".into(),
+        certificates: vec![pem(&old), pem(&new)],
+        ..Default::default()
+    };
+    let mut other = rotating.clone();
+    other.acronym = "OTHER".into();
+    other.url = "https://other.test.invalid/emrex".into();
+    other.certificates = vec![pem(&key("other"))];
+    rotating.metadata.insert("contact".into(), "x".into());
+    let snapshot = emrex_emreg::Snapshot {
+        entries: vec![other, rotating],
+        ..Default::default()
+    };
+    let manifest = emrex_emreg::ewp::render_manifest(
+        &snapshot,
+        &emrex_emreg::ewp::EwpConfig {
+            admin_emails: vec!["registry@test.invalid".into()],
+            admin_provider: "Test federation".into(),
+            admin_notes: None,
+            manifest_url: "https://emreg.test.invalid/ewp/manifest.xml".into(),
+        },
+        1_800_000_000,
+    );
+    let manifest = String::from_utf8(manifest.body).expect("utf8");
+    let harvested = manifest
+        .replace(
+            &format!(
+                "<manifest xmlns=\"{}\"",
+                emrex_emreg::ewp::NS_DISCOVERY_MANIFEST
+            ),
+            &format!("<catalogue xmlns=\"{NS_CATALOGUE}\""),
+        )
+        .replace("</manifest>", "  <institutions/>\n</catalogue>");
+    emrex_tests::xmllint_validate_ewp(harvested.as_bytes(), "registry-v1.5.0/catalogue.xsd")
+        .unwrap_or_else(|e| panic!("{e}\n{harvested}"));
+    let parsed = parse(harvested.as_bytes()).expect("parse");
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let names: Vec<_> = parsed
+        .snapshot
+        .ncps
+        .iter()
+        .map(|n| n.acronym.as_str())
+        .collect();
+    assert_eq!(names, ["OTHER", "ROT"]);
+    let rot = parsed.snapshot.by_acronym("ROT").expect("ROT");
+    assert_eq!(rot.certificates.len(), 2);
+    let person = Person::new("Ana", "Novak", Some("2000-02-29"));
+    for k in [&old, &new] {
+        let form = ReturnForm {
+            session_id: "s".into(),
+            return_code: "NCP_OK".into(),
+            return_message: String::new(),
+            elmo: signed(&k.signing, "Ana", "Novak"),
+        };
+        let trust = Trust {
+            certificates: &rot.certificates,
+            legacy_algorithms: false,
+        };
+        let j = judge(&form, &trust, &person, &Budget::default());
+        assert_eq!(
+            j.outcome.kind,
+            OutcomeKind::Verified,
+            "{}",
+            j.outcome.detail
+        );
+    }
+}
