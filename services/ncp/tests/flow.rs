@@ -508,6 +508,10 @@ async fn elmo_2_1_responses_are_valid_signed_and_say_what_was_selected() {
     assert!(text.contains("<elmo xmlns=\"https://github.com/emrex-eu/elmo-schemas/tree/v2\">"));
     emrex_tests::xmllint_validate_elmo_v21(&signed).expect("XSD-valid 2.1.1");
     emrex_tests::xmlsec1_verify(&signed, &ncp.cert_path).expect("xmlsec1 verifies");
+    // And by Apache Santuario with secure validation (what the Java peers run).
+    emrex_tests::Santuario::start()
+        .verify(&signed, &ncp.cert_path)
+        .expect("Santuario verifies");
     let verified = emrex_xmldsig::verify(
         &signed,
         std::slice::from_ref(&ncp.cert),
