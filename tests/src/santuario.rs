@@ -165,7 +165,8 @@ impl Santuario {
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let v = name.strip_prefix("xmlsec-")?.strip_suffix(".jar")?;
-                v.starts_with(|c: char| c.is_ascii_digit()).then(|| v.to_string())
+                v.starts_with(|c: char| c.is_ascii_digit())
+                    .then(|| v.to_string())
             })
             .next()
             .unwrap_or_default()
