@@ -42,19 +42,14 @@ pub const ATTACHMENT_TYPES: &[&str] = &[
     "Other",
 ];
 
-/// `attachment/type` values of ELMO 2.1 (1.7's plus `Certificate of Enrolment`).
-pub const ATTACHMENT_TYPES_V21: &[&str] = &[
-    "Diploma",
-    "Diploma Supplement",
-    "Transcript of Records",
-    "EMREX transcript",
-    "Micro Credential",
-    "Letter of Nomination",
-    "Certificate of Training",
-    "Learning Agreement",
-    "Certificate of Enrolment",
-    "Other",
-];
+/// The `attachment/type` ELMO 2.1 adds to [`ATTACHMENT_TYPES`].
+pub const CERTIFICATE_OF_ENROLMENT: &str = "Certificate of Enrolment";
+
+/// True when `t` is an `attachment/type` of ELMO `version`.
+pub fn is_attachment_type(t: &str, version: crate::model::ElmoVersion) -> bool {
+    ATTACHMENT_TYPES.contains(&t)
+        || (version == crate::model::ElmoVersion::V2_1 && t == CERTIFICATE_OF_ENROLMENT)
+}
 
 /// ELMO 2.1 report `status/code` values: the whole record (`FULL`), what the student chose
 /// (`SELECTION`), part of it because of a temporary or permanent problem (`PARTIAL_*`), or

@@ -13,6 +13,8 @@ use std::fmt;
 use emrex_xmldsig::dom::{self, Element, Limits, NS_XML, Node};
 use serde::{Deserialize, Serialize};
 
+use crate::writer::escape;
+
 /// One element, serialized with its own namespace declarations (comments and processing
 /// instructions dropped, as canonical XML without comments does). See the module docs.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -205,22 +207,6 @@ fn declare(prefix: Option<&str>, uri: &str, scope: &mut Scope, out: &mut String)
     }
     escape(out, uri, true);
     out.push('"');
-}
-
-/// Escapes text or an attribute value so it reads back as the same characters.
-fn escape(out: &mut String, s: &str, attr: bool) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\r' => out.push_str("&#xD;"),
-            '\n' if attr => out.push_str("&#xA;"),
-            '\t' if attr => out.push_str("&#x9;"),
-            c => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,10 +14,10 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::codes::{
-    ALLOWED_ATTACHMENT_MEDIA_TYPES, ATTACHMENT_TYPES, ATTACHMENT_TYPES_V21, COUNTRY_TYPES,
-    CREDIT_LEVELS, DOCUMENT_TYPES, GENDERS, LOS_TYPES, RECOGNITION_STATUSES, REPORT_STATUS_CODES,
-    implied_country_type, is_country_code, is_decimal, is_duration, is_europass_country,
-    is_language_tag, is_non_negative_decimal, is_non_negative_integer,
+    ALLOWED_ATTACHMENT_MEDIA_TYPES, COUNTRY_TYPES, CREDIT_LEVELS, DOCUMENT_TYPES, GENDERS,
+    LOS_TYPES, RECOGNITION_STATUSES, REPORT_STATUS_CODES, implied_country_type, is_attachment_type,
+    is_country_code, is_decimal, is_duration, is_europass_country, is_language_tag,
+    is_non_negative_decimal, is_non_negative_integer,
 };
 use crate::dates::{date_time_has_zone, is_date, is_date_time};
 use crate::model::*;
@@ -840,13 +840,8 @@ impl V {
         self.identifiers(&format!("{path}/identifier"), &a.identifiers);
         self.titles(&format!("{path}/title"), &a.titles, false);
         self.texts(&format!("{path}/description"), &a.descriptions);
-        let known = if self.v21() {
-            ATTACHMENT_TYPES_V21
-        } else {
-            ATTACHMENT_TYPES
-        };
         if let Some(t) = &a.attachment_type
-            && !known.contains(&t.as_str())
+            && !is_attachment_type(t, self.version)
         {
             self.warn(
                 &format!("{path}/type"),

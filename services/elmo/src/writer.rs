@@ -24,8 +24,8 @@
 //! `extension` content is written back verbatim in both.
 
 use crate::codes::{
-    ATTACHMENT_TYPES, ATTACHMENT_TYPES_V21, CREDIT_LEVELS, DOCUMENT_TYPES, GENDERS, LOS_TYPES,
-    implied_country_type, is_country_code, is_europass_country, is_language_tag,
+    CREDIT_LEVELS, DOCUMENT_TYPES, GENDERS, LOS_TYPES, implied_country_type, is_attachment_type,
+    is_country_code, is_europass_country, is_language_tag,
 };
 use crate::model::*;
 use crate::parse::NS_EWP_ADDRESS;
@@ -520,12 +520,7 @@ impl W {
         self.identifiers(&a.identifiers);
         self.lang_leaves("title", &a.titles);
         if let Some(t) = &a.attachment_type {
-            let known = if self.v21() {
-                ATTACHMENT_TYPES_V21
-            } else {
-                ATTACHMENT_TYPES
-            };
-            let t = if known.contains(&t.as_str()) {
+            let t = if is_attachment_type(t, self.v) {
                 t.as_str()
             } else {
                 "Other"
@@ -616,7 +611,7 @@ fn is_xml_char(c: char) -> bool {
 /// Escapes text or an attribute value. Characters XML 1.0 cannot carry at all become U+FFFD so
 /// the output is always well-formed; CR (and TAB/LF in attributes) are written as references
 /// so they survive end-of-line and attribute-value normalization.
-fn escape(out: &mut String, s: &str, attr: bool) {
+pub(crate) fn escape(out: &mut String, s: &str, attr: bool) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),

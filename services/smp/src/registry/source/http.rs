@@ -122,7 +122,7 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// `url` if the SMP may fetch a registry document from it.
-pub(super) fn check_url(url: &str) -> Result<Url, RegistryError> {
+fn check_url(url: &str) -> Result<Url, RegistryError> {
     let bad = |problem: UrlProblem| RegistryError::Url {
         url: url.to_string(),
         problem,
@@ -140,7 +140,7 @@ pub(super) fn check_url(url: &str) -> Result<Url, RegistryError> {
 }
 
 /// The HTTP client for `url`: timeouts, the redirect policy, and the extra CA bundle.
-pub(super) fn http_client(
+fn http_client(
     url: &Url,
     ca_file: Option<&Path>,
     timeout: Duration,
@@ -180,12 +180,12 @@ pub(super) fn http_client(
 
 /// A registry document being followed.
 pub(super) struct HttpSource<D: Document> {
-    pub(super) client: reqwest::Client,
-    pub(super) url: Url,
-    pub(super) refresh: Duration,
-    pub(super) format: Arc<D>,
+    client: reqwest::Client,
+    url: Url,
+    refresh: Duration,
+    format: Arc<D>,
     /// The ETag of the document the current snapshot comes from.
-    pub(super) etag: Option<HeaderValue>,
+    etag: Option<HeaderValue>,
 }
 
 enum Fetched {
@@ -197,6 +197,25 @@ enum Fetched {
 }
 
 impl<D: Document> HttpSource<D> {
+    /// Checks `url` and `ca_file` and prepares to follow the document (nothing is fetched yet).
+    pub(super) fn new(
+        url: &str,
+        refresh: Duration,
+        timeout: Duration,
+        ca_file: &Option<std::path::PathBuf>,
+        format: D,
+    ) -> Result<Self, RegistryError> {
+        let url = check_url(url)?;
+        let client = http_client(&url, ca_file.as_deref(), timeout)?;
+        Ok(Self {
+            client,
+            url,
+            refresh: refresh.max(Duration::from_millis(10)),
+            format: Arc::new(format),
+            etag: None,
+        })
+    }
+
     /// Fetches every `refresh` (after a failure: with backoff) until `shutdown`.
     pub(super) async fn run(mut self, inner: Arc<Inner>, shutdown: Shutdown) {
         let initial = self.refresh.min(Duration::from_secs(1));

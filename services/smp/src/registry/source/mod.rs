@@ -189,17 +189,10 @@ impl RegistryView {
                 ca_file,
                 legacy_acronyms,
             } => {
-                let parsed = http::check_url(url)?;
-                let client = http::http_client(&parsed, ca_file.as_deref(), *timeout)?;
-                let source = http::HttpSource {
-                    client,
-                    url: parsed,
-                    refresh: (*refresh).max(Duration::from_millis(10)),
-                    format: Arc::new(json::JsonList(ParseOptions::with_legacy_acronyms(
-                        legacy_acronyms.iter().cloned(),
-                    ))),
-                    etag: None,
-                };
+                let format = json::JsonList(ParseOptions::with_legacy_acronyms(
+                    legacy_acronyms.iter().cloned(),
+                ));
+                let source = http::HttpSource::new(url, *refresh, *timeout, ca_file, format)?;
                 tokio::spawn(source.run(Arc::clone(&inner), shutdown));
             }
             RegistryConfig::EwpCatalogue {
@@ -210,21 +203,14 @@ impl RegistryView {
                 legacy_names,
                 max_bytes,
             } => {
-                let parsed = http::check_url(url)?;
-                let client = http::http_client(&parsed, ca_file.as_deref(), *timeout)?;
-                let source = http::HttpSource {
-                    client,
-                    url: parsed,
-                    refresh: (*refresh).max(Duration::from_millis(10)),
-                    format: Arc::new(ewp::EwpCatalogue(CatalogueOptions {
-                        legacy_names: legacy_names.iter().cloned().collect(),
-                        limits: CatalogueLimits {
-                            max_bytes: *max_bytes,
-                            ..CatalogueLimits::default()
-                        },
-                    })),
-                    etag: None,
-                };
+                let format = ewp::EwpCatalogue(CatalogueOptions {
+                    legacy_names: legacy_names.iter().cloned().collect(),
+                    limits: CatalogueLimits {
+                        max_bytes: *max_bytes,
+                        ..CatalogueLimits::default()
+                    },
+                });
+                let source = http::HttpSource::new(url, *refresh, *timeout, ca_file, format)?;
                 tokio::spawn(source.run(Arc::clone(&inner), shutdown));
             }
         }
