@@ -3,7 +3,6 @@
 //! the diff is reviewed like code), the hardening every Pod gets, and every generated
 //! configuration file loaded by the real service's own configuration loader and checks.
 
-use std::path::PathBuf;
 
 use emrex_operator::build::ncp::{MtlsPem, NcpInputs};
 use emrex_operator::build::registry::{RegistryEndpoint, ValidatedRegistry};
@@ -77,8 +76,7 @@ fn children_json(c: &Children) -> Value {
 
 /// Compares with (or, with `EMREX_UPDATE_SNAPSHOTS=1`, writes) `tests/snapshots/{name}.json`.
 fn snapshot(name: &str, value: &Value) {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/snapshots/{name}.json"));
+    let path = emrex_tests::workspace_dir().join(format!("operator/tests/snapshots/{name}.json"));
     let text = serde_json::to_string_pretty(value).expect("json") + "\n";
     if std::env::var_os("EMREX_UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &text).expect("write snapshot");
