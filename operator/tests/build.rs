@@ -3,7 +3,6 @@
 //! the diff is reviewed like code), the hardening every Pod gets, and every generated
 //! configuration file loaded by the real service's own configuration loader and checks.
 
-
 use emrex_operator::build::ncp::{MtlsPem, NcpInputs};
 use emrex_operator::build::registry::{RegistryEndpoint, ValidatedRegistry};
 use emrex_operator::build::{BuildError, Children, Owner, entry, ncp, registry, smp};

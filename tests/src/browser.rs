@@ -260,6 +260,35 @@ impl Browser {
         output_dir: &Path,
         step_timeout: Duration,
     ) -> StepsOutcome {
+        Self::run_spec(steps, output_dir, step_timeout, serde_json::json!({}))
+    }
+
+    /// [`Browser::run`] in a browser whose language is `locale` (e.g. `"de-DE"`): it sends that
+    /// `Accept-Language`, as a person's browser set to that language does.
+    pub fn run_in_locale(steps: &Value, output_dir: &Path, locale: &str) -> StepsOutcome {
+        let options = serde_json::json!({ "locale": locale });
+        Self::run_spec(steps, output_dir, DEFAULT_STEP_TIMEOUT, options)
+    }
+
+    /// [`Browser::run_in_locale`] with every page's `<script>` elements removed on the way in, as
+    /// for a person whose browser blocks them: auto-submitting pages stay, showing their button.
+    /// (JavaScript stays on for the harness's own `evaluate` and `audit` steps.)
+    pub fn run_without_page_scripts(
+        steps: &Value,
+        output_dir: &Path,
+        locale: &str,
+    ) -> StepsOutcome {
+        let options = serde_json::json!({ "locale": locale, "pageScripts": false });
+        Self::run_spec(steps, output_dir, DEFAULT_STEP_TIMEOUT, options)
+    }
+
+    /// `options`: the spec's optional top-level keys (`locale`, `pageScripts`).
+    fn run_spec(
+        steps: &Value,
+        output_dir: &Path,
+        step_timeout: Duration,
+        options: Value,
+    ) -> StepsOutcome {
         let dir = ensure_node_modules();
         assert!(
             steps.is_array(),
@@ -274,11 +303,14 @@ impl Browser {
         for stale in ["failure.png", "failure.html", "outcome.json"] {
             let _ = std::fs::remove_file(output_dir.join(stale));
         }
-        let spec = serde_json::json!({
+        let mut spec = serde_json::json!({
             "outputDir": output_dir,
             "timeoutMs": u64::try_from(step_timeout.as_millis()).unwrap_or(u64::MAX),
             "steps": steps,
         });
+        if let (Some(spec), Value::Object(options)) = (spec.as_object_mut(), options) {
+            spec.extend(options);
+        }
         let spec_path = output_dir.join("steps.json");
         write_json(&spec_path, &spec);
 

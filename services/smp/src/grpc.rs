@@ -110,22 +110,25 @@ fn los_rows(
             .unwrap_or_default(),
         depth,
         document_type: los.document_type.clone().unwrap_or_default(),
-        enrolment: loi
-            .and_then(|i| i.enrolment.as_ref())
-            .map(|e| EnrolmentRow {
-                institution: pick_lang(&e.institution.titles, "en")
-                    .unwrap_or("")
-                    .to_string(),
-                country: e.institution.country.clone().unwrap_or_default(),
-                date: e.date.clone(),
-                academic_year_start: e.academic_year_start.clone(),
-                academic_year_end: e.academic_year_end.clone(),
-            }),
+        enrolment: loi.and_then(|i| i.enrolment.as_ref()).map(enrolment_row),
         duration: text(|i| &i.duration),
         grading_scheme_external_id: text(|i| &i.grading_scheme_external_id),
     });
     for c in &los.has_part {
         los_rows(c, depth + 1, report, institution, rows);
+    }
+}
+
+/// An ELMO 2.1 enrolment as shown (institution name in English, else the first given).
+pub fn enrolment_row(e: &emrex_elmo::model::Enrolment) -> EnrolmentRow {
+    EnrolmentRow {
+        institution: pick_lang(&e.institution.titles, "en")
+            .unwrap_or("")
+            .to_string(),
+        country: e.institution.country.clone().unwrap_or_default(),
+        date: e.date.clone(),
+        academic_year_start: e.academic_year_start.clone(),
+        academic_year_end: e.academic_year_end.clone(),
     }
 }
 
@@ -301,6 +304,7 @@ pub fn to_proto(record: &ExchangeRecord) -> pb::Exchange {
             OutcomeKind::SignatureInvalid => pb::OutcomeKind::SignatureInvalid,
             OutcomeKind::Undecodable => pb::OutcomeKind::Undecodable,
             OutcomeKind::NcpReturned => pb::OutcomeKind::NcpReturned,
+            OutcomeKind::Stale => pb::OutcomeKind::Stale,
         }) as i32,
         return_code: outcome.map(|o| o.return_code.clone()).unwrap_or_default(),
         return_message: outcome
@@ -404,7 +408,7 @@ impl<S: SmpStore> SmpApi for SmpService<S> {
             Err(StartError::UnknownNcp) => {
                 Err(Status::not_found("EMREG lists no NCP with this acronym"))
             }
-            Err(StartError::Invalid(m)) => Err(Status::invalid_argument(m)),
+            Err(StartError::Invalid(m)) => Err(Status::invalid_argument(m.to_string())),
             Err(StartError::Store(e)) => Err(internal(e)),
         }
     }

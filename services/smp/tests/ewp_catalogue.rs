@@ -242,6 +242,13 @@ fn generated(n: usize) -> (String, Vec<(String, Vec<Key>)>) {
     (catalogue(&hosts), keys)
 }
 
+/// An exchange around the `generatedDate` of [`signed`] documents (2026-01-01T00:00:00Z).
+const WINDOW: emrex_smp::judge::Window = emrex_smp::judge::Window {
+    started_unix: 1_767_225_600 - 60,
+    received_unix: 1_767_225_600 + 60,
+    skew: 300,
+};
+
 fn signed(key: &SigningKey, given: &str, family: &str) -> String {
     use emrex_elmo::model::*;
     let elmo = Elmo::new(
@@ -305,7 +312,7 @@ fn a_generated_catalogue_of_hundreds_of_hosts() {
                 certificates: &ncp.certificates,
                 legacy_algorithms: ncp.legacy_algorithms,
             };
-            let j = judge(&form, &trust, &person, &Budget::default());
+            let j = judge(&form, &trust, &person, &Budget::default(), &WINDOW);
             assert_eq!(
                 j.outcome.kind,
                 OutcomeKind::Verified,
@@ -322,7 +329,7 @@ fn a_generated_catalogue_of_hundreds_of_hosts() {
                 certificates: &other.certificates,
                 legacy_algorithms: false,
             };
-            let j = judge(&form, &trust, &person, &Budget::default());
+            let j = judge(&form, &trust, &person, &Budget::default(), &WINDOW);
             assert_eq!(j.outcome.kind, OutcomeKind::SignatureInvalid, "{name}");
         }
     }
@@ -768,7 +775,7 @@ fn our_emreg_manifest_harvested_into_a_catalogue_is_read_back_with_the_rotation(
             certificates: &rot.certificates,
             legacy_algorithms: false,
         };
-        let j = judge(&form, &trust, &person, &Budget::default());
+        let j = judge(&form, &trust, &person, &Budget::default(), &WINDOW);
         assert_eq!(
             j.outcome.kind,
             OutcomeKind::Verified,
