@@ -18,6 +18,9 @@ command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 # PDF oracles for the NCP's transcript (qpdf --check, pdftotext, pdfdetach).
 command -v qpdf >/dev/null || need_apt+=(qpdf)
 command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
+# Apache Santuario (the XML-Signature library of the Java peers) and a JDK to compile its harness.
+[ -f /usr/share/java/xmlsec.jar ] || need_apt+=(libxml-security-java)
+command -v javac >/dev/null || need_apt+=(default-jdk-headless)
 # The browser tests: Debian's Chromium driven by Node's playwright-core (never a downloaded browser).
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v node >/dev/null || need_apt+=(nodejs)
@@ -87,6 +90,7 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 log "versions"
 cargo --version; rustc --version
 xmlsec1 --version; xmllint --version 2>&1 | head -1
+echo "Santuario: $(cd /usr/share/java && ls xmlsec-[0-9]*.jar)"; javac -version 2>&1
 python3 -c 'import signxml, lxml.etree as e; print("signxml", signxml.__version__ if hasattr(signxml, "__version__") else "?", "lxml", e.__version__)'
 python3 -c 'import helm_python as h; print("helm-python-sdk", h.__version__, "(Helm SDK", h.helm_sdk_version() + ")")'
 kubectl version --client 2>/dev/null | head -1 || true

@@ -89,16 +89,28 @@ pub struct RegistrySpec {
     pub workload: Workload,
 }
 
-/// An EMREG that runs elsewhere.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// A registry that runs elsewhere: an EMREG, the EWP registry's catalogue, or both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    cel,
+    validation = Rule::new("has(self.grpcEndpoint) || has(self.ewpCatalogueUrl)").message("set grpcEndpoint, ewpCatalogueUrl or both")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ExternalRegistry {
-    /// Its gRPC endpoint (`https://host:port`), where the operator calls `RegistryAdmin`.
-    pub grpc_endpoint: String,
+    /// The EMREG's gRPC endpoint (`https://host:port`), where the operator publishes
+    /// RegistryEntries (`RegistryAdmin`) and SMPs read (unless `ewpCatalogueUrl` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc_endpoint: Option<String>,
     /// Secret with `ca.crt` (the server's CA) and `tls.crt`/`tls.key` (the operator's client
     /// certificate for mTLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_secret: Option<String>,
+    /// The EWP registry's catalogue (`https://registry.erasmuswithoutpaper.eu/catalogue-v1.xml`,
+    /// test: `https://dev-registry.erasmuswithoutpaper.eu/catalogue-v1.xml`): SMPs using this
+    /// Registry read their NCPs (every `emrex-data-access-point` entry) from it. Without
+    /// `grpcEndpoint` there is nothing to publish RegistryEntries to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ewp_catalogue_url: Option<String>,
 }
 
 /// EMREG storage.
@@ -241,6 +253,10 @@ pub struct NationalContactPointSpec {
     pub login: NcpLogin,
     /// Where results come from.
     pub source: ResultsSource,
+    /// The ELMO version of the documents sent: `1.7` (default: what every deployed EMREX 1.x
+    /// client reads) or `2.1` (ELMO 2.1.1 with report status, for clients known to read it).
+    #[serde(default)]
+    pub elmo_version: ElmoVersion,
     /// Secret key with a `postgres://` URL where the NCP keeps exchanges in progress, shared by
     /// its replicas (required for more than one); without it a SQLite file on the Pod's own
     /// volume (one replica; exchanges in progress end when the Pod is replaced).
@@ -264,6 +280,18 @@ pub struct NcpLogin {
     pub client_id: String,
     /// The client secret.
     pub client_secret: SecretKeyRef,
+}
+
+/// An ELMO version an NCP can write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ElmoVersion {
+    /// ELMO 1.7.0.
+    #[default]
+    #[serde(rename = "1.7")]
+    V1_7,
+    /// ELMO 2.1.1.
+    #[serde(rename = "2.1")]
+    V2_1,
 }
 
 /// Kind of results source.
@@ -381,11 +409,12 @@ pub struct SigningCertificateSpec {
     /// Subject organization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<String>,
-    /// Key algorithm (default `ECDSA`). Not optional in the schema: an optional enum renders as
-    /// `enum: [..., null]`, which the 1.20 API server refuses.
+    /// Key algorithm (default `RSA`, which every deployed EMREX peer verifies; `ECDSA` P-256
+    /// only where every client is known to support it). Not optional in the schema: an optional
+    /// enum renders as `enum: [..., null]`, which the 1.20 API server refuses.
     #[serde(default)]
     pub key_algorithm: KeyAlgorithm,
-    /// RSA key size: 2048, 3072 or 4096 (ECDSA is always P-256).
+    /// RSA key size: 2048, 3072 (default) or 4096 (ECDSA is always P-256).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_size: Option<i32>,
     /// Validity, e.g. `2160h` (default 90 days).
@@ -394,7 +423,9 @@ pub struct SigningCertificateSpec {
     /// Renew this long before expiry, e.g. `360h` (default a third of `duration`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renew_before: Option<String>,
-    /// Issue from the CA in this Secret (`tls.crt`, `tls.key`) instead of self-signing.
+    /// Issue from the CA in this Secret (`tls.crt`, `tls.key`) instead of self-signing: the
+    /// production path (the EMREX guide warns that self-signed signing certificates fail on
+    /// some clients).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_secret: Option<String>,
     /// Wait this long after publishing the next certificate before the Signer uses it
@@ -409,8 +440,11 @@ pub struct SigningCertificateSpec {
 /// Key algorithm.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum KeyAlgorithm {
-    RSA,
+    /// RSA (default, 3072 bits unless `keySize` says otherwise): what every EMREX peer signs and
+    /// verifies with.
     #[default]
+    RSA,
+    /// ECDSA P-256: only where every client is known to support it.
     ECDSA,
 }
 
@@ -526,6 +560,13 @@ mod cel_tests {
             RegistrySpec::validate_cel(&json!({"external": {"grpcEndpoint": "https://e"}}), None)
                 .is_ok()
         );
+        for ok in [
+            json!({"ewpCatalogueUrl": "https://registry.example/catalogue-v1.xml"}),
+            json!({"grpcEndpoint": "https://e", "ewpCatalogueUrl": "https://r/c.xml"}),
+        ] {
+            assert!(ExternalRegistry::validate_cel(&ok, None).is_ok(), "{ok}");
+        }
+        assert!(ExternalRegistry::validate_cel(&json!({"tlsSecret": "t"}), None).is_err());
         assert!(
             RegistrySpec::validate_cel(
                 &json!({"external": {"grpcEndpoint": "https://e"}, "store": {}}),

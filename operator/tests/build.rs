@@ -299,6 +299,19 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
             .any(|m| m["mountPath"] == "/var/lib/emrex/data"),
         "the SQLite file is on a writable volume (the root file system is read-only)"
     );
+    assert_eq!(cfg.elmo.version.to_string(), "1.7", "the default");
+    assert!(!config_file(&c, "helsinki-ncp", "ncp.toml").contains("[elmo]"));
+
+    // elmoVersion 2.1 reaches the NCP's configuration.
+    let v21 = ncp_object(json!({"spec": {"elmoVersion": "2.1"}}));
+    let c = ncp::build(
+        &ncp::validate(&v21, owner("NationalContactPoint", "helsinki")).expect("valid"),
+        &inputs,
+    )
+    .expect("build");
+    let cfg: emrex_ncp::NcpServiceConfig =
+        load("EMREX_NCP_", &config_file(&c, "helsinki-ncp", "ncp.toml"));
+    assert_eq!(cfg.elmo.version.to_string(), "2.1");
 
     for (patch, field) in [
         (json!({"spec": {"countryCode": "fi"}}), "spec.countryCode"),
@@ -369,7 +382,11 @@ fn registry_children_snapshot_and_configuration() {
     );
     assert_eq!(c.persistent_volume_claims.len(), 1);
     let ep = registry::endpoint(&reg, "alliance", "alliance");
-    assert_eq!(ep.grpc, "https://alliance-emreg.alliance.svc:50051");
+    assert_eq!(
+        ep.grpc.as_deref(),
+        Some("https://alliance-emreg.alliance.svc:50051")
+    );
+    assert_eq!(ep.ewp_catalogue_url, None);
     assert_eq!(ep.tls_secret.as_deref(), Some("alliance-emreg-client"));
 
     // External: nothing runs here.
@@ -383,6 +400,42 @@ fn registry_children_snapshot_and_configuration() {
         registry::validate(&ext, owner("Registry", "national")),
         Ok(ValidatedRegistry::External(_))
     ));
+    // The EWP catalogue alone (nothing to publish to), or nothing at all.
+    let ewp: Registry = serde_json::from_value(json!({
+        "apiVersion": "emrex.eu/v1alpha1", "kind": "Registry",
+        "metadata": {"name": "ewp", "namespace": "alliance"},
+        "spec": {"external": {"ewpCatalogueUrl": "https://registry.erasmuswithoutpaper.eu/catalogue-v1.xml"}},
+    }))
+    .expect("registry");
+    assert!(matches!(
+        registry::validate(&ewp, owner("Registry", "ewp")),
+        Ok(ValidatedRegistry::External(_))
+    ));
+    let ep = registry::endpoint(&ewp, "ewp", "alliance");
+    assert_eq!(
+        (ep.grpc, ep.ewp_catalogue_url.as_deref()),
+        (
+            None,
+            Some("https://registry.erasmuswithoutpaper.eu/catalogue-v1.xml")
+        )
+    );
+    for (spec, field) in [
+        (json!({"external": {}}), "spec.external"),
+        (
+            json!({"external": {"ewpCatalogueUrl": "http://registry.example/catalogue-v1.xml"}}),
+            "spec.external.ewpCatalogueUrl",
+        ),
+    ] {
+        let bad: Registry = serde_json::from_value(json!({
+            "apiVersion": "emrex.eu/v1alpha1", "kind": "Registry",
+            "metadata": {"name": "bad", "namespace": "alliance"}, "spec": spec,
+        }))
+        .expect("registry");
+        assert!(
+            matches!(registry::validate(&bad, owner("Registry", "bad")), Err(BuildError::Invalid { field: f, .. }) if f == field),
+            "{field}"
+        );
+    }
 
     // PostgreSQL: the URL comes from the Secret, several replicas allowed; SQLite refuses them.
     let pg: Registry = serde_json::from_value(json!({
@@ -419,7 +472,8 @@ fn smp_children_snapshot_and_configuration() {
     }))
     .expect("smp");
     let ep = RegistryEndpoint {
-        grpc: "https://alliance-emreg.alliance.svc:50051".into(),
+        grpc: Some("https://alliance-emreg.alliance.svc:50051".into()),
+        ewp_catalogue_url: None,
         tls_secret: Some("alliance-emreg-client".into()),
         in_cluster: true,
     };
@@ -469,6 +523,37 @@ fn smp_children_snapshot_and_configuration() {
     })
     .expect("the SMP loads the operator's link keys");
     assert!(c.pod_disruption_budgets.is_empty(), "one replica");
+
+    // A Registry that names an EWP catalogue: the SMP reads it (public HTTPS, no CA mounted).
+    let catalogue = "https://registry.erasmuswithoutpaper.eu/catalogue-v1.xml";
+    let ewp = RegistryEndpoint {
+        grpc: None,
+        ewp_catalogue_url: Some(catalogue.into()),
+        tls_secret: None,
+        in_cluster: false,
+    };
+    let c = smp::build(&valid, "img", &ewp, keys).expect("build");
+    let cfg: emrex_smp::config::SmpServiceConfig =
+        load("EMREX_SMP_", &config_file(&c, "mobility-smp", "smp.toml"));
+    assert_eq!(
+        cfg.registry,
+        emrex_smp::registry::RegistryConfig::ewp_catalogue(catalogue)
+    );
+    let v = serde_json::to_value(&c.deployments[0]).expect("json");
+    assert!(
+        !v.to_string().contains("registry-ca"),
+        "no registry CA for the catalogue"
+    );
+    let nowhere = RegistryEndpoint {
+        grpc: None,
+        ewp_catalogue_url: None,
+        tls_secret: None,
+        in_cluster: false,
+    };
+    assert!(matches!(
+        smp::build(&valid, "img", &nowhere, keys),
+        Err(BuildError::Invalid { field, .. }) if field == "spec.registryRef"
+    ));
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! * [`xmlsec`]: `xmlsec1` (libxmlsec1 + libxml2 + OpenSSL) — verify, sign, signature templates, and
 //!   the exact canonical bytes it digested/signed ("PreDigest"/"PreSigned" dumps).
 //! * [`signxml`]: the Python `signxml` package (lxml) — a second, unrelated verifier and signer.
+//! * [`santuario`]: Apache Santuario (Java), the XML-Signature library the Java peers run, with
+//!   secure validation on.
 //! * [`xmllint`]: libxml2's XSD validator with the fixtures' offline catalog.
 //! * [`keys`]: throw-away keys and self-signed certificates made by the `openssl` command line.
 //! * [`paths`]: where the shared fixtures live and where tests may write their output.
@@ -23,6 +25,7 @@ pub mod keys;
 /// A real OpenID Provider (npm `oidc-provider`) on loopback, killed on drop.
 pub mod oidc;
 pub mod paths;
+pub mod santuario;
 pub mod signxml;
 pub mod tools;
 pub mod xmllint;
@@ -30,9 +33,13 @@ pub mod xmlsec;
 
 pub use keys::{KeyAlg, Subject, TestKey, base64_encode, openssl_digest_base64};
 pub use paths::{fixture, fixture_files, fixtures_dir, output_dir, read_fixture, workspace_dir};
+pub use santuario::Santuario;
 pub use signxml::{signxml_sign, signxml_verify};
 pub use tools::{require_python_module, require_tool};
-pub use xmllint::{xmllint_validate, xmllint_validate_elmo_v17};
+pub use xmllint::{
+    xmllint_validate, xmllint_validate_elmo_v17, xmllint_validate_elmo_v21, xmllint_validate_ewp,
+    xmllint_validate_ewp_tor_v3,
+};
 pub use xmlsec::{
     C14n, DigestAlg, SigAlg, XmlsecDebug, append_template_to_root, signature_template,
     signature_template_unprefixed, try_xmlsec1_sign, xmlsec1_debug, xmlsec1_predigest,

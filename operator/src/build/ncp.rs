@@ -15,7 +15,7 @@ use super::common::{
     self, BuildError, Children, Owner, PodSpecParts, config_volume, secret_volume, service_port,
 };
 use crate::crd::{
-    CertificateSource, NationalContactPoint, NationalContactPointSpec, RegistryEntry,
+    CertificateSource, ElmoVersion, NationalContactPoint, NationalContactPointSpec, RegistryEntry,
     RegistryEntrySpec, SourceKind,
 };
 use crate::names::{ADMIN_PORT, CA_CRT, CONFIG_DIR, GRPC_PORT, HTTP_PORT, TLS_CRT, TLS_KEY};
@@ -239,35 +239,37 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
         .first()
         .cloned()
         .unwrap_or_else(|| format!("EMREX NCP {}", acronym(ncp, n)));
-    let ncp_toml = common::toml_text(
-        "NCP",
-        &json!({
-            "provider_name": provider_name,
-            "http": {"listen": format!("0.0.0.0:{HTTP_PORT}"), "public_url": s.public_url},
-            "grpc": {"listen": format!("0.0.0.0:{GRPC_PORT}")},
-            "admin": {"listen": format!("0.0.0.0:{ADMIN_PORT}")},
-            "log": {"format": "json"},
-            "login": {
-                "dev_login": false,
-                "oidc": {
-                    "issuer": s.login.issuer,
-                    "client_id": s.login.client_id,
-                    "client_secret_file": "/var/run/emrex/oidc/client-secret",
-                },
+    let mut ncp_config = json!({
+        "provider_name": provider_name,
+        "http": {"listen": format!("0.0.0.0:{HTTP_PORT}"), "public_url": s.public_url},
+        "grpc": {"listen": format!("0.0.0.0:{GRPC_PORT}")},
+        "admin": {"listen": format!("0.0.0.0:{ADMIN_PORT}")},
+        "log": {"format": "json"},
+        "login": {
+            "dev_login": false,
+            "oidc": {
+                "issuer": s.login.issuer,
+                "client_id": s.login.client_id,
+                "client_secret_file": "/var/run/emrex/oidc/client-secret",
             },
-            "source": source,
-            // Overridden by EMREX_NCP_STORE__URL (from spec.postgresUrl's Secret) when set.
-            "store": {"url": "sqlite:/var/lib/emrex/data/ncp.db"},
-            "signer": {"client": {
-                "endpoint": format!("https://{}:{GRPC_PORT}", signer_dns[0]),
-                "tls": {
-                    "ca_file": "/var/run/emrex/signer-client/ca.crt",
-                    "cert_file": "/var/run/emrex/signer-client/tls.crt",
-                    "key_file": "/var/run/emrex/signer-client/tls.key",
-                },
-            }},
-        }),
-    )?;
+        },
+        "source": source,
+        // Overridden by EMREX_NCP_STORE__URL (from spec.postgresUrl's Secret) when set.
+        "store": {"url": "sqlite:/var/lib/emrex/data/ncp.db"},
+        "signer": {"client": {
+            "endpoint": format!("https://{}:{GRPC_PORT}", signer_dns[0]),
+            "tls": {
+                "ca_file": "/var/run/emrex/signer-client/ca.crt",
+                "cert_file": "/var/run/emrex/signer-client/tls.crt",
+                "key_file": "/var/run/emrex/signer-client/tls.key",
+            },
+        }},
+    });
+    // Only when it differs from the NCP's default (1.7): existing NCPs keep their config hash.
+    if s.elmo_version == ElmoVersion::V2_1 {
+        ncp_config["elmo"] = json!({"version": "2.1"});
+    }
+    let ncp_toml = common::toml_text("NCP", &ncp_config)?;
     let signer_toml = common::toml_text(
         "Signer",
         &json!({

@@ -37,11 +37,15 @@ pub fn emreg_dns(name: &str, namespace: &str) -> Vec<String> {
     ]
 }
 
-/// Where and how to reach a Registry's EMREG over gRPC.
+/// Where and how to reach a Registry: its EMREG over gRPC, and the EWP catalogue SMPs read
+/// instead when the Registry names one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryEndpoint {
-    /// `https://host:port` (or `http://` for an external one without TLS).
-    pub grpc: String,
+    /// `https://host:port` (or `http://` for an external one without TLS); `None` for an
+    /// external Registry that is only an EWP catalogue (nothing to publish to).
+    pub grpc: Option<String>,
+    /// `external.ewpCatalogueUrl`: SMPs read the NCPs from this EWP catalogue.
+    pub ewp_catalogue_url: Option<String>,
     /// Secret with `ca.crt` and (for writers) `tls.crt`/`tls.key`.
     pub tls_secret: Option<String>,
     /// Whether the operator runs this EMREG (its Pods must be available before it answers).
@@ -53,11 +57,16 @@ pub fn endpoint(reg: &Registry, name: &str, namespace: &str) -> RegistryEndpoint
     match &reg.spec.external {
         Some(ext) => RegistryEndpoint {
             grpc: ext.grpc_endpoint.clone(),
+            ewp_catalogue_url: ext.ewp_catalogue_url.clone(),
             tls_secret: ext.tls_secret.clone(),
             in_cluster: false,
         },
         None => RegistryEndpoint {
-            grpc: format!("https://{}:{GRPC_PORT}", emreg_dns(name, namespace)[0]),
+            grpc: Some(format!(
+                "https://{}:{GRPC_PORT}",
+                emreg_dns(name, namespace)[0]
+            )),
+            ewp_catalogue_url: None,
             tls_secret: Some(client_tls_secret(name)),
             in_cluster: true,
         },
@@ -96,21 +105,32 @@ pub fn validate(reg: &Registry, owner: Owner) -> Result<ValidatedRegistry<'_>, B
     let name = owner.name.as_str();
     common::check_name_length(name, "-emreg-client")?;
     if let Some(ext) = &reg.spec.external {
-        match url::Url::parse(&ext.grpc_endpoint) {
-            Ok(u) if u.scheme() == "https" && u.host_str().is_some() => {}
-            Ok(u) if u.scheme() == "http" && ext.tls_secret.is_none() => {}
-            Ok(_) => {
-                return Err(BuildError::invalid(
-                    "spec.external.grpcEndpoint",
-                    "must be https:// (http:// only without tlsSecret, for development)",
-                ));
+        if ext.grpc_endpoint.is_none() && ext.ewp_catalogue_url.is_none() {
+            return Err(BuildError::invalid(
+                "spec.external",
+                "set grpcEndpoint, ewpCatalogueUrl or both",
+            ));
+        }
+        if let Some(grpc) = &ext.grpc_endpoint {
+            match url::Url::parse(grpc) {
+                Ok(u) if u.scheme() == "https" && u.host_str().is_some() => {}
+                Ok(u) if u.scheme() == "http" && ext.tls_secret.is_none() => {}
+                Ok(_) => {
+                    return Err(BuildError::invalid(
+                        "spec.external.grpcEndpoint",
+                        "must be https:// (http:// only without tlsSecret, for development)",
+                    ));
+                }
+                Err(e) => {
+                    return Err(BuildError::invalid(
+                        "spec.external.grpcEndpoint",
+                        e.to_string(),
+                    ));
+                }
             }
-            Err(e) => {
-                return Err(BuildError::invalid(
-                    "spec.external.grpcEndpoint",
-                    e.to_string(),
-                ));
-            }
+        }
+        if let Some(catalogue) = &ext.ewp_catalogue_url {
+            common::check_https("spec.external.ewpCatalogueUrl", catalogue)?;
         }
         if let Some(s) = &ext.tls_secret {
             common::check_ref("spec.external.tlsSecret", s)?;

@@ -1,4 +1,5 @@
-//! StudentMobilityPlugin → an SMP reading its Registry's EMREG over gRPC (List + Watch).
+//! StudentMobilityPlugin → an SMP reading its Registry's EMREG over gRPC (List + Watch), or the
+//! EWP catalogue the Registry names (`external.ewpCatalogueUrl`).
 
 use serde_json::json;
 
@@ -81,24 +82,39 @@ pub fn build(
     let n = owner.name.as_str();
     let s = &smp.spec;
     let name = smp_name(n);
-    let mut registry_client = json!({"endpoint": registry.grpc});
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
     let (v, m) = config_volume(&name);
     volumes.push(v);
     mounts.push(m);
-    if let Some(secret) = &registry.tls_secret {
-        // Only the CA: the SMP reads the registry and must not hold the operator's client key.
-        registry_client["tls"] = json!({"ca_file": "/var/run/emrex/registry/ca.crt"});
-        let (v, m) = secret_volume(
-            "registry-ca",
-            secret,
-            &[(CA_CRT, CA_CRT)],
-            "/var/run/emrex/registry",
-        );
-        volumes.push(v);
-        mounts.push(m);
-    }
+    let registry_config = match (&registry.ewp_catalogue_url, &registry.grpc) {
+        // The EWP catalogue is public HTTPS (the platform trust store), read instead of the
+        // EMREG.
+        (Some(url), _) => json!({"kind": "ewp-catalogue", "url": url}),
+        (None, Some(endpoint)) => {
+            let mut client = json!({"endpoint": endpoint});
+            if let Some(secret) = &registry.tls_secret {
+                // Only the CA: the SMP reads the registry and must not hold the operator's
+                // client key.
+                client["tls"] = json!({"ca_file": "/var/run/emrex/registry/ca.crt"});
+                let (v, m) = secret_volume(
+                    "registry-ca",
+                    secret,
+                    &[(CA_CRT, CA_CRT)],
+                    "/var/run/emrex/registry",
+                );
+                volumes.push(v);
+                mounts.push(m);
+            }
+            json!({"kind": "grpc", "client": client})
+        }
+        (None, None) => {
+            return Err(BuildError::invalid(
+                "spec.registryRef",
+                "the Registry names neither an EMREG (grpcEndpoint) nor an EWP catalogue",
+            ));
+        }
+    };
     let mut grpc = json!({"listen": format!("0.0.0.0:{GRPC_PORT}")});
     if let Some(sis) = &s.sis_client_ca_secret {
         grpc["tls"] = json!({
@@ -146,7 +162,7 @@ pub fn build(
             "grpc": grpc,
             "admin": {"listen": format!("0.0.0.0:{ADMIN_PORT}")},
             "log": {"format": "json"},
-            "registry": {"kind": "grpc", "client": registry_client},
+            "registry": registry_config,
             "store": {"url": "sqlite:/var/lib/emrex/smp.db"},
             "links": {"key_file": format!("/var/run/emrex/links/{LINK_KEYS}")},
         }),

@@ -81,8 +81,8 @@ impl Unresolved {
 /// The reason while the EMREG the operator runs has no available replica.
 const REGISTRY_UNAVAILABLE: &str = "RegistryUnavailable";
 
-/// Where to publish: endpoint and client TLS.
-type Target = (registry::RegistryEndpoint, Option<ClientTls>);
+/// Where to publish: the EMREG's gRPC endpoint and client TLS.
+type Target = (String, Option<ClientTls>);
 
 async fn target(
     ctx: &Ctx,
@@ -97,6 +97,16 @@ async fn target(
         )));
     };
     let ep = registry::endpoint(&reg, registry_ref, ns);
+    let Some(grpc) = ep.grpc.clone() else {
+        return Ok(Err(Unresolved::new(
+            "RegistryNotPublishable",
+            format!(
+                "Registry {registry_ref:?} is only an EWP catalogue (no grpcEndpoint): there is no \
+                 EMREG to publish to; publish through an EMREG whose /ewp/manifest.xml the EWP \
+                 registry harvests"
+            ),
+        )));
+    };
     if ep.in_cluster
         && !reg
             .status
@@ -130,7 +140,7 @@ async fn target(
             })
         }
     };
-    Ok(Ok((ep, tls)))
+    Ok(Ok((grpc, tls)))
 }
 
 /// The PEM certificates the entry lists: for each SigningCertificate its current, next and
@@ -230,11 +240,7 @@ async fn publish(obj: Arc<RegistryEntry>, ctx: Arc<Ctx>) -> Result<Action, Error
     let owner = entry::owner_id(&ns, &obj.name_any());
     let uid = obj.uid().unwrap_or_default();
     let desired = entry::desired(valid, &owner, &uid, pems.clone());
-    let stored = match ctx
-        .emreg
-        .get(&ep.grpc, tls.as_ref(), &obj.spec.acronym)
-        .await
-    {
+    let stored = match ctx.emreg.get(&ep, tls.as_ref(), &obj.spec.acronym).await {
         Ok(s) => s,
         Err(e) => return emreg_failed(e).await,
     };
@@ -256,7 +262,7 @@ async fn publish(obj: Arc<RegistryEntry>, ctx: Arc<Ctx>) -> Result<Action, Error
             .await;
         }
         Some(s) if entry::up_to_date(&s, &desired) => s.revision,
-        _ => match ctx.emreg.upsert(&ep.grpc, tls.as_ref(), desired).await {
+        _ => match ctx.emreg.upsert(&ep, tls.as_ref(), desired).await {
             Ok(s) => {
                 status::event(
                     &ctx,
@@ -282,7 +288,7 @@ async fn publish(obj: Arc<RegistryEntry>, ctx: Arc<Ctx>) -> Result<Action, Error
             "Published",
             format!(
                 "listed in {} with {} certificate(s)",
-                ep.grpc,
+                ep,
                 fingerprints.len()
             ),
         ),
@@ -343,14 +349,10 @@ async fn cleanup(obj: Arc<RegistryEntry>, ctx: Arc<Ctx>) -> Result<Action, Error
         }
     };
     let owner = entry::owner_id(&ns, &obj.name_any());
-    match ctx
-        .emreg
-        .get(&ep.grpc, tls.as_ref(), &obj.spec.acronym)
-        .await?
-    {
+    match ctx.emreg.get(&ep, tls.as_ref(), &obj.spec.acronym).await? {
         Some(s) if entry::is_ours(&s, &owner) => {
             ctx.emreg
-                .delete(&ep.grpc, tls.as_ref(), &obj.spec.acronym)
+                .delete(&ep, tls.as_ref(), &obj.spec.acronym)
                 .await?;
             tracing::info!(acronym = %obj.spec.acronym, "removed from the EMREG");
         }
@@ -443,6 +445,27 @@ mod tests {
         let note = api.event(NS, "Warning", "RegistryNotFound").await;
         assert!(
             note.ends_with("released without removing \"helsinki\" from the EMREG"),
+            "{note}"
+        );
+        finalizer_removed(&mut api, &e).await;
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn a_registry_that_is_only_an_ewp_catalogue_has_nothing_to_publish_to() {
+        let (ctx, mut api) = context();
+        let e = entry(true, true);
+        let task = start(reconcile(Arc::new(e.clone()), ctx));
+        let reg: Registry = object(
+            "alliance",
+            json!({"external": {"ewpCatalogueUrl": "https://registry.example/catalogue-v1.xml"}}),
+        );
+        api.expect("GET", &path_of("registries", "alliance"))
+            .await
+            .respond(200, json!(reg));
+        let note = api.event(NS, "Warning", "RegistryNotPublishable").await;
+        assert!(
+            note.contains("only an EWP catalogue") && note.contains("released without removing"),
             "{note}"
         );
         finalizer_removed(&mut api, &e).await;

@@ -1,5 +1,6 @@
-//! Code lists and enumerations of the ELMO v1.7 schema, shared by the writer (which must only
-//! emit what the XSD accepts) and the validator (which explains what will not be accepted).
+//! Code lists and enumerations of the ELMO 1.7 and 2.1.1 schemas, shared by the writers (which
+//! must only emit what the XSD accepts) and the validator (which explains what will not be
+//! accepted).
 
 /// ISO 3166-1 alpha-2 codes accepted by `europass:countryCode` (EUROPASS_ISOCountries_V1.1.xsd,
 /// imported by ELMO v1.x for `citizenship` and `issuer/country`). It is a filtered list: e.g.
@@ -40,6 +41,52 @@ pub const ATTACHMENT_TYPES: &[&str] = &[
     "Learning Agreement",
     "Other",
 ];
+
+/// The `attachment/type` ELMO 2.1 adds to [`ATTACHMENT_TYPES`].
+pub const CERTIFICATE_OF_ENROLMENT: &str = "Certificate of Enrolment";
+
+/// True when `t` is an `attachment/type` of ELMO `version`.
+pub fn is_attachment_type(t: &str, version: crate::model::ElmoVersion) -> bool {
+    ATTACHMENT_TYPES.contains(&t)
+        || (version == crate::model::ElmoVersion::V2_1 && t == CERTIFICATE_OF_ENROLMENT)
+}
+
+/// ELMO 2.1 report `status/code` values: the whole record (`FULL`), what the student chose
+/// (`SELECTION`), part of it because of a temporary or permanent problem (`PARTIAL_*`), or
+/// nothing because of one (`ERROR_*`).
+pub const REPORT_STATUS_CODES: &[&str] = &[
+    "FULL",
+    "SELECTION",
+    "PARTIAL_TEMPORARY",
+    "PARTIAL_PERMANENT",
+    "ERROR_TEMPORARY",
+    "ERROR_PERMANENT",
+];
+
+/// ELMO 2.1 `resultOfRecognition/status` values.
+pub const RECOGNITION_STATUSES: &[&str] = &["Positive", "Negative", "Partially Positive"];
+
+/// ELMO 2.1 `learningOpportunitySpecification/documentType` values.
+pub const DOCUMENT_TYPES: &[&str] = &["Diploma", "Certificate", "Enrolment", "Admission"];
+
+/// ELMO 2.1 country `@type` values: an ISO 3166-1 alpha-2 code or an EU authority URI
+/// (`http://publications.europa.eu/resource/authority/country/…`).
+pub const COUNTRY_TYPES: &[&str] = &["ISO", "URI"];
+
+/// The country `@type` a value implies when the document did not say: `URI` for an
+/// `http(s)://` value, else `ISO`.
+pub fn implied_country_type(value: &str) -> &'static str {
+    if value.starts_with("http://") || value.starts_with("https://") {
+        "URI"
+    } else {
+        "ISO"
+    }
+}
+
+/// Two upper-case ASCII letters (`ewp:CountryCode`, and what `ISO` means in ELMO 2.1).
+pub fn is_country_code(s: &str) -> bool {
+    s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase())
+}
 
 /// Deprecated `credit/level` values.
 pub const CREDIT_LEVELS: &[&str] = &["Bachelor", "Master", "PhD"];
@@ -89,6 +136,51 @@ pub fn is_non_negative_decimal(s: &str) -> bool {
     is_decimal(s) && (!s.starts_with('-') || s[1..].bytes().all(|b| b == b'0' || b == b'.'))
 }
 
+/// `xs:duration` lexical form: `-?P(nY)?(nM)?(nD)?(T(nH)?(nM)?(n(.n)?S)?)?` with at least one
+/// component, and a `T` only when a time component follows.
+pub fn is_duration(s: &str) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let Some(body) = body.strip_prefix('P') else {
+        return false;
+    };
+    let (date, time) = match body.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (body, None),
+    };
+    // Components in order, each digits followed by its designator; seconds may have a fraction.
+    fn components(mut part: &str, designators: &[u8], fraction_on_last: bool) -> Option<usize> {
+        let mut count = 0;
+        let mut next = 0;
+        while !part.is_empty() {
+            let end = part.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+            let (number, rest) = part.split_at(end);
+            let designator = *rest.as_bytes().first()?;
+            let position = designators[next..].iter().position(|d| *d == designator)? + next;
+            let last = position == designators.len() - 1;
+            let numeric_ok = match number.split_once('.') {
+                None => !number.is_empty(),
+                Some((i, f)) => {
+                    fraction_on_last && last && !i.is_empty() && !f.is_empty() && !f.contains('.')
+                }
+            };
+            if !numeric_ok {
+                return None;
+            }
+            next = position + 1;
+            count += 1;
+            part = &rest[1..];
+        }
+        Some(count)
+    }
+    let Some(date_count) = components(date, b"YMD", false) else {
+        return false;
+    };
+    match time {
+        None => date_count > 0,
+        Some(t) => components(t, b"HMS", true).is_some_and(|n| n > 0),
+    }
+}
+
 /// `xs:nonNegativeInteger` lexical form.
 pub fn is_non_negative_integer(s: &str) -> bool {
     let body = s.strip_prefix('+').unwrap_or(s);
@@ -120,5 +212,27 @@ mod tests {
         }
         assert!(is_non_negative_decimal("-0.0") && !is_non_negative_decimal("-0.5"));
         assert!(is_non_negative_integer("43") && !is_non_negative_integer("-1"));
+        for ok in [
+            "P1Y",
+            "P1Y6M",
+            "PT36H",
+            "P3DT4H5M6.5S",
+            "-P1D",
+            "P0D",
+            "PT0.5S",
+        ] {
+            assert!(is_duration(ok), "{ok}");
+        }
+        for bad in [
+            "", "P", "PT", "P1", "1Y", "P1M1Y", "P1.5Y", "PT1.S", "P1YT", "P-1D", "P1D2",
+        ] {
+            assert!(!is_duration(bad), "{bad}");
+        }
+        assert!(is_country_code("XK") && !is_country_code("xk") && !is_country_code("POL"));
+        assert_eq!(
+            implied_country_type("https://publications.europa.eu/resource/authority/country/POL"),
+            "URI"
+        );
+        assert_eq!(implied_country_type("PL"), "ISO");
     }
 }

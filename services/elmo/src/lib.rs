@@ -20,6 +20,8 @@
 pub mod codes;
 pub mod datauri;
 pub mod dates;
+pub mod ewp;
+pub mod fragment;
 pub mod identity;
 pub mod model;
 mod parse;
@@ -37,8 +39,8 @@ pub use model::*;
 pub use parse::{ElmoError, detect_format, from_document, from_verified, parse};
 pub use summary::{Summary, summarize};
 pub use transport::{Budget, TransportError};
-pub use validate::{Issue, Severity, validate};
-pub use writer::to_xml_v17;
+pub use validate::{Issue, Severity, validate, validate_for};
+pub use writer::{to_xml, to_xml_v17, to_xml_v21};
 
 /// Limits of the XML parser (re-exported from `emrex_xmldsig::dom`).
 pub use emrex_xmldsig::dom::Limits;
@@ -74,6 +76,7 @@ mod fixture_tests {
             let _ = summarize(&elmo);
             let _ = validate(&elmo);
             let _ = to_xml_v17(&elmo);
+            let _ = to_xml_v21(&elmo);
         }
     }
 

@@ -1,8 +1,10 @@
-//! The ELMO v1.7 data model.
+//! The ELMO data model: every element and attribute of ELMO 1.7 and 2.1.1.
 //!
-//! One model for every dialect we read (v1.x, the Croatian `tree/v1.3.0` namespace, `tree/v2`,
-//! the 2015 purl pilot) and the one we write (v1.7). Conventions, chosen so nothing the issuer
-//! wrote is silently reinterpreted:
+//! One model for every dialect we read (v1.x, the Croatian `tree/v1.3.0` namespace, `tree/v2`
+//! 2.1.x, the 2015 purl pilot) and the two we write ([`ElmoVersion`]: 1.7 and 2.1.1). Fields
+//! only one version can carry are documented on the field (and listed in the crate README), so
+//! a converter knows what it drops. Conventions, chosen so nothing the issuer wrote is silently
+//! reinterpreted:
 //!
 //! * Text is kept as written, with the XML Schema whitespace rule of its type applied: `xs:token`
 //!   fields (names, titles, identifiers, dates, codes) are whitespace-collapsed, `xs:string`
@@ -19,6 +21,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::datauri::{DataUri, DataUriError};
+pub use crate::fragment::XmlFragment;
 
 /// ELMO v1 namespace (all 1.x releases).
 pub const NS_ELMO_V1: &str = "https://github.com/emrex-eu/elmo-schemas/tree/v1";
@@ -51,6 +54,55 @@ impl ElmoFormat {
             ElmoFormat::V1OffSpecNamespace(ns) => ns,
             ElmoFormat::V2 => NS_ELMO_V2,
             ElmoFormat::LegacyPurl => NS_ELMO_PURL,
+        }
+    }
+}
+
+/// The ELMO versions we write (see [`crate::to_xml`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum ElmoVersion {
+    /// ELMO 1.7.0 (namespace `tree/v1`): what every deployed EMREX 1.x client reads, so the
+    /// default.
+    #[default]
+    #[serde(rename = "1.7")]
+    V1_7,
+    /// ELMO 2.1.1 (namespace `tree/v2`): what the EWP Transcript of Records API v3 embeds.
+    #[serde(rename = "2.1")]
+    V2_1,
+}
+
+impl ElmoVersion {
+    /// The namespace this version is written in.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            ElmoVersion::V1_7 => NS_ELMO_V1,
+            ElmoVersion::V2_1 => NS_ELMO_V2,
+        }
+    }
+
+    /// `1.7` or `2.1` (as configured and shown).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ElmoVersion::V1_7 => "1.7",
+            ElmoVersion::V2_1 => "2.1",
+        }
+    }
+}
+
+impl std::fmt::Display for ElmoVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ElmoVersion {
+    type Err = String;
+    /// `1.7`/`1.7.0`/`elmo-1.7` or `2.1`/`2.1.1`/`elmo-2.1`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().trim_start_matches("elmo-") {
+            "1.7" | "1.7.0" => Ok(ElmoVersion::V1_7),
+            "2.1" | "2.1.1" => Ok(ElmoVersion::V2_1),
+            other => Err(format!("unknown ELMO version {other:?} (use 1.7 or 2.1)")),
         }
     }
 }
@@ -127,8 +179,9 @@ pub struct Elmo {
     /// Top-level (cross-institution) attachments, e.g. the `EMREX transcript` PDF.
     pub attachments: Vec<Attachment>,
     pub groups: Option<Groups>,
-    /// The root carries an `extension` element (its content is not modelled).
-    pub has_extension: bool,
+    /// The root's `extension` (content from other namespaces, kept as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<Extension>,
     /// The root carries an XML-DSig `Signature` child. Its content is never read here; the
     /// signature is checked by `emrex-xmldsig`.
     pub has_signature: bool,
@@ -157,6 +210,11 @@ impl Elmo {
         self
     }
 
+    /// The root carries an `extension` element.
+    pub fn has_extension(&self) -> bool {
+        self.extension.is_some()
+    }
+
     /// Every learner the document names: the document learner, then each report's own learner
     /// (pilot format only). Identity checks must accept the document only if *all* match.
     pub fn learners(&self) -> impl Iterator<Item = &Learner> {
@@ -182,8 +240,13 @@ impl Elmo {
 /// The student (`learner`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Learner {
-    /// ISO 3166-1 alpha-2 code (v2 may carry an EU authority URI instead).
+    /// ISO 3166-1 alpha-2 code (v2 may carry an EU authority URI instead). ELMO 1.7 can carry
+    /// only the codes of the Europass list.
     pub citizenship: Option<String>,
+    /// v2 `citizenship/@type` as written (`ISO` or `URI`); when absent the 2.1 writer derives
+    /// it from the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citizenship_type: Option<String>,
     pub identifiers: Vec<Identifier>,
     /// Required by the schema; empty when unknown.
     pub given_names: String,
@@ -193,10 +256,20 @@ pub struct Learner {
     /// pilot `bday@dtf` values are converted to `YYYY-MM-DD` when the pattern is understood.
     pub bday: Option<String>,
     pub place_of_birth: Option<String>,
+    /// v2 `countryOfBirth` (ISO code or EU authority URI). Not in ELMO 1.7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_of_birth: Option<String>,
+    /// v2 `countryOfBirth/@type` as written (`ISO` or `URI`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_of_birth_type: Option<String>,
     pub birth_name: Option<String>,
+    /// `currentAddress` (EWP `FlexibleAddress`, ELMO ≥ 1.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_address: Option<Address>,
     /// ISO/IEC 5218 code: `0`, `1`, `2` or `9`.
     pub gender: Option<String>,
-    /// v2 `alternativeName`: the full name in a non-Latin script. Not written to v1.7.
+    /// v2 `alternativeName`: the full name in a non-Latin script. Not in ELMO 1.7; an empty
+    /// element reads as absent (2.1.1 requires the element, later fixes made it optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternative_name: Option<LangText>,
 }
@@ -238,6 +311,13 @@ pub struct Report {
     pub grading_schemes: Vec<GradingScheme>,
     /// Institution-specific attachments (e.g. a Transcript of Records PDF).
     pub attachments: Vec<Attachment>,
+    /// v2 `resultOfRecognition`: what this institution recognised of results obtained
+    /// elsewhere. Not in ELMO 1.7.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results_of_recognition: Vec<ResultOfRecognition>,
+    /// v2 report `status`: complete, a selection, or (partly) failed. Not in ELMO 1.7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ReportStatus>,
     /// Pilot format only: the learner written inside this report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy_learner: Option<Learner>,
@@ -296,6 +376,9 @@ impl<'a> Iterator for LosIter<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Issuer {
     pub country: Option<String>,
+    /// v2 `country/@type` as written (`ISO` or `URI`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_type: Option<String>,
     /// `pic`, `erasmus`, `schac`, `address`, custom.
     pub identifiers: Vec<Identifier>,
     pub titles: Vec<LangText>,
@@ -308,6 +391,7 @@ impl Issuer {
     pub fn new(title: LangText, identifier: Identifier, url: impl Into<String>) -> Self {
         Self {
             country: None,
+            country_type: None,
             identifiers: vec![identifier],
             titles: vec![title],
             url: Some(url.into()),
@@ -354,11 +438,20 @@ pub struct LearningOpportunitySpecification {
     pub descriptions: Vec<LangText>,
     /// Untrusted HTML: sanitize before rendering.
     pub descriptions_html: Vec<LangText>,
+    /// v2 `documentType`: `Diploma`, `Certificate`, `Enrolment` or `Admission`. Not in ELMO 1.7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_type: Option<String>,
     /// The instance (the student's attempt). Required by the schema; `None` only for
     /// schema-invalid input.
     pub specifies: Option<LearningOpportunityInstance>,
+    /// `specifies/extension`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specifies_extension: Option<Extension>,
     /// Children (`hasPart/learningOpportunitySpecification`).
     pub has_part: Vec<LearningOpportunitySpecification>,
+    /// The specification's own `extension`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<Extension>,
 }
 
 impl LearningOpportunitySpecification {
@@ -452,15 +545,24 @@ impl<'de> Deserialize<'de> for LoiStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LearningOpportunityInstance {
     pub identifiers: Vec<Identifier>,
+    /// v2 `enrolment` (where and when the student enrolled). Not in ELMO 1.7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment: Option<Enrolment>,
     /// `xs:date`.
     pub start: Option<String>,
     /// Completion date, `xs:date`.
     pub date: Option<String>,
     pub academic_term: Option<AcademicTerm>,
+    /// v2 `duration` (`xs:duration`, e.g. `P1Y6M`). Not in ELMO 1.7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
     /// As written; `None` means the element was absent, which the schema defines as passed —
     /// use [`LearningOpportunityInstance::effective_status`].
     pub status: Option<LoiStatus>,
     pub grading_scheme_local_id: Option<String>,
+    /// v2 `gradingSchemeExternalId`: an externally defined grading scheme. Not in ELMO 1.7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading_scheme_external_id: Option<String>,
     pub result_label: Option<String>,
     pub shortened_grading: Option<ShortenedGrading>,
     pub result_distribution: Option<ResultDistribution>,
@@ -473,6 +575,9 @@ pub struct LearningOpportunityInstance {
     /// `attachments/ref`: identifiers of attachments of this document.
     pub attachment_refs: Vec<String>,
     pub grouping: Option<Grouping>,
+    /// The instance's `extension`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<Extension>,
     pub diploma_supplement: Option<DiplomaSupplement>,
 }
 
@@ -547,7 +652,8 @@ pub struct ResultCategory {
 pub struct Credit {
     /// `ects` is the only predefined scheme; compare case-insensitively (`ECTS` is common).
     pub scheme: String,
-    /// Deprecated `Bachelor`/`Master`/`PhD`; real documents also carry `-`.
+    /// Deprecated `Bachelor`/`Master`/`PhD`; real documents also carry `-`. Removed in ELMO
+    /// 2.x (not written to 2.1).
     pub level: Option<String>,
     /// `xs:decimal`, as written (e.g. `10.000`).
     pub value: Option<String>,
@@ -619,11 +725,15 @@ pub struct Attachment {
     pub titles: Vec<LangText>,
     /// `Diploma`, `Diploma Supplement`, `Transcript of Records`, `EMREX transcript`,
     /// `Micro Credential`, `Letter of Nomination`, `Certificate of Training`,
-    /// `Learning Agreement`, `Other`.
+    /// `Learning Agreement`, `Other`; 2.1 adds `Certificate of Enrolment` (written as `Other`
+    /// to 1.7).
     #[serde(rename = "type")]
     pub attachment_type: Option<String>,
     pub descriptions: Vec<LangText>,
     pub contents: Vec<AttachmentContent>,
+    /// The attachment's `extension`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<Extension>,
 }
 
 impl Attachment {
@@ -704,4 +814,160 @@ pub struct DsContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     pub text: String,
+}
+
+/// An `extension` element: content from other namespaces that the issuer added. The schema
+/// allows any attribute on it and any element from another namespace inside; both are kept as
+/// written (children as standalone XML fragments), so nothing is lost on read and a writer can
+/// put them back.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Extension {
+    /// Attributes of the `extension` element itself (e.g. a `type` naming the extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<ExtensionAttribute>,
+    /// The child elements, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elements: Vec<XmlFragment>,
+}
+
+/// An attribute of an `extension` element.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ExtensionAttribute {
+    /// Namespace URI of a prefixed attribute; `None` for an unprefixed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Local name.
+    pub name: String,
+    pub value: String,
+}
+
+/// `currentAddress`: the EWP `FlexibleAddress` type (namespace
+/// `https://github.com/erasmus-without-paper/ewp-specs-types-address/tree/stable-v1`). Either
+/// up to four free `address_lines` or the structured fields — the schema allows one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recipient_names: Vec<String>,
+    /// At most four lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub address_lines: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub building_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub building_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_office_box: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delivery_point_codes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+impl Address {
+    /// True when any of the structured (non-`addressLine`) fields is set.
+    pub fn has_structured_fields(&self) -> bool {
+        self.building_number.is_some()
+            || self.building_name.is_some()
+            || self.street_name.is_some()
+            || self.unit.is_some()
+            || self.floor.is_some()
+            || self.post_office_box.is_some()
+            || !self.delivery_point_codes.is_empty()
+    }
+}
+
+/// v2 report `status`: whether the report is complete. Finer than the EMREX 1.x return codes: a
+/// provider can say "this is what the student selected" or "part of the data could not be
+/// fetched, try again later".
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReportStatus {
+    /// `FULL`, `SELECTION`, `PARTIAL_TEMPORARY`, `PARTIAL_PERMANENT`, `ERROR_TEMPORARY` or
+    /// `ERROR_PERMANENT` ([`crate::codes::REPORT_STATUS_CODES`]); kept as written.
+    pub code: String,
+    /// Explanations, per language.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<LangText>,
+}
+
+impl ReportStatus {
+    /// A status with this code and no message.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            messages: Vec::new(),
+        }
+    }
+}
+
+/// v2 `resultOfRecognition`: the issuer's decision on results obtained elsewhere (the
+/// `recognitionBasis`), what they were recognised as (`recognitionResult`) and how they map.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResultOfRecognition {
+    pub identifiers: Vec<Identifier>,
+    pub titles: Vec<LangText>,
+    pub descriptions: Vec<LangText>,
+    pub subject_area: Option<String>,
+    pub isced_code: Option<String>,
+    /// `Positive`, `Negative` or `Partially Positive` (required; kept as written).
+    pub status: String,
+    /// `xs:date`.
+    pub decision_date: Option<String>,
+    /// `recognitionBasis/recognitionReport`: the reports of the results that were recognised.
+    pub recognition_basis: Vec<RecognitionReport>,
+    /// `recognitionResult/learningOpportunitySpecification`: what they count as here.
+    pub recognition_results: Vec<LearningOpportunitySpecification>,
+    /// `recognitionMapping/mapping`: which basis results map to which recognised results.
+    pub recognition_mappings: Vec<RecognitionMapping>,
+    /// `attachments/ref`: identifiers of attachments of this document.
+    pub attachment_refs: Vec<String>,
+}
+
+/// v2 `RecognitionReport`: a report (without status) inside a recognition decision.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecognitionReport {
+    pub issuer: Issuer,
+    pub learning_opportunities: Vec<LearningOpportunitySpecification>,
+    pub results_of_recognition: Vec<ResultOfRecognition>,
+    /// `xs:dateTime`; empty when absent.
+    pub issue_date: String,
+    pub grading_schemes: Vec<GradingScheme>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// v2 `recognitionMapping/mapping`: each `fromMapping` and `toMapping` is a list of `ref`s.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecognitionMapping {
+    pub from: Vec<Vec<String>>,
+    pub to: Vec<Vec<String>>,
+}
+
+/// v2 `enrolment` of an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Enrolment {
+    /// `enrolmentInstitution` (an `Issuer`).
+    pub institution: Issuer,
+    /// `enrolmentDate`, `xs:date`.
+    pub date: String,
+    /// `academicYear/start`, `xs:date`.
+    pub academic_year_start: String,
+    /// `academicYear/end`, `xs:date`.
+    pub academic_year_end: String,
 }

@@ -16,6 +16,9 @@
 //!   document.
 //! * **blind to `ds:Signature`**: nothing inside it is read; only its presence as a child of the
 //!   root is recorded.
+//! * **complete**: every element and attribute of ELMO 1.7 and 2.1.1 lands in the model, in
+//!   any of the namespaces (2.1 elements in a `tree/v1` document, as the reverted 2.0.0 tag
+//!   wrote them, are read too); `extension` content is kept as [`XmlFragment`]s.
 
 use emrex_xmldsig::Verified;
 use emrex_xmldsig::dom::{self, Document, Element, Limits, NS_XML, ParseError};
@@ -24,7 +27,10 @@ use crate::dates::convert_dtf;
 use crate::model::*;
 
 /// Namespace of XML-Signature elements.
-const NS_DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
+pub(crate) const NS_DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
+/// Namespace of the EWP address type (`currentAddress` children).
+pub const NS_EWP_ADDRESS: &str =
+    "https://github.com/erasmus-without-paper/ewp-specs-types-address/tree/stable-v1";
 /// Prefix of the off-spec versioned v1 namespaces (`…/tree/v1.3.0`).
 const NS_V1_VERSIONED_PREFIX: &str = "https://github.com/emrex-eu/elmo-schemas/tree/v1.";
 
@@ -113,7 +119,7 @@ pub fn from_document(doc: &Document) -> Result<Elmo, ElmoError> {
         reports,
         attachments,
         groups,
-        has_extension: rd.all(root, "extension").next().is_some(),
+        extension: rd.extension(root, &path)?,
         has_signature: root.child_elements().any(|c| c.is(NS_DSIG, "Signature")),
         format,
     })
@@ -327,21 +333,105 @@ impl<'n> Reader<'n> {
             }
             (a, b) => a.or(b),
         };
-        let alternative_name = self.one(e, "alternativeName", path)?.map(|a| LangText {
-            lang: lang_of(a),
-            text: a.text(),
-        });
+        // 2.1.1 requires the element, so writers without a non-Latin name leave it empty.
+        let alternative_name = self
+            .one(e, "alternativeName", path)?
+            .map(|a| LangText {
+                lang: lang_of(a),
+                text: a.text(),
+            })
+            .filter(|t| !t.text.trim().is_empty());
+        let (citizenship, citizenship_type) = self.country(e, "citizenship", path)?;
+        let (country_of_birth, country_of_birth_type) = self.country(e, "countryOfBirth", path)?;
+        let current_address = match self.one(e, "currentAddress", path)? {
+            Some(a) => Some(self.address(a, &path.child("currentAddress"))?),
+            None => None,
+        };
         Ok(Learner {
-            citizenship: self.token(e, "citizenship", path)?,
+            citizenship,
+            citizenship_type,
             identifiers: self.identifiers(e),
             given_names: self.token(e, "givenNames", path)?.unwrap_or_default(),
             family_name: self.token(e, "familyName", path)?.unwrap_or_default(),
             bday: birth,
             place_of_birth: self.token(e, "placeOfBirth", path)?,
+            country_of_birth,
+            country_of_birth_type,
             birth_name: self.token(e, "birthName", path)?,
+            current_address,
             gender: self.token(e, "gender", path)?,
             alternative_name,
         })
+    }
+
+    /// A country element (`citizenship`, `countryOfBirth`, issuer `country`) and its v2
+    /// `@type`; an empty value is absent, and so is its type.
+    fn country(
+        &self,
+        parent: &Element,
+        local: &str,
+        path: &Path<'_>,
+    ) -> Result<(Option<String>, Option<String>), ElmoError> {
+        let Some(c) = self.one(parent, local, path)? else {
+            return Ok((None, None));
+        };
+        let value = collapse(&c.text());
+        if value.is_empty() {
+            return Ok((None, None));
+        }
+        let kind = c.attr("type").map(collapse).filter(|t| !t.is_empty());
+        Ok((Some(value), kind))
+    }
+
+    /// `currentAddress` (EWP FlexibleAddress: children in the address namespace).
+    fn address(&self, e: &Element, path: &Path<'_>) -> Result<Address, ElmoError> {
+        let many = |local: &str| -> Vec<String> {
+            e.children_named(NS_EWP_ADDRESS, local)
+                .map(|c| collapse(&c.text()))
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        let one = |local: &str| -> Result<Option<String>, ElmoError> {
+            let mut it = e.children_named(NS_EWP_ADDRESS, local);
+            let first = it.next();
+            if it.next().is_some() {
+                return Err(ElmoError::Duplicate {
+                    path: path.child(local).render(),
+                });
+            }
+            Ok(first.map(|c| collapse(&c.text())).filter(|v| !v.is_empty()))
+        };
+        Ok(Address {
+            recipient_names: many("recipientName"),
+            address_lines: many("addressLine"),
+            building_number: one("buildingNumber")?,
+            building_name: one("buildingName")?,
+            street_name: one("streetName")?,
+            unit: one("unit")?,
+            floor: one("floor")?,
+            post_office_box: one("postOfficeBox")?,
+            delivery_point_codes: many("deliveryPointCode"),
+            postal_code: one("postalCode")?,
+            locality: one("locality")?,
+            region: one("region")?,
+            country: one("country")?,
+        })
+    }
+
+    /// The `extension` child, if any: its attributes and child elements as fragments.
+    fn extension(&self, parent: &Element, path: &Path<'_>) -> Result<Option<Extension>, ElmoError> {
+        Ok(self.one(parent, "extension", path)?.map(|x| Extension {
+            attributes: x
+                .attributes
+                .iter()
+                .map(|a| ExtensionAttribute {
+                    namespace: a.namespace.clone(),
+                    name: a.name.local.clone(),
+                    value: a.value.clone(),
+                })
+                .collect(),
+            elements: x.child_elements().map(XmlFragment::from_element).collect(),
+        }))
     }
 
     fn report(&self, e: &Element, path: &Path<'_>) -> Result<Report, ElmoError> {
@@ -353,17 +443,26 @@ impl<'n> Reader<'n> {
         for (i, l) in self.all(e, "learningOpportunitySpecification").enumerate() {
             los.push(self.los(l, &path.nth("learningOpportunitySpecification", i))?);
         }
-        let grading_schemes = self
-            .all(e, "gradingScheme")
-            .map(|g| GradingScheme {
-                local_id: g.attr("localId").map(collapse).unwrap_or_default(),
-                descriptions: self.lang_texts(g, "description", false),
-            })
-            .collect();
+        let grading_schemes = self.grading_schemes(e);
         let mut attachments = Vec::new();
         for (i, a) in self.all(e, "attachment").enumerate() {
             attachments.push(self.attachment(a, &path.nth("attachment", i))?);
         }
+        let mut results_of_recognition = Vec::new();
+        for (i, r) in self.all(e, "resultOfRecognition").enumerate() {
+            results_of_recognition
+                .push(self.result_of_recognition(r, &path.nth("resultOfRecognition", i))?);
+        }
+        let status = match self.one(e, "status", path)? {
+            Some(s) => {
+                let sp = path.child("status");
+                Some(ReportStatus {
+                    code: self.token(s, "code", &sp)?.unwrap_or_default(),
+                    messages: self.lang_texts(s, "message", false),
+                })
+            }
+            None => None,
+        };
         // Only the pilot format defines report/learner; in v1 it is an unknown element (the
         // Swedish 2016 EMP leaves an empty one there) and is ignored.
         let legacy_learner = if self.purl {
@@ -380,13 +479,119 @@ impl<'n> Reader<'n> {
             issue_date: self.date(e, "issueDate", path)?.unwrap_or_default(),
             grading_schemes,
             attachments,
+            results_of_recognition,
+            status,
             legacy_learner,
         })
     }
 
+    fn grading_schemes(&self, e: &Element) -> Vec<GradingScheme> {
+        self.all(e, "gradingScheme")
+            .map(|g| GradingScheme {
+                local_id: g.attr("localId").map(collapse).unwrap_or_default(),
+                descriptions: self.lang_texts(g, "description", false),
+            })
+            .collect()
+    }
+
+    fn result_of_recognition(
+        &self,
+        e: &Element,
+        path: &Path<'_>,
+    ) -> Result<ResultOfRecognition, ElmoError> {
+        let mut recognition_basis = Vec::new();
+        for (i, b) in self.all(e, "recognitionBasis").enumerate() {
+            let bp = path.nth("recognitionBasis", i);
+            if let Some(r) = self.one(b, "recognitionReport", &bp)? {
+                recognition_basis.push(self.recognition_report(r, &bp.child("recognitionReport"))?);
+            }
+        }
+        let mut recognition_results = Vec::new();
+        for (i, r) in self.all(e, "recognitionResult").enumerate() {
+            let rp = path.nth("recognitionResult", i);
+            if let Some(l) = self.one(r, "learningOpportunitySpecification", &rp)? {
+                recognition_results
+                    .push(self.los(l, &rp.child("learningOpportunitySpecification"))?);
+            }
+        }
+        let mut recognition_mappings = Vec::new();
+        for (i, m) in self.all(e, "recognitionMapping").enumerate() {
+            let mp = path.nth("recognitionMapping", i);
+            if let Some(mapping) = self.one(m, "mapping", &mp)? {
+                let refs = |side: &str| -> Vec<Vec<String>> {
+                    self.all(mapping, side).map(|s| self.refs(s)).collect()
+                };
+                recognition_mappings.push(RecognitionMapping {
+                    from: refs("fromMapping"),
+                    to: refs("toMapping"),
+                });
+            }
+        }
+        let attachment_refs = match self.one(e, "attachments", path)? {
+            Some(a) => self.refs(a),
+            None => Vec::new(),
+        };
+        Ok(ResultOfRecognition {
+            identifiers: self.identifiers(e),
+            titles: self.lang_texts(e, "title", true),
+            descriptions: self.lang_texts(e, "description", false),
+            subject_area: self.token(e, "subjectArea", path)?,
+            isced_code: self.token(e, "iscedCode", path)?,
+            status: self.token(e, "status", path)?.unwrap_or_default(),
+            decision_date: self.date(e, "decisionDate", path)?,
+            recognition_basis,
+            recognition_results,
+            recognition_mappings,
+            attachment_refs,
+        })
+    }
+
+    fn recognition_report(
+        &self,
+        e: &Element,
+        path: &Path<'_>,
+    ) -> Result<RecognitionReport, ElmoError> {
+        let issuer = match self.one(e, "issuer", path)? {
+            Some(i) => self.issuer(i, &path.child("issuer"))?,
+            None => Issuer::default(),
+        };
+        let mut learning_opportunities = Vec::new();
+        for (i, l) in self.all(e, "learningOpportunitySpecification").enumerate() {
+            learning_opportunities
+                .push(self.los(l, &path.nth("learningOpportunitySpecification", i))?);
+        }
+        let mut results_of_recognition = Vec::new();
+        for (i, r) in self.all(e, "resultOfRecognition").enumerate() {
+            results_of_recognition
+                .push(self.result_of_recognition(r, &path.nth("resultOfRecognition", i))?);
+        }
+        let mut attachments = Vec::new();
+        for (i, a) in self.all(e, "attachment").enumerate() {
+            attachments.push(self.attachment(a, &path.nth("attachment", i))?);
+        }
+        Ok(RecognitionReport {
+            issuer,
+            learning_opportunities,
+            results_of_recognition,
+            issue_date: self.date(e, "issueDate", path)?.unwrap_or_default(),
+            grading_schemes: self.grading_schemes(e),
+            attachments,
+        })
+    }
+
+    /// The non-empty `ref` children (attachment and mapping references).
+    fn refs(&self, e: &Element) -> Vec<String> {
+        self.all(e, "ref")
+            .map(|r| collapse(&r.text()))
+            .filter(|r| !r.is_empty())
+            .collect()
+    }
+
     fn issuer(&self, e: &Element, path: &Path<'_>) -> Result<Issuer, ElmoError> {
+        let (country, country_type) = self.country(e, "country", path)?;
         Ok(Issuer {
-            country: self.token(e, "country", path)?,
+            country,
+            country_type,
             identifiers: self.identifiers(e),
             titles: self.lang_texts(e, "title", true),
             url: self.token(e, "url", path)?,
@@ -399,11 +604,13 @@ impl<'n> Reader<'n> {
         path: &Path<'_>,
     ) -> Result<LearningOpportunitySpecification, ElmoError> {
         let mut specifies = None;
+        let mut specifies_extension = None;
         if let Some(s) = self.one(e, "specifies", path)? {
             let sp = path.child("specifies");
             if let Some(loi) = self.one(s, "learningOpportunityInstance", &sp)? {
                 specifies = Some(self.loi(loi, &sp.child("learningOpportunityInstance"))?);
             }
+            specifies_extension = self.extension(s, &sp)?;
         }
         if self.purl {
             // The pilot format puts credits on the specification, not the instance.
@@ -430,8 +637,11 @@ impl<'n> Reader<'n> {
             url: self.token(e, "url", path)?,
             descriptions: self.lang_texts(e, "description", false),
             descriptions_html: self.lang_texts(e, "descriptionHtml", false),
+            document_type: self.token(e, "documentType", path)?,
             specifies,
+            specifies_extension,
             has_part,
+            extension: self.extension(e, path)?,
         })
     }
 
@@ -500,12 +710,31 @@ impl<'n> Reader<'n> {
             });
         }
         let attachment_refs = match self.one(e, "attachments", path)? {
-            Some(a) => self
-                .all(a, "ref")
-                .map(|r| collapse(&r.text()))
-                .filter(|r| !r.is_empty())
-                .collect(),
+            Some(a) => self.refs(a),
             None => Vec::new(),
+        };
+        let enrolment = match self.one(e, "enrolment", path)? {
+            Some(en) => {
+                let ep = path.child("enrolment");
+                let institution = match self.one(en, "enrolmentInstitution", &ep)? {
+                    Some(i) => self.issuer(i, &ep.child("enrolmentInstitution"))?,
+                    None => Issuer::default(),
+                };
+                let (start, end) = match self.one(en, "academicYear", &ep)? {
+                    Some(y) => {
+                        let yp = ep.child("academicYear");
+                        (self.date(y, "start", &yp)?, self.date(y, "end", &yp)?)
+                    }
+                    None => (None, None),
+                };
+                Some(Enrolment {
+                    institution,
+                    date: self.date(en, "enrolmentDate", &ep)?.unwrap_or_default(),
+                    academic_year_start: start.unwrap_or_default(),
+                    academic_year_end: end.unwrap_or_default(),
+                })
+            }
+            None => None,
         };
         let grouping = self.one(e, "grouping", path)?.map(|g| Grouping {
             typeref: g.attr("typeref").map(collapse),
@@ -521,11 +750,14 @@ impl<'n> Reader<'n> {
         }
         Ok(LearningOpportunityInstance {
             identifiers: self.identifiers(e),
+            enrolment,
             start: self.date(e, "start", path)?,
             date: self.date(e, "date", path)?,
             academic_term,
+            duration: self.token(e, "duration", path)?,
             status,
             grading_scheme_local_id: self.token(e, "gradingSchemeLocalId", path)?,
+            grading_scheme_external_id: self.token(e, "gradingSchemeExternalId", path)?,
             result_label,
             shortened_grading,
             result_distribution,
@@ -535,6 +767,7 @@ impl<'n> Reader<'n> {
             engagement_hours: self.token(e, "engagementHours", path)?,
             attachment_refs,
             grouping,
+            extension: self.extension(e, path)?,
             diploma_supplement,
         })
     }
@@ -598,6 +831,7 @@ impl<'n> Reader<'n> {
                     data: collapse(&c.text()),
                 })
                 .collect(),
+            extension: self.extension(e, path)?,
         })
     }
 

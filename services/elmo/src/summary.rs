@@ -40,6 +40,16 @@ pub struct ReportSummary {
     pub learning_opportunities: usize,
     /// Credits summed per scheme (scheme compared case-insensitively, reported lower-case).
     pub credits: Vec<CreditTotal>,
+    /// ELMO 2.1 report status code (`FULL`, `SELECTION`, `PARTIAL_*`, `ERROR_*`), if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// ELMO 2.1 recognition decisions (`resultOfRecognition`) of the report.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub recognitions: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Sum of the credit values of one scheme over every instance of a report, each instance
@@ -173,6 +183,8 @@ fn report(r: &Report) -> ReportSummary {
                 invalid,
             })
             .collect(),
+        status: r.status.as_ref().map(|s| s.code.clone()),
+        recognitions: r.results_of_recognition.len(),
     }
 }
 

@@ -1,20 +1,23 @@
 //! Structural checks of our own — no XSD engine.
 //!
 //! The parser is lenient so real (schema-invalid) documents can be read; this module says what
-//! is wrong with a document in terms a person can act on. `Error`s are things the v1.7 schema
-//! or EMREX semantics forbid (and, for documents we write, things that would make
-//! [`crate::writer::to_xml_v17`] output schema-invalid); `Warning`s are deviations real peers
-//! tolerate, values the writer drops, or EMREX expectations beyond the schema (the
-//! `EMREX transcript` attachment that fi-smp requires).
+//! is wrong with a document in terms a person can act on, for the ELMO version it is to be
+//! written as ([`validate_for`]; [`validate`] is 1.7, what EMREX 1.x peers read). `Error`s are
+//! things that version's schema or EMREX semantics forbid (and, for documents we write, things
+//! that would make [`crate::to_xml`] output schema-invalid); `Warning`s are deviations real
+//! peers tolerate, values the writer drops (including everything the target version cannot
+//! carry), or EMREX expectations beyond the schema (the `EMREX transcript` attachment that
+//! fi-smp requires).
 
 use std::collections::HashSet;
 
 use serde::Serialize;
 
 use crate::codes::{
-    ALLOWED_ATTACHMENT_MEDIA_TYPES, ATTACHMENT_TYPES, CREDIT_LEVELS, GENDERS, LOS_TYPES,
-    is_decimal, is_europass_country, is_language_tag, is_non_negative_decimal,
-    is_non_negative_integer,
+    ALLOWED_ATTACHMENT_MEDIA_TYPES, COUNTRY_TYPES, CREDIT_LEVELS, DOCUMENT_TYPES, GENDERS,
+    LOS_TYPES, RECOGNITION_STATUSES, REPORT_STATUS_CODES, implied_country_type, is_attachment_type,
+    is_country_code, is_decimal, is_duration, is_europass_country, is_language_tag,
+    is_non_negative_decimal, is_non_negative_integer,
 };
 use crate::dates::{date_time_has_zone, is_date, is_date_time};
 use crate::model::*;
@@ -48,13 +51,22 @@ impl std::fmt::Display for Issue {
     }
 }
 
-/// Checks a document; an empty result means nothing to report.
+/// Checks a document for writing as ELMO 1.7 ([`validate_for`]); an empty result means nothing
+/// to report.
 pub fn validate(elmo: &Elmo) -> Vec<Issue> {
+    validate_for(elmo, ElmoVersion::V1_7)
+}
+
+/// Checks a document for writing as `version`: errors are what would make that version's output
+/// schema-invalid or is forbidden by EMREX, warnings include every value the version cannot
+/// carry (the writer drops it). An empty result means nothing to report.
+pub fn validate_for(elmo: &Elmo, version: ElmoVersion) -> Vec<Issue> {
     let mut v = V {
         issues: Vec::new(),
         attachment_ids: HashSet::new(),
         groups: HashSet::new(),
         group_types: HashSet::new(),
+        version,
     };
     v.collect_targets(elmo);
     v.document(elmo);
@@ -72,6 +84,7 @@ struct V {
     /// (groupType id, group id)
     groups: HashSet<(String, String)>,
     group_types: HashSet<String>,
+    version: ElmoVersion,
 }
 
 impl V {
@@ -108,6 +121,19 @@ impl V {
                 for s in ds.iter().flat_map(|d| &d.sections) {
                     ds_attachments(s, &mut targets);
                 }
+            }
+        }
+        fn recognition_attachments<'a>(r: &'a ResultOfRecognition, out: &mut Vec<&'a Attachment>) {
+            for b in &r.recognition_basis {
+                out.extend(&b.attachments);
+                for inner in &b.results_of_recognition {
+                    recognition_attachments(inner, out);
+                }
+            }
+        }
+        for r in &elmo.reports {
+            for rr in &r.results_of_recognition {
+                recognition_attachments(rr, &mut targets);
             }
         }
         for a in targets {
@@ -168,6 +194,7 @@ impl V {
         if let Some(g) = &e.groups {
             self.groups("/elmo/groups", g);
         }
+        self.extension("/elmo/extension", &e.extension);
         let mut seen = HashSet::new();
         for (_, a) in e.all_attachments() {
             for id in &a.identifiers {
@@ -254,22 +281,191 @@ impl V {
         }
     }
 
-    fn country(&mut self, path: &str, c: &Option<String>) {
-        if let Some(c) = c
-            && !is_europass_country(c)
-        {
+    fn v21(&self) -> bool {
+        self.version == ElmoVersion::V2_1
+    }
+
+    /// A value the target version has no place for (the writer drops it).
+    fn only_v21(&mut self, path: &str, present: bool, what: &str) {
+        if present && !self.v21() {
             self.warn(
                 path,
-                format!(
-                    "{c:?} is not in the Europass country list of the v1.7 schema; \
-                     it is omitted when writing"
-                ),
+                format!("{what} is ELMO 2.1 only; it is not written to ELMO 1.7"),
             );
         }
     }
 
+    fn country(&mut self, path: &str, c: &Option<String>, kind: &Option<String>) {
+        let Some(c) = c else {
+            return;
+        };
+        if !self.v21() {
+            if !is_europass_country(c) {
+                self.warn(
+                    path,
+                    format!(
+                        "{c:?} is not in the Europass country list of the v1.7 schema; \
+                         it is omitted when writing"
+                    ),
+                );
+            }
+            return;
+        }
+        let kind = kind.as_deref().unwrap_or_else(|| implied_country_type(c));
+        match kind {
+            "ISO" if !is_country_code(c) => self.warn(
+                path,
+                format!("{c:?} is not an ISO 3166-1 alpha-2 code (type ISO)"),
+            ),
+            "URI" if !(c.starts_with("http://") || c.starts_with("https://")) => self.warn(
+                path,
+                format!("{c:?} is not a country authority URI (type URI)"),
+            ),
+            "ISO" | "URI" => {}
+            other => self.warn(
+                &format!("{path}/@type"),
+                format!("{other:?} is not a country code type ({COUNTRY_TYPES:?})"),
+            ),
+        }
+    }
+
+    fn issuer(&mut self, ip: &str, issuer: &Issuer) {
+        if issuer.identifiers.is_empty() {
+            self.err(
+                &format!("{ip}/identifier"),
+                "missing: at least one issuer identifier is required",
+            );
+        }
+        self.identifiers(&format!("{ip}/identifier"), &issuer.identifiers);
+        self.titles(&format!("{ip}/title"), &issuer.titles, true);
+        self.country(
+            &format!("{ip}/country"),
+            &issuer.country,
+            &issuer.country_type,
+        );
+        if issuer.url.is_none() {
+            self.warn(
+                &format!("{ip}/url"),
+                "missing (required by the schema; written empty)",
+            );
+        }
+    }
+
+    fn grading_schemes<'a>(
+        &mut self,
+        path: &str,
+        schemes: &'a [GradingScheme],
+    ) -> HashSet<&'a str> {
+        let mut scheme_ids = HashSet::new();
+        for (i, g) in schemes.iter().enumerate() {
+            let gp = format!("{path}/gradingScheme[{}]", i + 1);
+            if g.local_id.is_empty() {
+                self.err(&format!("{gp}/@localId"), "missing");
+            } else if !scheme_ids.insert(g.local_id.as_str()) {
+                self.err(
+                    &format!("{gp}/@localId"),
+                    format!("{:?} is defined twice", g.local_id),
+                );
+            }
+            self.texts(&format!("{gp}/description"), &g.descriptions);
+        }
+        scheme_ids
+    }
+
+    fn address(&mut self, path: &str, a: &Address) {
+        if a.address_lines.len() > 4 {
+            self.err(
+                &format!("{path}/addressLine"),
+                format!(
+                    "{} address lines; the schema allows at most 4",
+                    a.address_lines.len()
+                ),
+            );
+        }
+        if !a.address_lines.is_empty() && a.has_structured_fields() {
+            self.err(
+                path,
+                "both addressLine and structured fields (street, building, …): the schema \
+                 allows one of the two (only the lines are written)",
+            );
+        }
+        if let Some(c) = &a.country
+            && !is_country_code(c)
+        {
+            self.warn(
+                &format!("{path}/country"),
+                format!("{c:?} is not an ISO 3166-1 alpha-2 code; it is omitted when writing"),
+            );
+        }
+    }
+
+    fn extension(&mut self, path: &str, x: &Option<Extension>) {
+        let Some(x) = x else {
+            return;
+        };
+        for a in &x.attributes {
+            if a.namespace.as_deref() != Some(emrex_xmldsig::dom::NS_XML) {
+                self.warn(
+                    &format!("{path}/@{}", a.name),
+                    "only xml:* attributes are allowed on extension (the schema's anyAttribute \
+                     is strict); it is omitted when writing",
+                );
+            }
+        }
+        let target = self.version.namespace();
+        for (i, f) in x.elements.iter().enumerate() {
+            let el = f.element();
+            if el.namespace.as_deref() == Some(target) {
+                self.err(
+                    &format!("{path}/*[{}]", i + 1),
+                    format!(
+                        "<{}> is in the ELMO namespace; extension content must come from another one",
+                        el.name.local
+                    ),
+                );
+            }
+            if el
+                .descendants()
+                .any(|d| d.namespace.as_deref() == Some(crate::parse::NS_DSIG))
+            {
+                self.err(
+                    &format!("{path}/*[{}]", i + 1),
+                    "an XML-Signature element inside an extension: verifiers refuse documents \
+                     with XML-Signature elements outside the one root signature",
+                );
+            }
+        }
+    }
+
     fn learner(&mut self, path: &str, l: &Learner) {
-        self.country(&format!("{path}/citizenship"), &l.citizenship);
+        self.country(
+            &format!("{path}/citizenship"),
+            &l.citizenship,
+            &l.citizenship_type,
+        );
+        self.only_v21(
+            &format!("{path}/alternativeName"),
+            l.alternative_name.is_some(),
+            "alternativeName",
+        );
+        if let Some(a) = &l.alternative_name {
+            self.lang(&format!("{path}/alternativeName/@xml:lang"), &a.lang);
+        }
+        self.only_v21(
+            &format!("{path}/countryOfBirth"),
+            l.country_of_birth.is_some(),
+            "countryOfBirth",
+        );
+        if self.v21() {
+            self.country(
+                &format!("{path}/countryOfBirth"),
+                &l.country_of_birth,
+                &l.country_of_birth_type,
+            );
+        }
+        if let Some(a) = &l.current_address {
+            self.address(&format!("{path}/currentAddress"), a);
+        }
         self.identifiers(&format!("{path}/identifier"), &l.identifiers);
         match (l.given_names.is_empty(), l.family_name.is_empty()) {
             (true, true) => self.err(path, "both givenNames and familyName are empty"),
@@ -297,35 +493,31 @@ impl V {
     }
 
     fn report(&mut self, path: &str, r: &Report, doc_learner: &Learner) {
-        let ip = format!("{path}/issuer");
-        if r.issuer.identifiers.is_empty() {
-            self.err(
-                &format!("{ip}/identifier"),
-                "missing: at least one issuer identifier is required",
-            );
-        }
-        self.identifiers(&format!("{ip}/identifier"), &r.issuer.identifiers);
-        self.titles(&format!("{ip}/title"), &r.issuer.titles, true);
-        self.country(&format!("{ip}/country"), &r.issuer.country);
-        if r.issuer.url.is_none() {
-            self.warn(
-                &format!("{ip}/url"),
-                "missing (required by the schema; written empty)",
-            );
-        }
+        self.issuer(&format!("{path}/issuer"), &r.issuer);
         self.date_time(&format!("{path}/issueDate"), &r.issue_date);
-        let mut scheme_ids = HashSet::new();
-        for (i, g) in r.grading_schemes.iter().enumerate() {
-            let gp = format!("{path}/gradingScheme[{}]", i + 1);
-            if g.local_id.is_empty() {
-                self.err(&format!("{gp}/@localId"), "missing");
-            } else if !scheme_ids.insert(g.local_id.as_str()) {
-                self.err(
-                    &format!("{gp}/@localId"),
-                    format!("{:?} is defined twice", g.local_id),
-                );
+        let scheme_ids = self.grading_schemes(path, &r.grading_schemes);
+        self.only_v21(
+            &format!("{path}/resultOfRecognition"),
+            !r.results_of_recognition.is_empty(),
+            "resultOfRecognition",
+        );
+        if self.v21() {
+            for (i, rr) in r.results_of_recognition.iter().enumerate() {
+                self.result_of_recognition(&format!("{path}/resultOfRecognition[{}]", i + 1), rr);
             }
-            self.texts(&format!("{gp}/description"), &g.descriptions);
+        }
+        if let Some(s) = &r.status {
+            let sp = format!("{path}/status");
+            self.only_v21(&sp, true, "the report status");
+            if self.v21() {
+                if !REPORT_STATUS_CODES.contains(&s.code.as_str()) {
+                    self.err(
+                        &format!("{sp}/code"),
+                        format!("{:?} is not one of {REPORT_STATUS_CODES:?}", s.code),
+                    );
+                }
+                self.texts(&format!("{sp}/message"), &s.messages);
+            }
         }
         if r.learning_opportunities.is_empty() {
             self.warn(
@@ -357,8 +549,84 @@ impl V {
         }
     }
 
+    fn result_of_recognition(&mut self, path: &str, r: &ResultOfRecognition) {
+        self.identifiers(&format!("{path}/identifier"), &r.identifiers);
+        self.titles(&format!("{path}/title"), &r.titles, false);
+        self.texts(&format!("{path}/description"), &r.descriptions);
+        if !RECOGNITION_STATUSES.contains(&r.status.as_str()) {
+            self.err(
+                &format!("{path}/status"),
+                format!("{:?} is not one of {RECOGNITION_STATUSES:?}", r.status),
+            );
+        }
+        self.opt_date(&format!("{path}/decisionDate"), &r.decision_date);
+        for (i, b) in r.recognition_basis.iter().enumerate() {
+            let bp = format!("{path}/recognitionBasis[{}]/recognitionReport", i + 1);
+            self.issuer(&format!("{bp}/issuer"), &b.issuer);
+            self.date_time(&format!("{bp}/issueDate"), &b.issue_date);
+            let schemes = self.grading_schemes(&bp, &b.grading_schemes);
+            for (j, los) in b.learning_opportunities.iter().enumerate() {
+                self.los(
+                    &format!("{bp}/learningOpportunitySpecification[{}]", j + 1),
+                    los,
+                    &schemes,
+                );
+            }
+            for (j, inner) in b.results_of_recognition.iter().enumerate() {
+                self.result_of_recognition(&format!("{bp}/resultOfRecognition[{}]", j + 1), inner);
+            }
+            for (j, a) in b.attachments.iter().enumerate() {
+                self.attachment(&format!("{bp}/attachment[{}]", j + 1), a);
+            }
+        }
+        let none = HashSet::new();
+        for (i, los) in r.recognition_results.iter().enumerate() {
+            self.los(
+                &format!(
+                    "{path}/recognitionResult[{}]/learningOpportunitySpecification",
+                    i + 1
+                ),
+                los,
+                &none,
+            );
+        }
+        self.attachment_refs(&format!("{path}/attachments"), &r.attachment_refs);
+    }
+
+    fn attachment_refs(&mut self, path: &str, refs: &[String]) {
+        for (i, r) in refs.iter().enumerate() {
+            if !self.attachment_ids.contains(r) {
+                self.err(
+                    &format!("{path}/ref[{}]", i + 1),
+                    format!("{r:?} does not refer to any attachment identifier of this document"),
+                );
+            }
+        }
+    }
+
     fn los(&mut self, path: &str, los: &LearningOpportunitySpecification, schemes: &HashSet<&str>) {
+        if self.v21() && los.identifiers.is_empty() {
+            self.err(
+                &format!("{path}/identifier"),
+                "missing: ELMO 2.1 requires at least one identifier per learning opportunity",
+            );
+        }
         self.identifiers(&format!("{path}/identifier"), &los.identifiers);
+        if let Some(d) = &los.document_type {
+            let dp = format!("{path}/documentType");
+            self.only_v21(&dp, true, "documentType");
+            if self.v21() && !DOCUMENT_TYPES.contains(&d.as_str()) {
+                self.warn(
+                    &dp,
+                    format!("{d:?} is not one of {DOCUMENT_TYPES:?}; it is omitted when writing"),
+                );
+            }
+        }
+        self.extension(
+            &format!("{path}/specifies/extension"),
+            &los.specifies_extension,
+        );
+        self.extension(&format!("{path}/extension"), &los.extension);
         self.titles(&format!("{path}/title"), &los.titles, true);
         if let Some(t) = &los.los_type
             && !LOS_TYPES.contains(&t.as_str())
@@ -400,6 +668,29 @@ impl V {
 
     fn loi(&mut self, path: &str, loi: &LearningOpportunityInstance, schemes: &HashSet<&str>) {
         self.identifiers(&format!("{path}/identifier"), &loi.identifiers);
+        if let Some(e) = &loi.enrolment {
+            let ep = format!("{path}/enrolment");
+            self.only_v21(&ep, true, "enrolment");
+            if self.v21() {
+                self.issuer(&format!("{ep}/enrolmentInstitution"), &e.institution);
+                self.date(&format!("{ep}/enrolmentDate"), &e.date);
+                self.date(&format!("{ep}/academicYear/start"), &e.academic_year_start);
+                self.date(&format!("{ep}/academicYear/end"), &e.academic_year_end);
+            }
+        }
+        if let Some(d) = &loi.duration {
+            let dp = format!("{path}/duration");
+            self.only_v21(&dp, true, "duration");
+            if self.v21() && !is_duration(d) {
+                self.err(&dp, format!("{d:?} is not an xs:duration (e.g. P1Y6M)"));
+            }
+        }
+        self.only_v21(
+            &format!("{path}/gradingSchemeExternalId"),
+            loi.grading_scheme_external_id.is_some(),
+            "gradingSchemeExternalId",
+        );
+        self.extension(&format!("{path}/extension"), &loi.extension);
         self.opt_date(&format!("{path}/start"), &loi.start);
         self.opt_date(&format!("{path}/date"), &loi.date);
         if let Some(t) = &loi.academic_term {
@@ -456,7 +747,12 @@ impl V {
             if c.scheme.is_empty() {
                 self.err(&format!("{cp}/scheme"), "missing");
             }
-            if let Some(l) = &c.level
+            if self.v21() && c.level.is_some() {
+                self.warn(
+                    &format!("{cp}/level"),
+                    "the credit level was removed in ELMO 2.x; it is not written to 2.1",
+                );
+            } else if let Some(l) = &c.level
                 && !CREDIT_LEVELS.contains(&l.as_str())
             {
                 self.warn(
@@ -481,14 +777,7 @@ impl V {
         if let Some(h) = &loi.engagement_hours {
             self.decimal(&format!("{path}/engagementHours"), h, true);
         }
-        for (i, r) in loi.attachment_refs.iter().enumerate() {
-            if !self.attachment_ids.contains(r) {
-                self.err(
-                    &format!("{path}/attachments/ref[{}]", i + 1),
-                    format!("{r:?} does not refer to any attachment identifier of this document"),
-                );
-            }
-        }
+        self.attachment_refs(&format!("{path}/attachments"), &loi.attachment_refs);
         if let Some(g) = &loi.grouping {
             let gp = format!("{path}/grouping");
             match (&g.typeref, &g.idref) {
@@ -552,13 +841,17 @@ impl V {
         self.titles(&format!("{path}/title"), &a.titles, false);
         self.texts(&format!("{path}/description"), &a.descriptions);
         if let Some(t) = &a.attachment_type
-            && !ATTACHMENT_TYPES.contains(&t.as_str())
+            && !is_attachment_type(t, self.version)
         {
             self.warn(
                 &format!("{path}/type"),
-                format!("{t:?} is not an attachment type of the schema; written as \"Other\""),
+                format!(
+                    "{t:?} is not an attachment type of the ELMO {} schema; written as \"Other\"",
+                    self.version
+                ),
             );
         }
+        self.extension(&format!("{path}/extension"), &a.extension);
         if a.contents.is_empty() {
             self.warn(path, "attachment without content");
         }
@@ -771,5 +1064,100 @@ mod tests {
             .filter(|i| i.severity == Severity::Error)
             .collect();
         assert_eq!(errors, vec![], "fi-my_elmo validates against the XSD");
+    }
+
+    #[test]
+    fn v21_targets_check_what_2_1_adds() {
+        let v21 = |e: &Elmo| validate_for(e, ElmoVersion::V2_1);
+        assert!(!has_errors(&v21(&good())), "{:#?}", v21(&good()));
+
+        let mut e = good();
+        e.learner.citizenship =
+            Some("https://publications.europa.eu/resource/authority/country/XKX".into());
+        e.learner.country_of_birth = Some("Greece".into());
+        e.learner.country_of_birth_type = Some("ISO".into());
+        e.reports[0].status = Some(ReportStatus::new("PARTIAL"));
+        e.reports[0]
+            .results_of_recognition
+            .push(ResultOfRecognition {
+                status: "Maybe".into(),
+                attachment_refs: vec!["nowhere".into()],
+                ..ResultOfRecognition::default()
+            });
+        let loi = e.reports[0].learning_opportunities[0]
+            .specifies
+            .as_mut()
+            .expect("loi");
+        loi.duration = Some("1 year".into());
+        loi.credits[0].level = Some("Master".into());
+        let issues = v21(&e);
+        let at = |p: &str| find(&issues, p).map(|i| i.severity);
+        let r = "/elmo/report[1]";
+        let l = "/elmo/report[1]/learningOpportunitySpecification[1]/specifies/learningOpportunityInstance";
+        assert_eq!(
+            at("/elmo/learner/citizenship"),
+            None,
+            "a URI is a valid 2.1 citizenship"
+        );
+        assert_eq!(at("/elmo/learner/countryOfBirth"), Some(Severity::Warning));
+        assert_eq!(at(&format!("{r}/status/code")), Some(Severity::Error));
+        assert_eq!(
+            at(&format!("{r}/resultOfRecognition[1]/status")),
+            Some(Severity::Error)
+        );
+        assert_eq!(
+            at(&format!("{r}/resultOfRecognition[1]/attachments/ref[1]")),
+            Some(Severity::Error)
+        );
+        assert_eq!(at(&format!("{l}/duration")), Some(Severity::Error));
+        assert_eq!(at(&format!("{l}/credit[1]/level")), Some(Severity::Warning));
+        // The same document for 1.7: the 2.1-only parts are dropped (warnings), not errors.
+        let issues = validate_for(&e, ElmoVersion::V1_7);
+        assert!(!has_errors(&issues), "{issues:#?}");
+        assert_eq!(
+            find(&issues, &format!("{r}/status")).map(|i| i.severity),
+            Some(Severity::Warning)
+        );
+        assert_eq!(
+            find(&issues, "/elmo/learner/citizenship").map(|i| i.severity),
+            Some(Severity::Warning)
+        );
+    }
+
+    #[test]
+    fn extension_content_from_the_elmo_or_signature_namespace_is_an_error() {
+        let fragment = |xml: &str| XmlFragment::parse(xml).expect("fragment");
+        let mut e = good();
+        e.extension = Some(Extension {
+            attributes: vec![ExtensionAttribute {
+                namespace: None,
+                name: "type".into(),
+                value: "meta".into(),
+            }],
+            elements: vec![
+                fragment(r#"<learner xmlns="https://github.com/emrex-eu/elmo-schemas/tree/v2"/>"#),
+                fragment(
+                    r#"<m:x xmlns:m="urn:m"><Signature xmlns="http://www.w3.org/2000/09/xmldsig#"/></m:x>"#,
+                ),
+                fragment(r#"<m:ok xmlns:m="urn:m"/>"#),
+            ],
+        });
+        let issues = validate_for(&e, ElmoVersion::V2_1);
+        assert_eq!(
+            find(&issues, "/elmo/extension/*[1]").map(|i| i.severity),
+            Some(Severity::Error)
+        );
+        assert_eq!(
+            find(&issues, "/elmo/extension/*[2]").map(|i| i.severity),
+            Some(Severity::Error)
+        );
+        assert_eq!(find(&issues, "/elmo/extension/*[3]"), None);
+        assert_eq!(
+            find(&issues, "/elmo/extension/@type").map(|i| i.severity),
+            Some(Severity::Warning)
+        );
+        // A v2-namespace element is "other" for a 1.7 document.
+        let issues = validate_for(&e, ElmoVersion::V1_7);
+        assert_eq!(find(&issues, "/elmo/extension/*[1]"), None);
     }
 }

@@ -243,6 +243,17 @@ fn synthetic_large_document_validates_and_round_trips() {
     let xml = to_xml_v17(&elmo);
     assert!(xml.len() > 300_000, "{}", xml.len());
     assert_valid_v17("synthetic", &xml);
+    // The same document as ELMO 2.1.1 is valid too and reads back equal (apart from the version
+    // and the country types 2.1 writes).
+    let v21 = emrex_elmo::to_xml_v21(&elmo);
+    emrex_tests::xmllint_validate_elmo_v21(v21.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let mut back21 = parse(v21.as_bytes(), &Limits::default()).expect("reparse 2.1");
+    back21.format = elmo.format.clone();
+    back21.learner.citizenship_type = None;
+    for r in &mut back21.reports {
+        r.issuer.country_type = None;
+    }
+    assert_eq!(back21, elmo);
     let back = parse(xml.as_bytes(), &Limits::default()).expect("reparse");
     // Descriptions are xs:string and survive byte for byte (CR included).
     assert_eq!(back, elmo);

@@ -31,6 +31,9 @@ pub enum SetupError {
     /// The `[grpc]` section (TLS files).
     #[error("gRPC server")]
     Grpc(#[source] GrpcError),
+    /// The `[ewp]` section.
+    #[error("ewp configuration")]
+    Ewp(#[source] crate::ewp::EwpConfigError),
     /// Serving failed.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -78,11 +81,14 @@ pub async fn assemble(
         registry_admin_server(RegistryAdminService::new(store.clone())),
         auth,
     ));
-    let http = HttpServer::new(
-        "EMREX 1.x JSON lists (/ncp-list.json, /emp-list.json)",
-        &config.http.listen,
-        crate::http::router(store.clone()),
-    );
+    let mut router = crate::http::router(store.clone());
+    let mut what = "EMREX 1.x JSON lists (/ncp-list.json, /emp-list.json)";
+    if let Some(ewp) = &config.ewp {
+        ewp.check().map_err(SetupError::Ewp)?;
+        router = router.merge(crate::http::manifest_router(store.clone(), ewp.clone()));
+        what = "EMREX 1.x JSON lists and the EWP manifest (/ewp/manifest.xml)";
+    }
+    let http = HttpServer::new(what, &config.http.listen, router);
     Ok(Emreg {
         servers: Servers::new().grpc(grpc).http(http),
         store,

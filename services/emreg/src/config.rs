@@ -26,6 +26,9 @@ pub struct EmregServiceConfig {
     pub store: StoreConfig,
     /// Development mode: entries may use `http://` URLs on loopback.
     pub dev_mode: bool,
+    /// Publishing into the EWP network: with this section, `/ewp/manifest.xml` on the HTTP
+    /// listener lists the entries for the EWP registry to harvest.
+    pub ewp: Option<crate::ewp::EwpConfig>,
 }
 
 /// The HTTP listener of the JSON lists.

@@ -1,9 +1,10 @@
-//! HTTP: the EMREX 1.x JSON lists for existing clients.
+//! HTTP: the EMREX 1.x JSON lists for existing clients, and the EWP Discovery manifest.
 //!
 //! `GET /ncp-list.json` (key `ncps`) and `GET /emp-list.json` (key `emps`), rendered from the
 //! current snapshot by [`crate::jsonlist::render_list`]. Add `?pubKeys=true` to get every
 //! certificate of each provider in an extra `pubKeys` array (see [`crate::jsonlist`] for why that
-//! is not the default).
+//! is not the default). With `[ewp]` configured, `GET /ewp/manifest.xml` (see [`crate::ewp`])
+//! publishes the same entries for the EWP registry to harvest ([`manifest_router`]).
 //!
 //! Clients fetch the list once per session, so responses are cacheable: a strong `ETag` (hash of
 //! the body), `Last-Modified` (the registry's last change), `Cache-Control: public, max-age=60`,
@@ -23,6 +24,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::ewp::{EwpConfig, render_manifest};
 use crate::jsonlist::{ListKey, RenderOptions, RenderedList, render_list};
 use crate::store::RegistryStore;
 
@@ -39,6 +41,28 @@ pub fn router<S: RegistryStore>(store: Arc<S>) -> Router {
             .route("/emp-list.json", get(emp_list::<S>))
             .with_state(store),
     )
+}
+
+/// The router serving `/ewp/manifest.xml` from `store` as `config` describes the host.
+pub fn manifest_router<S: RegistryStore>(store: Arc<S>, config: EwpConfig) -> Router {
+    Router::new()
+        .route("/ewp/manifest.xml", get(manifest::<S>))
+        .with_state((store, Arc::new(config)))
+}
+
+async fn manifest<S: RegistryStore>(
+    State((store, config)): State<(Arc<S>, Arc<EwpConfig>)>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = match store.list(None).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the registry for the EWP manifest");
+            return (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable\n").into_response();
+        }
+    };
+    let rendered = render_manifest(&snapshot, &config, crate::store::now_unix());
+    document_response(rendered, "application/xml", headers.get(IF_NONE_MATCH))
 }
 
 async fn ncp_list<S: RegistryStore>(
@@ -88,6 +112,15 @@ fn wants_all_certificates(uri: &Uri) -> bool {
 
 /// The response for a rendered list: 200 with the body, or 304 when `if_none_match` matches.
 pub fn list_response(rendered: RenderedList, if_none_match: Option<&HeaderValue>) -> Response {
+    document_response(rendered, "application/json", if_none_match)
+}
+
+/// The response for a rendered document of `content_type`, with its cache validators.
+fn document_response(
+    rendered: RenderedList,
+    content_type: &'static str,
+    if_none_match: Option<&HeaderValue>,
+) -> Response {
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&rendered.etag) {
         headers.insert(ETAG, v);
@@ -105,7 +138,7 @@ pub fn list_response(rendered: RenderedList, if_none_match: Option<&HeaderValue>
     if if_none_match.is_some_and(|v| etag_matches(v, &rendered.etag)) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     (StatusCode::OK, headers, rendered.body).into_response()
 }

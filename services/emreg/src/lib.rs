@@ -10,11 +10,14 @@
 //!   (tonic interceptor or tower layer) before serving it.
 //! * [`jsonlist`] and [`http`]: the EMREX 1.x `ncp-list.json` / `emp-list.json` documents that
 //!   existing clients read, with ETag/304 caching.
+//! * [`ewp`]: the EWP Discovery manifest (`/ewp/manifest.xml`) that publishes the entries into
+//!   the EWP registry.
 
 mod assemble;
 pub mod config;
 pub mod convert;
 pub mod countries;
+pub mod ewp;
 pub mod grpc;
 pub mod http;
 pub mod jsonlist;

@@ -245,6 +245,9 @@ pub enum ElmoCommand {
     Encode(EncodeArgs),
     /// Decode the `elmo` form parameter (gzip + base64, or plain base64) to XML.
     Decode(DecodeArgs),
+    /// Write a document as ELMO 1.7, ELMO 2.1.1 or an EWP Transcript of Records v3 response
+    /// (unsigned: converting changes the signed bytes).
+    Convert(ConvertArgs),
     /// Walk through the ELMO core on a throwaway key: build, sign, encode, decode, verify, match.
     Demo(DemoArgs),
 }
@@ -311,6 +314,40 @@ pub struct EncodeArgs {
     #[arg(value_name = "IN.xml")]
     pub input: PathBuf,
     /// Where to write the parameter (default: standard output).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
+/// What `emrex elmo convert` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConvertTarget {
+    /// ELMO 1.7.0 (namespace tree/v1), what EMREX 1.x clients read.
+    #[value(name = "elmo-1.7")]
+    Elmo17,
+    /// ELMO 2.1.1 (namespace tree/v2).
+    #[value(name = "elmo-2.1")]
+    Elmo21,
+    /// An EWP Incoming Mobility ToRs API v3 get-response embedding ELMO 2.1.1.
+    #[value(name = "ewp-tor-v3")]
+    EwpTorV3,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The format to write.
+    #[arg(long, value_enum)]
+    pub to: ConvertTarget,
+    /// For ewp-tor-v3: the outgoing mobility id (`omobility-id`).
+    #[arg(long, value_name = "ID", required_if_eq("to", "ewp-tor-v3"))]
+    pub omobility_id: Option<String>,
+    /// For ewp-tor-v3: the receiving academic year, e.g. `2024/2025`.
+    #[arg(long, value_name = "YYYY/YYYY", required_if_eq("to", "ewp-tor-v3"))]
+    pub academic_year: Option<String>,
+    /// ELMO XML, the `elmo` form parameter, or a whole form-urlencoded response body; `-` reads
+    /// standard input.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// Where to write the result (default: standard output).
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
 }

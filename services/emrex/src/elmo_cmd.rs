@@ -4,7 +4,10 @@
 use emrex_elmo::Elmo;
 use emrex_xmldsig::{C14nMethod, PinnedCert, Policy, SignOptions, SigningKey, Verified};
 
-use crate::cli::{C14n, DecodeArgs, ElmoCommand, EncodeArgs, InputArgs, SignArgs, VerifyArgs};
+use crate::cli::{
+    C14n, ConvertArgs, ConvertTarget, DecodeArgs, ElmoCommand, EncodeArgs, InputArgs, SignArgs,
+    VerifyArgs,
+};
 use crate::input::say;
 use crate::input::{self, Failure, Outcome};
 
@@ -16,6 +19,7 @@ pub fn run(cmd: ElmoCommand) -> Outcome {
         ElmoCommand::Validate(a) => validate(a),
         ElmoCommand::Encode(a) => encode(a),
         ElmoCommand::Decode(a) => decode(a),
+        ElmoCommand::Convert(a) => convert(a),
         ElmoCommand::Demo(a) => crate::demo::run(&a.dir),
     }
 }
@@ -146,4 +150,51 @@ fn decode(a: DecodeArgs) -> Outcome {
         return Err(Failure::Invalid("the input is already XML".into()));
     }
     input::write(a.output.as_deref(), &xml)
+}
+
+/// Writes the document in the target format. Warnings (what the target cannot carry, what is
+/// omitted) go to standard error; errors (output would be schema-invalid) refuse with exit 1.
+fn convert(a: ConvertArgs) -> Outcome {
+    use emrex_elmo::{ElmoVersion, Severity};
+    let (xml, _) = input::to_xml(&input::read(&a.input)?)?;
+    let mut elmo = emrex_elmo::parse(&xml, &Default::default())
+        .map_err(|e| Failure::Invalid(e.to_string()))?;
+    let version = match a.to {
+        ConvertTarget::Elmo17 => ElmoVersion::V1_7,
+        ConvertTarget::Elmo21 | ConvertTarget::EwpTorV3 => ElmoVersion::V2_1,
+    };
+    if elmo.has_signature {
+        eprintln!("note: the output is not signed (converting changes the signed bytes)");
+        elmo.has_signature = false;
+    }
+    let mut issues = emrex_elmo::validate_for(&elmo, version);
+    if a.to == ConvertTarget::EwpTorV3 {
+        issues.extend(emrex_elmo::ewp::tor_warnings(&elmo));
+    }
+    let errors = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .count();
+    for issue in &issues {
+        eprintln!("{issue}");
+    }
+    if errors > 0 {
+        return Err(Failure::Invalid(format!(
+            "cannot write ELMO {version}: {errors} error(s)"
+        )));
+    }
+    let out = match a.to {
+        ConvertTarget::Elmo17 | ConvertTarget::Elmo21 => emrex_elmo::to_xml(&elmo, version),
+        ConvertTarget::EwpTorV3 => {
+            // clap requires both with ewp-tor-v3; an empty value is the library's to refuse.
+            let tor = emrex_elmo::ewp::Tor {
+                omobility_id: a.omobility_id.as_deref().unwrap_or_default(),
+                receiving_academic_year_id: a.academic_year.as_deref().unwrap_or_default(),
+                elmo: &elmo,
+            };
+            emrex_elmo::ewp::tor_get_response(&[tor])
+                .map_err(|e| Failure::Invalid(e.to_string()))?
+        }
+    };
+    input::write(a.output.as_deref(), out.as_bytes())
 }

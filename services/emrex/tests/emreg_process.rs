@@ -1,7 +1,8 @@
 //! `emrex emreg` as a real process: SQLite store in a temp dir, RegistryAdmin guarded by a
 //! development bearer token (mTLS is covered by the Signer process test and the runtime's tests),
-//! the EMREX 1.x JSON list reflecting what was written, and on SIGTERM a drain (not ready, still
-//! accepting on every listener) then a clean exit 0.
+//! the EMREX 1.x JSON list reflecting what was written, the EWP manifest configured through the
+//! environment, and on SIGTERM a drain (not ready, still accepting on every listener) then a clean
+//! exit 0.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -60,6 +61,16 @@ async fn emreg_serves_grpc_and_json_and_guards_admin() {
             r#"["test-admin-token"]"#,
         )
         .env("EMREX_EMREG_SHUTDOWN__DRAIN_DELAY", "2s")
+        // Publishing into EWP: the manifest's host, as environment variables.
+        .env(
+            "EMREX_EMREG_EWP__ADMIN_EMAILS",
+            r#"["registry@test.invalid"]"#,
+        )
+        .env("EMREX_EMREG_EWP__ADMIN_PROVIDER", "emrex-rs tests")
+        .env(
+            "EMREX_EMREG_EWP__MANIFEST_URL",
+            "https://emreg.test.invalid/ewp/manifest.xml",
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -127,6 +138,17 @@ async fn emreg_serves_grpc_and_json_and_guards_admin() {
             .as_str()
             .is_some_and(|k| k.contains("BEGIN CERTIFICATE")),
         "{json}"
+    );
+    // The EWP manifest is served; the development entry (http://) is not in it, since the
+    // manifest-entry schema requires https.
+    let (status, manifest) = http_get(http, "/ewp/manifest.xml").expect("manifest");
+    assert_eq!(status, 200, "{manifest}");
+    assert!(
+        manifest.contains("content-type: application/xml")
+            && manifest.contains("<ewp:admin-provider>emrex-rs tests</ewp:admin-provider>")
+            && manifest.contains("<url>https://emreg.test.invalid/ewp/manifest.xml</url>")
+            && !manifest.contains("TEST-NCP"),
+        "{manifest}"
     );
 
     let pid = child.id().to_string();

@@ -88,8 +88,9 @@ fn main() {
                 &elmo,
                 std::time::SystemTime::now(),
                 "en",
-                &emrex_ncp::response::PdfSettings {
+                &emrex_ncp::response::DocumentSettings {
                     provider_name: "bench".into(),
+                    elmo_version: emrex_elmo::ElmoVersion::V1_7,
                 },
                 &mut t,
             )

@@ -34,6 +34,17 @@ pub struct NcpServiceConfig {
     pub signer: SignerConfig,
     /// Name shown in the transcript PDF's footer (e.g. "EMREX NCP of Norway").
     pub provider_name: String,
+    /// The ELMO version of the documents sent.
+    pub elmo: ElmoConfig,
+}
+
+/// `[elmo]`: which ELMO version the NCP writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ElmoConfig {
+    /// `"1.7"` (default: what every deployed EMREX 1.x client reads) or `"2.1"` (ELMO 2.1.1, with
+    /// the report status and both `bday` and `dateOfBirth`; for clients known to read it).
+    pub version: emrex_elmo::ElmoVersion,
 }
 
 /// The HTTP listener.

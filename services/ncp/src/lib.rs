@@ -36,7 +36,7 @@ use crate::entry::ReturnUrlPolicy;
 use crate::exchange::ExchangeStore;
 use crate::metrics::NcpMetrics;
 use crate::oidc::OidcLogin;
-use crate::response::PdfSettings;
+use crate::response::DocumentSettings;
 use crate::source::AnySource;
 
 /// Why the NCP could not be set up from its configuration, or stopped.
@@ -126,7 +126,10 @@ pub async fn build(config: &NcpServiceConfig, metrics: NcpMetrics) -> Result<Ncp
                 allowed_hosts: config.exchange.allowed_return_hosts.clone(),
             },
             allow_not_passed_default: config.exchange.allow_not_passed_default,
-            pdf: PdfSettings { provider_name },
+            document: DocumentSettings {
+                provider_name,
+                elmo_version: config.elmo.version,
+            },
             ttl_secs: config.exchange.ttl.max(Duration::from_secs(1)).as_secs(),
         },
     })

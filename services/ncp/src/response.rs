@@ -1,6 +1,8 @@
 //! The answer to the client: return codes, and the signed ELMO of an `NCP_OK` response.
 //!
-//! `NCP_OK` steps (each timed): write ELMO v1.7 for the selection → render the transcript PDF
+//! `NCP_OK` steps (each timed): write ELMO for the selection, in the configured version (1.7 by
+//! default, because every deployed EMREX 1.x client reads it; 2.1.1 with `[elmo] version`) →
+//! render the transcript PDF
 //! (which embeds that XML) → attach the PDF as `EMREX transcript` → sign through the Signer →
 //! gzip + base64. The XML embedded in the PDF is the signed document minus the transcript
 //! attachment and the signature (a document cannot contain itself); a client can compare the
@@ -8,7 +10,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use emrex_elmo::model::{Attachment, Elmo, LangText};
+use emrex_elmo::model::{Attachment, Elmo, ElmoVersion, LangText};
 
 use crate::clients::{SignError, Signer};
 
@@ -95,19 +97,21 @@ impl From<emrex_pdf::PdfError> for BuildError {
     }
 }
 
-/// What the PDF says about the provider.
+/// How the response document is written: its ELMO version and what the PDF says about the
+/// provider.
 #[derive(Debug, Clone)]
-pub struct PdfSettings {
+pub struct DocumentSettings {
     pub provider_name: String,
+    pub elmo_version: ElmoVersion,
 }
 
-/// The unsigned v1.7 document with the transcript PDF attached, and the XML the PDF embeds
-/// (pure, CPU-bound: call from a blocking task).
+/// The unsigned document (in `settings.elmo_version`) with the transcript PDF attached, and the
+/// XML the PDF embeds (pure, CPU-bound: call from a blocking task).
 pub fn document_with_transcript(
     selected: &Elmo,
     generated: SystemTime,
     lang: &str,
-    pdf: &PdfSettings,
+    settings: &DocumentSettings,
     timings: &mut Timings,
 ) -> Result<(Vec<u8>, Vec<u8>), BuildError> {
     let t = Instant::now();
@@ -118,7 +122,8 @@ pub fn document_with_transcript(
     doc.attachments
         .retain(|a| a.attachment_type.as_deref() != Some(TRANSCRIPT_TYPE));
     doc.has_signature = false;
-    let inner_xml = emrex_elmo::to_xml_v17(&doc).into_bytes();
+    let version = settings.elmo_version;
+    let inner_xml = emrex_elmo::to_xml(&doc, version).into_bytes();
     timings.elmo += t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -127,7 +132,7 @@ pub fn document_with_transcript(
         &inner_xml,
         &emrex_pdf::TranscriptOptions {
             lang: lang.to_string(),
-            provider_name: pdf.provider_name.clone(),
+            provider_name: settings.provider_name.clone(),
             generated_at: stamp,
         },
     )?;
@@ -140,7 +145,7 @@ pub fn document_with_transcript(
         "application/pdf",
         &pdf_bytes,
     ));
-    let xml = emrex_elmo::to_xml_v17(&with_pdf).into_bytes();
+    let xml = emrex_elmo::to_xml(&with_pdf, version).into_bytes();
     timings.elmo += t.elapsed().as_secs_f64();
     Ok((xml, inner_xml))
 }
@@ -149,12 +154,12 @@ pub fn document_with_transcript(
 pub async fn build_signed(
     selected: Elmo,
     lang: String,
-    pdf: PdfSettings,
+    settings: DocumentSettings,
     signer: &Signer,
 ) -> Result<(String, Timings), BuildError> {
     let (xml, mut timings) = tokio::task::spawn_blocking(move || {
         let mut timings = Timings::default();
-        document_with_transcript(&selected, SystemTime::now(), &lang, &pdf, &mut timings)
+        document_with_transcript(&selected, SystemTime::now(), &lang, &settings, &mut timings)
             .map(|(xml, _)| (xml, timings))
     })
     .await

@@ -13,12 +13,15 @@
 //! Building the response keeps the tree where it can: a selected node keeps its selected
 //! descendants as `hasPart`; a selected node whose ancestors were not selected is lifted to the
 //! top level of its report (a degree programme the student did not choose is not sent just
-//! because two of its courses were). Reports left empty are dropped.
+//! because two of its courses were). Reports left empty are dropped. A report that does not say
+//! its status gets the ELMO 2.1 one that is true of the response: `FULL` when every one of its
+//! results was chosen, else `SELECTION` (written only to 2.1 documents; 1.7 has no place for
+//! it). A status from the source (e.g. `PARTIAL_TEMPORARY`) is kept.
 
 use std::collections::BTreeSet;
 
 use emrex_elmo::model::{
-    Elmo, LangText, LearningOpportunitySpecification, LoiStatus, Report, pick_lang,
+    Elmo, LangText, LearningOpportunitySpecification, LoiStatus, Report, ReportStatus, pick_lang,
 };
 
 /// One result the student can choose.
@@ -221,8 +224,17 @@ pub fn select(
             kept.extend(prune(los, r, &mut n, selected));
         }
         if !kept.is_empty() {
+            let all = report.all_learning_opportunities().count();
+            let chosen = selected
+                .iter()
+                .filter(|k| k.starts_with(&format!("r{r}-")))
+                .count();
+            let status = report.status.clone().unwrap_or_else(|| {
+                ReportStatus::new(if chosen == all { "FULL" } else { "SELECTION" })
+            });
             out.reports.push(Report {
                 learning_opportunities: kept,
+                status: Some(status),
                 ..report.clone()
             });
         }
@@ -403,6 +415,21 @@ mod tests {
         assert_eq!(prog.titles[0].text, "Programme");
         assert_eq!(prog.has_part.len(), 1);
         assert_eq!(prog.has_part[0].titles[0].text, "Analysis");
+        // ELMO 2.1 report status: a part of report 0, all of report 1.
+        let codes: Vec<_> = out
+            .reports
+            .iter()
+            .map(|r| r.status.as_ref().map(|s| s.code.as_str()))
+            .collect();
+        assert_eq!(codes, [Some("SELECTION"), Some("FULL")]);
+        // A status the source gave is kept.
+        let mut partial = doc();
+        partial.reports[1].status = Some(ReportStatus::new("PARTIAL_TEMPORARY"));
+        let out = select(&partial, &o.keys(), &sel).expect("select");
+        assert_eq!(
+            out.reports[1].status.as_ref().map(|s| s.code.as_str()),
+            Some("PARTIAL_TEMPORARY")
+        );
     }
 
     #[test]

@@ -466,6 +466,118 @@ async fn pages_follow_accept_language() {
     }
 }
 
+/// `[elmo] version = "2.1"`: the same flow answers with ELMO 2.1.1, valid against its XSD,
+/// verified by us and by xmlsec1, with both birth-date elements and the report statuses that
+/// say what the student chose; the PDF embeds the 2.1.1 document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elmo_2_1_responses_are_valid_signed_and_say_what_was_selected() {
+    let ncp = TestNcp::start(|c| c.elmo.version = emrex_elmo::ElmoVersion::V2_1).await;
+    let mut agent = Agent::new();
+    let (url, login) = enter(
+        &ncp,
+        &mut agent,
+        "2f8fad5b-d9cb-469f-a165-70867728950f",
+        &[],
+    )
+    .await;
+    let select = dev_login(&mut agent, &url, &login, "demo-asa").await;
+    let offered = input_values(&select.body, "course");
+    let csrf = input(&select.body, "csrf");
+    // Everything offered at the second institution, one course at the first.
+    let second: Vec<&str> = offered
+        .iter()
+        .filter(|k| k.starts_with("r1-"))
+        .map(String::as_str)
+        .collect();
+    let first = offered
+        .iter()
+        .find(|k| k.starts_with("r0-"))
+        .expect("an offer at the first institution");
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("consent", "yes"),
+        ("course", first),
+    ];
+    form.extend(second.iter().map(|k| ("course", *k)));
+    let answer = agent.post(&format!("{url}/send"), &form).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let fields = return_fields(&answer.body);
+    assert_eq!(fields["returnCode"], "NCP_OK");
+    let signed = decode_signed(&fields["elmo"]);
+    let text = String::from_utf8(signed.clone()).expect("utf-8");
+    assert!(text.contains("<elmo xmlns=\"https://github.com/emrex-eu/elmo-schemas/tree/v2\">"));
+    emrex_tests::xmllint_validate_elmo_v21(&signed).expect("XSD-valid 2.1.1");
+    emrex_tests::xmlsec1_verify(&signed, &ncp.cert_path).expect("xmlsec1 verifies");
+    // And by Apache Santuario with secure validation (what the Java peers run).
+    emrex_tests::Santuario::start()
+        .verify(&signed, &ncp.cert_path)
+        .expect("Santuario verifies");
+    let verified = emrex_xmldsig::verify(
+        &signed,
+        std::slice::from_ref(&ncp.cert),
+        &Default::default(),
+    )
+    .expect("our verifier accepts it");
+    let elmo = emrex_elmo::from_verified(&verified).expect("elmo");
+    assert_eq!(elmo.format, emrex_elmo::ElmoFormat::V2);
+    assert!(
+        text.contains("<dateOfBirth>") && text.contains("<bday>"),
+        "both birth dates"
+    );
+    let codes: Vec<_> = elmo
+        .reports
+        .iter()
+        .map(|r| r.status.as_ref().map(|s| s.code.clone()))
+        .collect();
+    // The first institution has results that were not chosen (or not offered); the second's
+    // passed results were all offered and chosen, but it also has ones that were not offered
+    // (failed, in progress) unless every one of its results passed.
+    let second_all = emrex_ncp::source::demo::DemoSource::new("2026-01-01T00:00:00Z")
+        .transcript(&emrex_ncp::source::demo::STUDENTS[0])
+        .reports[1]
+        .all_learning_opportunities()
+        .count()
+        == second.len();
+    assert_eq!(
+        codes,
+        [
+            Some("SELECTION".to_string()),
+            Some(if second_all { "FULL" } else { "SELECTION" }.to_string())
+        ]
+    );
+
+    // The PDF embeds the same 2.1.1 document minus the transcript and the signature.
+    let pdf_att = elmo
+        .attachments
+        .iter()
+        .find(|a| a.attachment_type.as_deref() == Some("EMREX transcript"))
+        .expect("EMREX transcript attachment");
+    let data = emrex_elmo::DataUri::parse(&pdf_att.contents[0].data, 32 << 20).expect("data uri");
+    let out = emrex_tests::output_dir("ncp_flow_elmo21");
+    let pdf_path = out.join("transcript.pdf");
+    std::fs::write(&pdf_path, &data.bytes).expect("write pdf");
+    let detach = out.join("detached");
+    let _ = std::fs::remove_dir_all(&detach);
+    std::fs::create_dir_all(&detach).expect("dir");
+    run_ok(
+        std::process::Command::new(emrex_tests::require_tool("pdfdetach"))
+            .arg("-saveall")
+            .arg("-o")
+            .arg(&detach)
+            .arg(&pdf_path),
+    );
+    let embedded = std::fs::read(detach.join("elmo.xml")).expect("embedded elmo.xml");
+    let mut without = elmo.clone();
+    without
+        .attachments
+        .retain(|a| a.attachment_type.as_deref() != Some("EMREX transcript"));
+    without.has_signature = false;
+    assert_eq!(
+        String::from_utf8_lossy(&embedded),
+        emrex_elmo::to_xml_v21(&without)
+    );
+}
+
 /// Issue #16, items 4, 5, 7 and 8 over HTTP: the language switch keeps the exchange (and the
 /// choice holds for the next pages), "select all" is a working control, the consent tick and the
 /// choices survive a page that comes back with an error, hidden results are announced, and an

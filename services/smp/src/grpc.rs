@@ -15,7 +15,7 @@ use crate::service::{SmpCore, StartError};
 use crate::store::{ListFilter, SmpStore};
 
 /// One course row for pages and the API.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CourseRow {
     pub report: usize,
     pub institution: String,
@@ -26,6 +26,44 @@ pub struct CourseRow {
     pub credits: String,
     pub status: String,
     pub depth: u32,
+    /// ELMO 2.1 `documentType` (empty when not given).
+    pub document_type: String,
+    /// ELMO 2.1 `enrolment`.
+    pub enrolment: Option<EnrolmentRow>,
+    /// ELMO 2.1 `duration` and `gradingSchemeExternalId` (empty when not given).
+    pub duration: String,
+    pub grading_scheme_external_id: String,
+}
+
+/// An ELMO 2.1 enrolment, for pages and the API.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnrolmentRow {
+    pub institution: String,
+    pub country: String,
+    pub date: String,
+    pub academic_year_start: String,
+    pub academic_year_end: String,
+}
+
+/// What ELMO 2.1 says about a report beyond its courses: its status and recognition decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReportNotes {
+    pub report: usize,
+    pub institution: String,
+    /// `status/code` and its messages (English first), when given.
+    pub status: Option<(String, Vec<String>)>,
+    pub recognitions: Vec<RecognitionRow>,
+}
+
+/// One ELMO 2.1 `resultOfRecognition`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecognitionRow {
+    pub title: String,
+    pub status: String,
+    pub decision_date: String,
+    pub basis_institutions: Vec<String>,
+    pub basis_courses: Vec<CourseRow>,
+    pub recognised_courses: Vec<CourseRow>,
 }
 
 /// The stored document, read again (it verified on arrival), when the outcome carries one.
@@ -40,50 +78,146 @@ pub fn document(record: &ExchangeRecord) -> Option<emrex_elmo::Elmo> {
     emrex_elmo::parse(record.elmo_xml.as_deref()?, &emrex_elmo::Limits::default()).ok()
 }
 
+/// The rows of a learning-opportunity tree, depth first.
+fn los_rows(
+    los: &emrex_elmo::LearningOpportunitySpecification,
+    depth: u32,
+    report: usize,
+    institution: &str,
+    rows: &mut Vec<CourseRow>,
+) {
+    let loi = los.specifies.as_ref();
+    let text = |f: fn(&emrex_elmo::LearningOpportunityInstance) -> &Option<String>| {
+        loi.and_then(|i| f(i).clone()).unwrap_or_default()
+    };
+    rows.push(CourseRow {
+        report,
+        institution: institution.to_string(),
+        title: pick_lang(&los.titles, "en").unwrap_or("").to_string(),
+        kind: los.los_type.clone().unwrap_or_default(),
+        date: text(|i| &i.date),
+        result: text(|i| &i.result_label),
+        credits: loi
+            .and_then(|i| {
+                i.credits
+                    .iter()
+                    .find(|c| c.is_ects())
+                    .and_then(|c| c.value.clone())
+            })
+            .unwrap_or_default(),
+        status: loi
+            .map(|i| i.effective_status().as_str().to_string())
+            .unwrap_or_default(),
+        depth,
+        document_type: los.document_type.clone().unwrap_or_default(),
+        enrolment: loi.and_then(|i| i.enrolment.as_ref()).map(enrolment_row),
+        duration: text(|i| &i.duration),
+        grading_scheme_external_id: text(|i| &i.grading_scheme_external_id),
+    });
+    for c in &los.has_part {
+        los_rows(c, depth + 1, report, institution, rows);
+    }
+}
+
+/// An ELMO 2.1 enrolment as shown (institution name in English, else the first given).
+pub fn enrolment_row(e: &emrex_elmo::model::Enrolment) -> EnrolmentRow {
+    EnrolmentRow {
+        institution: pick_lang(&e.institution.titles, "en")
+            .unwrap_or("")
+            .to_string(),
+        country: e.institution.country.clone().unwrap_or_default(),
+        date: e.date.clone(),
+        academic_year_start: e.academic_year_start.clone(),
+        academic_year_end: e.academic_year_end.clone(),
+    }
+}
+
 /// The course rows of a document.
 pub fn course_rows(elmo: &emrex_elmo::Elmo) -> Vec<CourseRow> {
     let mut rows = Vec::new();
     for (r, report) in elmo.reports.iter().enumerate() {
-        let institution = pick_lang(&report.issuer.titles, "en")
-            .unwrap_or("")
-            .to_string();
-        fn walk(
-            los: &emrex_elmo::LearningOpportunitySpecification,
-            depth: u32,
-            r: usize,
-            institution: &str,
-            rows: &mut Vec<CourseRow>,
-        ) {
-            let loi = los.specifies.as_ref();
-            rows.push(CourseRow {
-                report: r,
-                institution: institution.to_string(),
-                title: pick_lang(&los.titles, "en").unwrap_or("").to_string(),
-                kind: los.los_type.clone().unwrap_or_default(),
-                date: loi.and_then(|i| i.date.clone()).unwrap_or_default(),
-                result: loi.and_then(|i| i.result_label.clone()).unwrap_or_default(),
-                credits: loi
-                    .and_then(|i| {
-                        i.credits
-                            .iter()
-                            .find(|c| c.is_ects())
-                            .and_then(|c| c.value.clone())
-                    })
-                    .unwrap_or_default(),
-                status: loi
-                    .map(|i| i.effective_status().as_str().to_string())
-                    .unwrap_or_default(),
-                depth,
-            });
-            for c in &los.has_part {
-                walk(c, depth + 1, r, institution, rows);
-            }
-        }
+        let institution = pick_lang(&report.issuer.titles, "en").unwrap_or("");
         for los in &report.learning_opportunities {
-            walk(los, 0, r, &institution, &mut rows);
+            los_rows(los, 0, r, institution, &mut rows);
         }
     }
     rows
+}
+
+/// The ELMO 2.1 report statuses and recognition decisions of a document (only reports that
+/// have either).
+pub fn report_notes(elmo: &emrex_elmo::Elmo) -> Vec<ReportNotes> {
+    let mut out = Vec::new();
+    for (r, report) in elmo.reports.iter().enumerate() {
+        if report.status.is_none() && report.results_of_recognition.is_empty() {
+            continue;
+        }
+        let institution = pick_lang(&report.issuer.titles, "en").unwrap_or("");
+        let recognitions = report
+            .results_of_recognition
+            .iter()
+            .map(|rr| {
+                let mut basis_courses = Vec::new();
+                let mut basis_institutions = Vec::new();
+                for b in &rr.recognition_basis {
+                    let name = pick_lang(&b.issuer.titles, "en").unwrap_or("");
+                    basis_institutions.push(name.to_string());
+                    for los in &b.learning_opportunities {
+                        los_rows(los, 0, r, name, &mut basis_courses);
+                    }
+                }
+                let mut recognised_courses = Vec::new();
+                for los in &rr.recognition_results {
+                    los_rows(los, 0, r, institution, &mut recognised_courses);
+                }
+                RecognitionRow {
+                    title: pick_lang(&rr.titles, "en").unwrap_or("").to_string(),
+                    status: rr.status.clone(),
+                    decision_date: rr.decision_date.clone().unwrap_or_default(),
+                    basis_institutions,
+                    basis_courses,
+                    recognised_courses,
+                }
+            })
+            .collect();
+        out.push(ReportNotes {
+            report: r,
+            institution: institution.to_string(),
+            status: report.status.as_ref().map(|s| {
+                let mut messages: Vec<&emrex_elmo::LangText> = s.messages.iter().collect();
+                // English first, then the others in document order.
+                messages.sort_by_key(|m| m.lang.as_deref() != Some("en"));
+                (
+                    s.code.clone(),
+                    messages.into_iter().map(|m| m.text.clone()).collect(),
+                )
+            }),
+            recognitions,
+        });
+    }
+    out
+}
+
+fn course_to_proto(c: &CourseRow) -> pb::Course {
+    pb::Course {
+        title: c.title.clone(),
+        r#type: c.kind.clone(),
+        date: c.date.clone(),
+        result: c.result.clone(),
+        credits_ects: c.credits.clone(),
+        status: c.status.clone(),
+        depth: c.depth,
+        document_type: c.document_type.clone(),
+        enrolment: c.enrolment.as_ref().map(|e| pb::Enrolment {
+            institution_name: e.institution.clone(),
+            institution_country: e.country.clone(),
+            date: e.date.clone(),
+            academic_year_start: e.academic_year_start.clone(),
+            academic_year_end: e.academic_year_end.clone(),
+        }),
+        duration: c.duration.clone(),
+        grading_scheme_external_id: c.grading_scheme_external_id.clone(),
+    }
 }
 
 /// The `EMREX transcript` PDF of a document.
@@ -104,6 +238,7 @@ pub fn to_proto(record: &ExchangeRecord) -> pb::Exchange {
     let outcome = record.outcome.as_ref();
     let elmo = document(record);
     let rows = elmo.as_ref().map(course_rows).unwrap_or_default();
+    let notes = elmo.as_ref().map(report_notes).unwrap_or_default();
     let reports = elmo
         .as_ref()
         .map(|e| {
@@ -117,14 +252,31 @@ pub fn to_proto(record: &ExchangeRecord) -> pb::Exchange {
                     courses: rows
                         .iter()
                         .filter(|c| c.report == i)
-                        .map(|c| pb::Course {
-                            title: c.title.clone(),
-                            r#type: c.kind.clone(),
-                            date: c.date.clone(),
-                            result: c.result.clone(),
-                            credits_ects: c.credits.clone(),
-                            status: c.status.clone(),
-                            depth: c.depth,
+                        .map(course_to_proto)
+                        .collect(),
+                    status: notes
+                        .iter()
+                        .find(|n| n.report == i)
+                        .and_then(|n| n.status.as_ref())
+                        .map(|(code, messages)| pb::ReportStatus {
+                            code: code.clone(),
+                            messages: messages.clone(),
+                        }),
+                    recognitions: notes
+                        .iter()
+                        .filter(|n| n.report == i)
+                        .flat_map(|n| &n.recognitions)
+                        .map(|rr| pb::Recognition {
+                            title: rr.title.clone(),
+                            status: rr.status.clone(),
+                            decision_date: rr.decision_date.clone(),
+                            basis_institutions: rr.basis_institutions.clone(),
+                            basis_courses: rr.basis_courses.iter().map(course_to_proto).collect(),
+                            recognised_courses: rr
+                                .recognised_courses
+                                .iter()
+                                .map(course_to_proto)
+                                .collect(),
                         })
                         .collect(),
                 })
@@ -171,6 +323,13 @@ pub fn to_proto(record: &ExchangeRecord) -> pb::Exchange {
             family_name: e.learner.family_name.clone(),
             birth_date: e.learner.bday.clone().unwrap_or_default(),
             citizenship: e.learner.citizenship.clone().unwrap_or_default(),
+            alternative_name: e
+                .learner
+                .alternative_name
+                .as_ref()
+                .map(|a| a.text.clone())
+                .unwrap_or_default(),
+            country_of_birth: e.learner.country_of_birth.clone().unwrap_or_default(),
         }),
         reports,
         signed_xml: if elmo.is_some() {
@@ -182,7 +341,18 @@ pub fn to_proto(record: &ExchangeRecord) -> pb::Exchange {
         created_unix: record.created_unix,
         completed_unix: record.completed_unix.unwrap_or_default(),
         revision: record.revision,
+        elmo_version: elmo.as_ref().map(elmo_version).unwrap_or_default(),
     }
+}
+
+/// The version label of a read document (`Exchange.elmo_version`).
+pub fn elmo_version(elmo: &emrex_elmo::Elmo) -> String {
+    match elmo.format {
+        emrex_elmo::ElmoFormat::V1 | emrex_elmo::ElmoFormat::V1OffSpecNamespace(_) => "1.x",
+        emrex_elmo::ElmoFormat::V2 => "2.1",
+        emrex_elmo::ElmoFormat::LegacyPurl => "purl",
+    }
+    .to_string()
 }
 
 /// The gRPC service.

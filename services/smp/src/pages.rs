@@ -203,6 +203,10 @@ pub struct ResultRow {
     pub result: String,
     pub credits: String,
     pub status: LoiStatus,
+    /// ELMO 2.1 `documentType` (empty when not given).
+    pub document_type: String,
+    /// ELMO 2.1 `enrolment`.
+    pub enrolment: Option<crate::grpc::EnrolmentRow>,
 }
 
 /// The rows of a received document in `lang`: titles in the closest language, dates and
@@ -242,6 +246,10 @@ pub fn result_rows(elmo: &Elmo, lang: Lang) -> Vec<ResultRow> {
             status: loi
                 .map(|i| i.effective_status())
                 .unwrap_or(LoiStatus::Passed),
+            document_type: los.document_type.clone().unwrap_or_default(),
+            enrolment: loi
+                .and_then(|i| i.enrolment.as_ref())
+                .map(crate::grpc::enrolment_row),
         });
         for c in &los.has_part {
             walk(c, depth + 1, institution, lang, rows);
@@ -285,6 +293,7 @@ pub fn result(
     frame: Frame<'_>,
     record: &ExchangeRecord,
     rows: &[ResultRow],
+    notes: &[crate::grpc::ReportNotes],
     pdf_link: Option<&str>,
     start_again: bool,
 ) -> String {
@@ -313,6 +322,7 @@ pub fn result(
                                 td data-label=(t.col_institution) { (c.institution) }
                                 td.title {
                                     @if let Some(l) = &c.title_lang { span lang=(l) { (c.title) } } @else { (c.title) }
+                                    (course_details(c))
                                 }
                                 td data-label=(t.col_date) { (c.date) }
                                 td data-label=(t.col_result) { (c.result) }
@@ -323,6 +333,7 @@ pub fn result(
                     }
                 }
             }
+            (report_notes(notes))
             @if let Some(link) = pdf_link { p { a.button href=(link) id="pdf" { (t.download_pdf) } } }
             @if let Some(o) = outcome {
                 details.tech id="technical" {
@@ -337,6 +348,79 @@ pub fn result(
             @if start_again { p { a href="/" id="start-again" { (t.start_again) } } }
         },
     )
+}
+
+/// What ELMO 2.1 adds to a course row (document type, enrolment), as small print under its title.
+fn course_details(c: &ResultRow) -> Markup {
+    html! {
+        @if !c.document_type.is_empty() { br; small.document-type { "Document: " (c.document_type) } }
+        @if let Some(e) = &c.enrolment {
+            br;
+            small.enrolment {
+                "Enrolled " (e.date)
+                @if !e.institution.is_empty() { " at " (e.institution) }
+                @if !e.academic_year_start.is_empty() { " (academic year " (e.academic_year_start) " – " (e.academic_year_end) ")" }
+            }
+        }
+    }
+}
+
+/// The provider's words on a report status code (ELMO 2.1): what the student received.
+fn status_words(code: &str) -> &'static str {
+    match code {
+        "FULL" => "the complete record",
+        "SELECTION" => "the results you selected",
+        "PARTIAL_TEMPORARY" => {
+            "part of the record: some results could not be fetched now; try again later for the rest"
+        }
+        "PARTIAL_PERMANENT" => "part of the record: some results cannot be provided",
+        "ERROR_TEMPORARY" => "no results: the provider had a temporary problem; try again later",
+        "ERROR_PERMANENT" => "no results: the provider cannot provide them",
+        _ => "a status this service does not know",
+    }
+}
+
+/// Report statuses and recognition decisions (ELMO 2.1), one block per report that has any.
+fn report_notes(notes: &[crate::grpc::ReportNotes]) -> Markup {
+    html! {
+        @for n in notes {
+            section.report-notes data-report=(n.report) {
+                @if let Some((code, messages)) = &n.status {
+                    p.report-status data-code=(code) {
+                        "From " (n.institution) ": " (status_words(code)) " (" (code) ")."
+                        @for m in messages { br; span.hint { (m) } }
+                    }
+                }
+                @if !n.recognitions.is_empty() {
+                    h2 { "Recognitions by " (n.institution) }
+                    table.recognitions {
+                        thead { tr { th { "Recognition" } th { "Decision" } th { "Date" } th { "Based on" } th { "Recognised as" } } }
+                        tbody {
+                            @for r in &n.recognitions {
+                                tr {
+                                    td { (r.title) }
+                                    td { (r.status) }
+                                    td { (r.decision_date) }
+                                    td {
+                                        @for (i, b) in r.basis_courses.iter().enumerate() {
+                                            @if i > 0 { br; }
+                                            (b.title) @if !b.result.is_empty() { " (" (b.result) ")" } ", " (b.institution)
+                                        }
+                                    }
+                                    td {
+                                        @for (i, c) in r.recognised_courses.iter().enumerate() {
+                                            @if i > 0 { br; }
+                                            (c.title) @if !c.result.is_empty() { " (" (c.result) ")" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// An error page; `start_again` links to the chooser (when this SMP has one).
@@ -454,7 +538,7 @@ mod tests {
         for lang in Lang::ALL {
             let t = lang.texts();
             for r in &cases {
-                let page = result(frame(lang), r, &[], None, true);
+                let page = result(frame(lang), r, &[], &[], None, true);
                 let shown = visible(&page);
                 for jargon in [
                     "NCP_",
@@ -481,7 +565,7 @@ mod tests {
             }
         }
         // The cancel page is not titled "Your results".
-        let cancel = result(frame(Lang::En), &cases[4], &[], None, true);
+        let cancel = result(frame(Lang::En), &cases[4], &[], &[], None, true);
         assert!(cancel.contains("<h1>Transfer cancelled</h1>"), "{cancel}");
         assert!(!cancel.contains("Your results<"));
     }
@@ -489,7 +573,7 @@ mod tests {
     #[test]
     fn a_huge_provider_message_is_capped() {
         let r = record(OutcomeKind::NcpReturned, "NCP_ERROR", &"x".repeat(1000), "");
-        let page = result(frame(Lang::En), &r, &[], None, false);
+        let page = result(frame(Lang::En), &r, &[], &[], None, false);
         assert!(page.contains(&format!("{}…", "x".repeat(SHOWN_MESSAGE_CHARS))));
         assert!(!page.contains(&"x".repeat(SHOWN_MESSAGE_CHARS + 1)));
         assert!(!page.contains("start-again"), "no chooser, no dead link");
@@ -533,6 +617,7 @@ mod tests {
             frame(Lang::De),
             &record(OutcomeKind::Verified, "NCP_OK", "", ""),
             &rows,
+            &[],
             None,
             true,
         );

@@ -699,6 +699,161 @@ async fn the_return_endpoint_answers_refusals_with_status_codes() {
     assert_eq!(post(huge).await.expect("post").status().as_u16(), 413);
 }
 
+/// An ELMO 2.1.1 document with everything 2.1 adds, returned over HTTP: the SIS API (a real
+/// gRPC client) gets the report status, the recognition decisions, the enrolment, document
+/// type and the learner's 2.1 fields, and the student's result page shows the status and the
+/// recognitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elmo_2_1_data_reaches_the_sis_api_and_the_result_page() {
+    use emrex_proto::smp::v1::GetExchangeRequest;
+    use emrex_proto::smp::v1::smp_client::SmpClient;
+
+    let (key, cert) = ncp_key("ncp-gr");
+    let f = core(
+        vec![entry("GR", vec![cert], false)],
+        Duration::from_secs(600),
+    )
+    .await;
+    let keys = f._dir.path().join("link-keys");
+    std::fs::write(
+        &keys,
+        base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+    )
+    .expect("key file");
+    let links = emrex_smp::links::LinkKeys::from_config(&emrex_smp::links::LinksConfig {
+        key_file: Some(keys),
+        ..Default::default()
+    })
+    .expect("link keys");
+    let core = Arc::new(f.core.with_links(links));
+    let base = serve(core.clone()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let svc = emrex_smp::grpc::smp_server(core.clone());
+    tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await;
+    });
+
+    let doc = std::fs::read(
+        emrex_tests::workspace_dir().join("services/elmo/tests/data/elmo-2.1.1-every-element.xml"),
+    )
+    .expect("the 2.1.1 test document");
+    // Generated now, so the document can be the answer to this exchange.
+    let doc = String::from_utf8(doc)
+        .expect("utf-8")
+        .replacen(
+            "<generatedDate>2025-06-30T12:00:00+02:00</generatedDate>",
+            &format!("<generatedDate>{}</generatedDate>", now()),
+            1,
+        )
+        .into_bytes();
+    let r = core
+        .start(
+            Person::new("Georgios", "Papadopoulos", Some("2001-03-04")),
+            "GR",
+            "app-21",
+        )
+        .await
+        .expect("start");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let posted = http
+        .post(format!("{base}/return"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body(&r.session_id, "NCP_OK", &signed(&key, &doc)))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(posted.status().as_u16(), 303);
+    let location = posted
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("location")
+        .to_string();
+
+    let mut client = SmpClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connect");
+    let ex = client
+        .get_exchange(GetExchangeRequest {
+            session_id: r.session_id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(
+        ex.outcome,
+        emrex_proto::smp::v1::OutcomeKind::Verified as i32,
+        "{}",
+        ex.detail
+    );
+    assert_eq!(ex.elmo_version, "2.1");
+    let learner = ex.learner.expect("learner");
+    assert_eq!(learner.alternative_name, "Γεώργιος Παπαδόπουλος");
+    assert_eq!(
+        learner.country_of_birth,
+        "http://publications.europa.eu/resource/authority/country/GRC"
+    );
+    let report = &ex.reports[0];
+    let status = report.status.as_ref().expect("report status");
+    assert_eq!(status.code, "PARTIAL_TEMPORARY");
+    assert_eq!(
+        status.messages,
+        ["Results of the last term are not available yet."]
+    );
+    let rec = &report.recognitions[0];
+    assert_eq!(
+        (rec.status.as_str(), rec.decision_date.as_str()),
+        ("Partially Positive", "2022-03-01")
+    );
+    assert_eq!(rec.basis_institutions, ["Uppsala University"]);
+    assert_eq!(
+        rec.basis_courses[0].title,
+        "Program Design and Data Structures"
+    );
+    assert_eq!(rec.recognised_courses[0].title, "Data Structures");
+    let degree = &report.courses[0];
+    assert_eq!(degree.document_type, "Diploma");
+    assert_eq!(degree.duration, "P4Y");
+    assert_eq!(degree.grading_scheme_external_id, "urn:grading:greek-0-10");
+    let enrolment = degree.enrolment.as_ref().expect("enrolment");
+    assert_eq!(
+        (
+            enrolment.date.as_str(),
+            enrolment.academic_year_end.as_str()
+        ),
+        ("2019-09-01", "2020-08-31")
+    );
+
+    let page = http
+        .get(format!("{base}{location}"))
+        .send()
+        .await
+        .expect("result page");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.expect("html");
+    for needle in [
+        "data-code=\"PARTIAL_TEMPORARY\"",
+        "part of the record: some results could not be fetched now",
+        "Results of the last term are not available yet.",
+        "Recognitions by National and Kapodistrian University of Athens",
+        "Partially Positive",
+        "Program Design and Data Structures (5), Uppsala University",
+        "Document: Diploma",
+        "Enrolled 2019-09-01",
+    ] {
+        assert!(html.contains(needle), "{needle:?} not on the page:\n{html}");
+    }
+}
+
 /// Issue #16, items 2, 4, 11 and 12 over HTTP: the return endpoint refuses what is not a
 /// well-formed EMREX form (415 for other bodies, 400 for duplicated or missing fields) and
 /// records nothing; an expired hand-over is refused at once with a way to start again; a start

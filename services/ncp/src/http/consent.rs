@@ -154,7 +154,7 @@ pub(super) async fn send(
     let built = build_signed(
         selected,
         lang.tag().to_string(),
-        ncp.settings.pdf.clone(),
+        ncp.settings.document.clone(),
         &ncp.signer,
     )
     .await;

@@ -37,7 +37,7 @@ use crate::exchange::ExchangeStore;
 use crate::metrics::NcpMetrics;
 use crate::oidc::OidcLogin;
 use crate::pages;
-use crate::response::PdfSettings;
+use crate::response::DocumentSettings;
 use crate::source::AnySource;
 
 pub use refusal::{Message, Refusal};
@@ -65,7 +65,8 @@ pub struct Settings {
     pub entry_path: String,
     pub policy: ReturnUrlPolicy,
     pub allow_not_passed_default: bool,
-    pub pdf: PdfSettings,
+    /// How the response document is written (ELMO version, provider name in the PDF).
+    pub document: DocumentSettings,
     pub ttl_secs: u64,
 }
 

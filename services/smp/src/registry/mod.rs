@@ -2,13 +2,16 @@
 //!
 //! * [`jsonlist`]: the EMREX 1.x JSON lists (`ncp-list.json` / `emp-list.json`), parsed leniently
 //!   into a [`Snapshot`].
+//! * [`ewp`]: the EWP registry catalogue (`catalogue-v1.xml`), its `emrex-data-access-point`
+//!   entries as a [`Snapshot`].
 //! * [`source`]: [`RegistryConfig`] (where the list comes from: our EMREG over gRPC with live
-//!   Watch, or a JSON list over HTTP(S) refreshed with ETags) and [`RegistryView`], the always
-//!   current snapshot the rest of the SMP reads.
+//!   Watch, or a JSON list or the EWP catalogue over HTTP(S) refreshed with ETags) and
+//!   [`RegistryView`], the always current snapshot the rest of the SMP reads.
 //!
-//! Both sources give snapshots in one canonical form ([`Snapshot::from_parts`]): countries that
+//! All sources give snapshots in one canonical form ([`Snapshot::from_parts`]): countries that
 //! have at least one NCP, ordered by code; NCPs ordered by country, then acronym.
 
+pub mod ewp;
 pub mod jsonlist;
 pub mod source;
 

@@ -39,6 +39,35 @@ pub enum RegistryConfig {
         #[serde(default)]
         legacy_acronyms: Vec<String>,
     },
+    /// The EWP registry catalogue (`catalogue-v1.xml`) over HTTP(S): every host's
+    /// `emrex-data-access-point` entry is an NCP, keyed by its name.
+    #[serde(rename = "ewp-catalogue")]
+    EwpCatalogue {
+        /// `https://registry.erasmuswithoutpaper.eu/catalogue-v1.xml` (production) or
+        /// `https://dev-registry.erasmuswithoutpaper.eu/catalogue-v1.xml` (test); `http://`
+        /// only for loopback hosts.
+        url: String,
+        /// How often the catalogue is fetched again (with `If-None-Match`).
+        #[serde(with = "emrex_runtime::config::duration", default = "default_refresh")]
+        refresh: Duration,
+        /// Time allowed for one fetch (connect, headers and body).
+        #[serde(with = "emrex_runtime::config::duration", default = "default_timeout")]
+        timeout: Duration,
+        /// An extra CA bundle (PEM) for the server's certificate; the platform trust store is
+        /// used too.
+        #[serde(default)]
+        ca_file: Option<PathBuf>,
+        /// Names of entries that still sign with SHA-1 (the catalogue has no such flag).
+        #[serde(default)]
+        legacy_names: Vec<String>,
+        /// Largest catalogue accepted, in bytes (default 16 MiB; the real one is a few MB).
+        #[serde(default = "default_catalogue_max_bytes")]
+        max_bytes: usize,
+    },
+}
+
+fn default_catalogue_max_bytes() -> usize {
+    crate::registry::ewp::CatalogueLimits::default().max_bytes
 }
 
 fn default_refresh() -> Duration {
@@ -71,6 +100,18 @@ impl RegistryConfig {
         }
     }
 
+    /// An EWP catalogue source with the default refresh (5 min), timeout (30 s) and size limit.
+    pub fn ewp_catalogue(url: impl Into<String>) -> Self {
+        Self::EwpCatalogue {
+            url: url.into(),
+            refresh: default_refresh(),
+            timeout: default_timeout(),
+            ca_file: None,
+            legacy_names: Vec::new(),
+            max_bytes: default_catalogue_max_bytes(),
+        }
+    }
+
     /// A gRPC source at `endpoint` (other settings default).
     pub fn grpc(endpoint: impl Into<String>) -> Self {
         Self::Grpc {
@@ -82,11 +123,13 @@ impl RegistryConfig {
         }
     }
 
-    /// What the view reads, for its status and logs: `grpc {endpoint}` or `json {url}`.
+    /// What the view reads, for its status and logs: `grpc {endpoint}`, `json {url}` or
+    /// `ewp-catalogue {url}`.
     pub(super) fn describe(&self) -> String {
         match self {
             Self::Grpc { client, .. } => format!("grpc {}", client.endpoint),
             Self::Json { url, .. } => format!("json {url}"),
+            Self::EwpCatalogue { url, .. } => format!("ewp-catalogue {url}"),
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Where the registry comes from ([`RegistryConfig`]) and the live view of it the SMP reads
 //! ([`RegistryView`]).
 //!
-//! * [`config`]: `[registry]` — `grpc` (our EMREG: List, then Watch) or `json` (an EMREX 1.x
-//!   list over HTTP(S), ours at `…/ncp-list.json?pubKeys=true` or any other);
+//! * [`config`]: `[registry]` — `grpc` (our EMREG: List, then Watch), `json` (an EMREX 1.x
+//!   list over HTTP(S), ours at `…/ncp-list.json?pubKeys=true` or any other) or
+//!   `ewp-catalogue` (the EWP registry's `catalogue-v1.xml`);
 //! * [`grpc`]: List + Watch with revision checks and periodic resynchronisation;
-//! * [`json`]: fetching with ETags, size and scheme limits, parsed by
-//!   [`parse_list`](super::parse_list);
+//! * [`http`]: fetching documents with ETags, size and scheme limits; [`json`] parses them with
+//!   [`parse_list`](super::parse_list), [`ewp`] with
+//!   [`parse_catalogue`](super::ewp::parse_catalogue);
 //! * `backoff`: jittered exponential backoff between attempts.
 //!
 //! A failed fetch, an invalid document or a broken stream never replaces a good snapshot: the
@@ -13,7 +15,9 @@
 
 mod backoff;
 pub mod config;
+pub mod ewp;
 pub mod grpc;
+pub mod http;
 pub mod json;
 
 use std::fmt;
@@ -29,17 +33,18 @@ use tokio::sync::watch;
 use tonic::service::interceptor::InterceptedService;
 
 use super::Snapshot;
+use super::ewp::{CatalogueLimits, CatalogueOptions};
 use super::jsonlist::ParseOptions;
 
 pub use config::RegistryConfig;
 pub use grpc::{RESYNC_INTERVAL, WatchError};
-pub use json::{CaFileError, FetchError, UrlProblem};
+pub use http::{CaFileError, DocumentError, FetchError, UrlProblem};
 
 /// Why a registry source could not be started (configuration problems; fetch failures later
 /// are retried and reported through [`RegistryView::status`]).
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    /// The JSON list URL is unusable.
+    /// The JSON list or catalogue URL is unusable.
     #[error("registry url {url:?}: {problem}")]
     Url { url: String, problem: UrlProblem },
     /// The CA file (`ca_file`) could not be read, holds no certificate, or one is unusable.
@@ -184,15 +189,28 @@ impl RegistryView {
                 ca_file,
                 legacy_acronyms,
             } => {
-                let parsed = json::check_url(url)?;
-                let client = json::http_client(&parsed, ca_file.as_deref(), *timeout)?;
-                let source = json::JsonSource {
-                    client,
-                    url: parsed,
-                    refresh: (*refresh).max(Duration::from_millis(10)),
-                    options: ParseOptions::with_legacy_acronyms(legacy_acronyms.iter().cloned()),
-                    etag: None,
-                };
+                let format = json::JsonList(ParseOptions::with_legacy_acronyms(
+                    legacy_acronyms.iter().cloned(),
+                ));
+                let source = http::HttpSource::new(url, *refresh, *timeout, ca_file, format)?;
+                tokio::spawn(source.run(Arc::clone(&inner), shutdown));
+            }
+            RegistryConfig::EwpCatalogue {
+                url,
+                refresh,
+                timeout,
+                ca_file,
+                legacy_names,
+                max_bytes,
+            } => {
+                let format = ewp::EwpCatalogue(CatalogueOptions {
+                    legacy_names: legacy_names.iter().cloned().collect(),
+                    limits: CatalogueLimits {
+                        max_bytes: *max_bytes,
+                        ..CatalogueLimits::default()
+                    },
+                });
+                let source = http::HttpSource::new(url, *refresh, *timeout, ca_file, format)?;
                 tokio::spawn(source.run(Arc::clone(&inner), shutdown));
             }
         }
