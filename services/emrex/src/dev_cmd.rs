@@ -2,11 +2,12 @@
 //! fresh development key registered in that EMREG, an NCP in development mode with the demo
 //! students, and an SMP that trusts that EMREG — so a newcomer can run an exchange in a browser.
 //!
-//! Everything listens on 127.0.0.1 only, and the internal gRPC hops (NCP → Signer, SMP → EMREG,
+//! Everything listens on 127.0.0.1 only (`--listen 0.0.0.0` opens the browser-facing ports, for a
+//! container whose ports are published), and the internal gRPC hops (NCP → Signer, SMP → EMREG,
 //! the SIS API) carry no authentication here: this is a development federation, never a
 //! deployment (each service runs on its own with mTLS via `emrex signer|emreg|ncp|smp`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,10 +38,20 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
-async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(("127.0.0.1", port))
+async fn bind(ip: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((ip, port))
         .await
-        .with_context(|| format!("binding 127.0.0.1:{port} for {what} (choose another with the flags, or 0 for any free port)"))
+        .with_context(|| format!("binding {ip}:{port} for {what} (choose another with the flags, or 0 for any free port)"))
+}
+
+/// The address a URL names for a listener: the listener's own, except that "any address"
+/// (`--listen 0.0.0.0` in a container whose ports are published) is reached as 127.0.0.1.
+fn url_addr(bound: SocketAddr) -> SocketAddr {
+    if bound.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bound.port())
+    } else {
+        bound
+    }
 }
 
 /// A development key pair, made once per data directory (kept so restarts keep the EMREG entry
@@ -76,13 +87,15 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
 
     // Listeners first: every URL in the federation is known before anything starts.
-    let smp_http = bind(args.smp_port, "the SMP").await?;
-    let ncp_http = bind(args.ncp_port, "the NCP").await?;
-    let emreg_http = bind(args.emreg_port, "EMREG's JSON list").await?;
-    let signer_grpc = bind(0, "the Signer").await?;
-    let emreg_grpc = bind(0, "EMREG's gRPC").await?;
-    let smp_grpc = bind(args.smp_grpc_port, "the SMP's SIS API").await?;
-    let addr = |l: &TcpListener| l.local_addr().context("local address");
+    let public = args.listen;
+    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let smp_http = bind(public, args.smp_port, "the SMP").await?;
+    let ncp_http = bind(public, args.ncp_port, "the NCP").await?;
+    let emreg_http = bind(public, args.emreg_port, "EMREG's JSON list").await?;
+    let signer_grpc = bind(local, 0, "the Signer").await?;
+    let emreg_grpc = bind(local, 0, "EMREG's gRPC").await?;
+    let smp_grpc = bind(public, args.smp_grpc_port, "the SMP's SIS API").await?;
+    let addr = |l: &TcpListener| l.local_addr().map(url_addr).context("local address");
     let (smp_addr, ncp_addr, emreg_addr, signer_addr, emreg_grpc_addr, smp_grpc_addr): (
         SocketAddr,
         SocketAddr,
@@ -289,7 +302,7 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
          EMREG gRPC          http://{emreg_grpc_addr}\n  \
          Signer gRPC         http://{signer_addr}\n  \
          SMP SIS API (gRPC)  http://{smp_grpc_addr}\n\n\
-         Everything is on 127.0.0.1 without authentication: development only. Ctrl-C stops it.\n",
+         The services listen on {public} without authentication: development only. Ctrl-C stops it.\n",
         data.display()
     );
     println!("emrex-dev-ready {ready}");
@@ -304,4 +317,19 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
 /// A listener as tonic's incoming stream, with TCP_NODELAY as the runtime sets it.
 fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_loopback_for_any_address_and_the_address_otherwise() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().expect("addr");
+        assert_eq!(url_addr(any).to_string(), "127.0.0.1:8080");
+        let any6: SocketAddr = "[::]:8090".parse().expect("addr");
+        assert_eq!(url_addr(any6).to_string(), "127.0.0.1:8090");
+        let specific: SocketAddr = "192.0.2.7:8081".parse().expect("addr");
+        assert_eq!(url_addr(specific), specific);
+    }
 }

@@ -8,11 +8,12 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use emrex_proto::smp::v1::smp_client::SmpClient;
-use emrex_proto::smp::v1::{ListExchangesRequest, OutcomeKind};
-use emrex_tests::browser::Browser;
-use emrex_tests::oidc::{OpAccount, OpClient, OpConfig, OpenIdProvider};
-use serde_json::{Value, json};
+use emrex_proto::smp::v1::OutcomeKind;
+use emrex_tests::oidc::OpenIdProvider;
+use serde_json::Value;
+
+mod dev_support;
+use dev_support::{assert_verified_demo_exchange, flow, newest_exchange};
 
 struct Dev {
     child: Child,
@@ -75,68 +76,11 @@ fn start_dev(data: &std::path::Path, ncp_port: u16, oidc: Option<(&str, &std::pa
     }
 }
 
-fn flow(smp: &str, login: Vec<Value>, out: &str) -> emrex_tests::browser::StepsOutcome {
-    let mut steps = vec![
-        json!({"goto": smp}),
-        json!({"click": "#country-NO"}),
-        json!({"expectText": "Fetch your results from"}),
-        json!({"click": "#ncp-DEV-NCP"}),
-        json!({"waitForUrl": "/x/"}),
-    ];
-    steps.extend(login);
-    steps.extend([
-        json!({"waitFor": "#consent"}),
-        json!({"check": "#c-r0-0"}),
-        json!({"check": "#c-r1-1"}),
-        json!({"check": "#consent"}),
-        json!({"click": "#send"}),
-        json!({"waitForUrl": format!("{smp}return")}),
-        json!({"expectText": "Verified"}),
-        json!({"expectText": "Introduction to Object-oriented Programming"}),
-        json!({"expectText": "Svenska som främmande språk"}),
-        json!({"screenshot": "result.png"}),
-        json!({"text": "#courses"}),
-    ]);
-    Browser::run(&json!(steps), &emrex_tests::output_dir(out))
-}
-
-async fn newest_exchange(smp_grpc: &str) -> emrex_proto::smp::v1::Exchange {
-    let mut client = SmpClient::connect(smp_grpc.to_string())
-        .await
-        .expect("connect")
-        .max_decoding_message_size(64 << 20);
-    let list = client
-        .list_exchanges(ListExchangesRequest {
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .into_inner();
-    list.exchanges.into_iter().next().expect("an exchange")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins() {
     emrex_tests::browser::ensure_node_modules();
     let ncp_port = free_port();
-    let op = OpenIdProvider::start(&OpConfig {
-        clients: vec![OpClient {
-            client_id: "emrex-dev-ncp".into(),
-            client_secret: "test-only-secret".into(),
-            redirect_uris: vec![format!("http://127.0.0.1:{ncp_port}/login/callback")],
-        }],
-        accounts: vec![OpAccount {
-            sub: "demo-asa".into(),
-            login: "asa".into(),
-            claims:
-                json!({"given_name": "Åsa", "family_name": "Ødegård", "birthdate": "1999-04-12"})
-                    .as_object()
-                    .expect("object")
-                    .clone(),
-        }],
-        ..Default::default()
-    });
+    let op = OpenIdProvider::start(&dev_support::op_config(ncp_port));
     let dir = tempfile::tempdir().expect("tmp");
     let secret = dir.path().join("oidc-secret");
     std::fs::write(&secret, "test-only-secret").expect("secret");
@@ -151,51 +95,18 @@ async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins
     // 1. Dev login.
     let s = smp.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        flow(
-            &s,
-            vec![json!({"click": "#dev-demo-asa"})],
-            "dev_federation_devlogin",
-        )
+        flow(&s, dev_support::dev_login(), "dev_federation_devlogin")
     })
     .await
     .expect("browser");
     outcome.assert_ok().assert_no_csp_violations();
     let ex = newest_exchange(&smp_grpc).await;
-    assert_eq!(ex.outcome, OutcomeKind::Verified as i32, "{}", ex.detail);
-    let courses: Vec<&str> = ex
-        .reports
-        .iter()
-        .flat_map(|r| r.courses.iter().map(|c| c.title.as_str()))
-        .collect();
-    assert_eq!(courses.len(), 2, "{courses:?}");
-    assert!(
-        courses.contains(&"Introduction to Object-oriented Programming"),
-        "{courses:?}"
-    );
-    assert!(
-        courses.contains(&"Svenska som främmande språk, nybörjarkurs"),
-        "{courses:?}"
-    );
-    assert!(!ex.signed_xml.is_empty() && ex.transcript_pdf.starts_with(b"%PDF"));
-    assert_eq!(
-        ex.person.as_ref().map(|p| p.family_name.as_str()),
-        Some("Ødegård")
-    );
+    assert_verified_demo_exchange(&ex);
 
     // 2. OpenID Connect login at the NCP through the real provider.
     let s = smp.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        flow(
-            &s,
-            vec![
-                json!({"click": "#oidc-login"}),
-                json!({"waitFor": "input[name=login]"}),
-                json!({"fill": "input[name=login]", "value": "asa"}),
-                json!({"fill": "input[name=password]", "value": "any"}),
-                json!({"click": "button[type=submit]"}),
-            ],
-            "dev_federation_oidc",
-        )
+        flow(&s, dev_support::oidc_login(), "dev_federation_oidc")
     })
     .await
     .expect("browser");

@@ -1,0 +1,123 @@
+//! What the `emrex dev` browser tests share, whether the federation runs as a process
+//! (`dev_federation.rs`) or inside the container image (`image.rs`): the demo student's OpenID
+//! account, the Chromium steps of one exchange, and reading the exchange back over the SIS API.
+
+#![allow(dead_code)]
+
+use emrex_proto::smp::v1::smp_client::SmpClient;
+use emrex_proto::smp::v1::{ListExchangesRequest, OutcomeKind};
+use emrex_tests::browser::{Browser, RunOptions, StepsOutcome};
+use emrex_tests::oidc::{OpAccount, OpClient, OpConfig};
+use serde_json::{Value, json};
+
+/// The provider's configuration for the development NCP on `ncp_port` (callback on 127.0.0.1).
+pub fn op_config(ncp_port: u16) -> OpConfig {
+    OpConfig {
+        clients: vec![OpClient {
+            client_id: "emrex-dev-ncp".into(),
+            client_secret: "test-only-secret".into(),
+            redirect_uris: vec![format!("http://127.0.0.1:{ncp_port}/login/callback")],
+        }],
+        accounts: vec![OpAccount {
+            sub: "demo-asa".into(),
+            login: "asa".into(),
+            claims:
+                json!({"given_name": "Åsa", "family_name": "Ødegård", "birthdate": "1999-04-12"})
+                    .as_object()
+                    .expect("object")
+                    .clone(),
+        }],
+        ..Default::default()
+    }
+}
+
+/// The login steps at the development NCP: its dev login button.
+pub fn dev_login() -> Vec<Value> {
+    vec![json!({"click": "#dev-demo-asa"})]
+}
+
+/// The login steps at the development NCP through the OpenID provider's form.
+pub fn oidc_login() -> Vec<Value> {
+    vec![
+        json!({"click": "#oidc-login"}),
+        json!({"waitFor": "input[name=login]"}),
+        json!({"fill": "input[name=login]", "value": "asa"}),
+        json!({"fill": "input[name=password]", "value": "any"}),
+        json!({"click": "button[type=submit]"}),
+    ]
+}
+
+/// One exchange in Chromium from the SMP at `smp` (ending in `/`): country, NCP, `login`, two
+/// courses, consent, and the verified result back at the SMP. Screenshots go to
+/// `tests/output/<out>`.
+pub fn flow(smp: &str, login: Vec<Value>, out: &str) -> StepsOutcome {
+    flow_with(smp, login, out, &RunOptions::default())
+}
+
+/// [`flow`] with the browser's [`RunOptions`] (e.g. a provider on another address).
+pub fn flow_with(smp: &str, login: Vec<Value>, out: &str, options: &RunOptions) -> StepsOutcome {
+    let mut steps = vec![
+        json!({"goto": smp}),
+        json!({"click": "#country-NO"}),
+        json!({"expectText": "Fetch your results from"}),
+        json!({"click": "#ncp-DEV-NCP"}),
+        json!({"waitForUrl": "/x/"}),
+    ];
+    steps.extend(login);
+    steps.extend([
+        json!({"waitFor": "#consent"}),
+        json!({"check": "#c-r0-0"}),
+        json!({"check": "#c-r1-1"}),
+        json!({"check": "#consent"}),
+        json!({"click": "#send"}),
+        json!({"waitForUrl": format!("{smp}return")}),
+        json!({"expectText": "Verified"}),
+        json!({"expectText": "Introduction to Object-oriented Programming"}),
+        json!({"expectText": "Svenska som främmande språk"}),
+        json!({"screenshot": "result.png"}),
+        json!({"text": "#courses"}),
+    ]);
+    Browser::run_with_options(&json!(steps), &emrex_tests::output_dir(out), options)
+}
+
+/// The newest exchange the SMP recorded, read over its SIS API at `smp_grpc`.
+pub async fn newest_exchange(smp_grpc: &str) -> emrex_proto::smp::v1::Exchange {
+    let mut client = SmpClient::connect(smp_grpc.to_string())
+        .await
+        .expect("connect")
+        .max_decoding_message_size(64 << 20);
+    let list = client
+        .list_exchanges(ListExchangesRequest {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    list.exchanges.into_iter().next().expect("an exchange")
+}
+
+/// Checks what the SMP recorded for the exchange [`flow`] ran: verified, the two ticked courses,
+/// the signed XML and the PDF, the person from the NCP.
+pub fn assert_verified_demo_exchange(ex: &emrex_proto::smp::v1::Exchange) {
+    assert_eq!(ex.outcome, OutcomeKind::Verified as i32, "{}", ex.detail);
+    let courses: Vec<&str> = ex
+        .reports
+        .iter()
+        .flat_map(|r| r.courses.iter().map(|c| c.title.as_str()))
+        .collect();
+    assert_eq!(courses.len(), 2, "{courses:?}");
+    assert!(
+        courses.contains(&"Introduction to Object-oriented Programming"),
+        "{courses:?}"
+    );
+    assert!(
+        courses.contains(&"Svenska som främmande språk, nybörjarkurs"),
+        "{courses:?}"
+    );
+    assert!(!ex.signed_xml.is_empty() && ex.transcript_pdf.starts_with(b"%PDF"));
+    assert_eq!(
+        ex.person.as_ref().map(|p| p.family_name.as_str()),
+        Some("Ødegård")
+    );
+}
