@@ -325,8 +325,8 @@ failSwapOn: false
 podCIDR: $POD_CIDR
 maxPods: 60
 serializeImagePulls: false
-# The disk is shared with builds: never evict for disk pressure in a test cluster.
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+# The disk is shared with builds: evict only when it is really full (100 MiB left).
+evictionHard: {memory.available: "100Mi", nodefs.available: "100Mi", imagefs.available: "100Mi", nodefs.inodesFree: "1%"}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 volumePluginDir: $dir/kubelet-plugins
