@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# A PostgreSQL database for the tests (EMREG's PostgreSQL back end). Prints, as the only line on
-# standard output (everything else goes to standard error):
+# A PostgreSQL database for the tests (the PostgreSQL back ends of EMREG, the SMP and the NCP).
+# Prints, as the only lines on standard output (everything else goes to standard error):
 #
 #   export EMREX_TEST_POSTGRES_URL=postgres://emrex_test:PASSWORD@127.0.0.1:PORT/emrex_test
+#   export EMREX_TEST_POSTGRES_CA=DIR/ca.crt
+#
+# The server also accepts TLS, with a certificate for `localhost` and 127.0.0.1 issued by a
+# throw-away test CA (DIR/ca.crt), so tests can connect with sslmode=verify-full.
 #
 # so the test command can do:
 #
@@ -107,6 +111,28 @@ EOF
 fi
 port=$(cat "$dir/port")
 
+# TLS with a throw-away CA (test-only keys, made here, never committed).
+if [ ! -s "$data/server.crt" ] || [ ! -s "$dir/ca.crt" ]; then
+  log "making a test CA and a server certificate for localhost / 127.0.0.1"
+  tls=$(mktemp -d)
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=emrex TEST-ONLY PostgreSQL CA" \
+    -keyout "$tls/ca.key" -out "$tls/ca.crt" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" \
+    -out "$tls/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$tls/ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$tls/ext" -out "$tls/server.crt" >/dev/null 2>&1
+  install -m 600 "$tls/server.key" "$data/server.key"
+  install -m 644 "$tls/server.crt" "$data/server.crt"
+  [ "$(id -u)" = 0 ] && chown "$owner" "$data/server.key" "$data/server.crt"
+  install -m 644 "$tls/ca.crt" "$dir/ca.crt"
+  rm -rf "$tls"
+fi
+if ! grep -q '^ssl = on' "$data/postgresql.conf"; then
+  echo "ssl = on" >>"$data/postgresql.conf"
+  if pgctl status >/dev/null 2>&1; then pgctl reload >&2; fi
+fi
+
 if pgctl status >/dev/null 2>&1; then
   log "cluster already running on port $port"
 else
@@ -132,3 +158,4 @@ SQL
 
 log "database $db ready for role $role on 127.0.0.1:$port"
 echo "export EMREX_TEST_POSTGRES_URL=postgres://$role:$password@127.0.0.1:$port/$db"
+echo "export EMREX_TEST_POSTGRES_CA=$dir/ca.crt"

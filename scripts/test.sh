@@ -76,7 +76,7 @@ if [ -z "${EMREX_TEST_POSTGRES_URL:-}" ]; then
   eval "$(bash scripts/postgres-test-db.sh)"
   pg_started=1
 fi
-export EMREX_TEST_POSTGRES_URL
+export EMREX_TEST_POSTGRES_URL EMREX_TEST_POSTGRES_CA
 
 # Kubernetes control plane for the operator tests: etcd + kube-apiserver + kube-controller-manager
 # 1.20.2, built once from Debian's source and cached in $EMREX_CACHE_DIR/k8s/bin (~4 min cold).

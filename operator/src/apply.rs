@@ -210,7 +210,10 @@ pub async fn apply(
     })
 }
 
-/// `(available, wanted, summary)` of applied Deployments, from what their controllers report.
+/// Whether applied Deployments are available, and a summary (`name available/wanted, …`), from
+/// what their controllers report. Each Deployment that wants replicas needs at least one
+/// available, counted for its current spec (a status still describing an older generation
+/// does not count); one scaled to zero is available as it is.
 pub fn availability(deployments: &[Deployment]) -> (bool, String) {
     let mut ok = true;
     let mut parts = Vec::new();
@@ -218,12 +221,83 @@ pub fn availability(deployments: &[Deployment]) -> (bool, String) {
         let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let status = d.status.as_ref();
         let available = status.and_then(|s| s.available_replicas).unwrap_or(0);
-        // The status must describe the current spec, not an older generation's.
         let current = status.and_then(|s| s.observed_generation) == d.metadata.generation;
-        if available < wanted.min(1) || (wanted > 0 && !current) || available == 0 && wanted > 0 {
+        if wanted > 0 && (available == 0 || !current) {
             ok = false;
         }
         parts.push(format!("{} {available}/{wanted}", d.name_any()));
     }
     (ok, format!("available replicas: {}", parts.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A Deployment at `generation` wanting `replicas`, whose status says `available` of them
+    /// for `observed` (no status at all when `observed` is `None`).
+    fn dep(
+        name: &str,
+        generation: i64,
+        replicas: Option<i32>,
+        observed: Option<i64>,
+        available: i32,
+    ) -> Deployment {
+        let mut d = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "generation": generation},
+            "spec": {"selector": {}, "template": {}},
+        });
+        if let Some(r) = replicas {
+            d["spec"]["replicas"] = json!(r);
+        }
+        if let Some(o) = observed {
+            d["status"] = json!({"observedGeneration": o, "availableReplicas": available});
+        }
+        serde_json::from_value(d).expect("deployment")
+    }
+
+    #[test]
+    fn available_when_every_deployment_has_a_current_available_replica() {
+        let (ok, summary) = availability(&[
+            dep("uni-ncp", 2, Some(3), Some(2), 1),
+            dep("uni-signer", 1, None, Some(1), 1),
+        ]);
+        assert!(ok, "one of three is enough; replicas default to one");
+        assert_eq!(summary, "available replicas: uni-ncp 1/3, uni-signer 1/1");
+    }
+
+    #[test]
+    fn unavailable_without_replicas_status_or_a_current_status() {
+        for (d, why) in [
+            (dep("d", 1, Some(1), Some(1), 0), "no available replica"),
+            (dep("d", 1, Some(2), None, 0), "no status yet"),
+            (
+                dep("d", 3, Some(1), Some(2), 1),
+                "the status describes generation 2, the spec is 3",
+            ),
+        ] {
+            assert!(!availability(&[d]).0, "{why}");
+        }
+        // One unavailable Deployment makes the whole resource unavailable.
+        let (ok, summary) = availability(&[
+            dep("a", 1, Some(1), Some(1), 1),
+            dep("b", 1, Some(1), Some(1), 0),
+        ]);
+        assert!(!ok);
+        assert_eq!(summary, "available replicas: a 1/1, b 0/1");
+    }
+
+    #[test]
+    fn scaled_to_zero_or_nothing_to_run_is_available() {
+        assert_eq!(
+            availability(&[dep("d", 4, Some(0), Some(3), 0)]),
+            (true, "available replicas: d 0/0".to_string())
+        );
+        assert_eq!(
+            availability(&[]),
+            (true, "available replicas: ".to_string())
+        );
+    }
 }

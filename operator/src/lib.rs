@@ -58,7 +58,7 @@ fn without_cel(crd: CustomResourceDefinition) -> CustomResourceDefinition {
 
 /// Why the CRDs could not be rendered.
 #[derive(Debug, thiserror::Error)]
-#[error("rendering the CRDs as YAML: {0}")]
+#[error("rendering the CRDs as YAML failed")]
 pub struct RenderError(#[from] serde_norway::Error);
 
 fn render(crds: Vec<CustomResourceDefinition>, header: &str) -> Result<String, RenderError> {

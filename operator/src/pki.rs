@@ -15,7 +15,7 @@ use crate::crd::KeyAlgorithm;
 /// Why material could not be issued or read.
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
-    #[error("generating or signing: {0}")]
+    #[error("generating or signing failed")]
     Rcgen(#[from] rcgen::Error),
     #[error("not a PEM certificate: {0}")]
     BadCertificate(String),
@@ -23,6 +23,8 @@ pub enum PkiError {
     Time(String),
     #[error("RSA key size must be 2048, 3072 or 4096, not {0}")]
     KeySize(i32),
+    #[error("no randomness for a serial number")]
+    Randomness,
 }
 
 /// What a PEM certificate says about itself.
@@ -172,7 +174,7 @@ pub fn issue_signing(req: &SigningRequest, ca: Option<&CaMaterial>) -> Result<Is
 
 fn random_serial() -> Result<rcgen::SerialNumber, PkiError> {
     let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| PkiError::Time("no randomness".into()))?;
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| PkiError::Randomness)?;
     bytes[0] &= 0x7f;
     Ok(rcgen::SerialNumber::from_slice(&bytes))
 }

@@ -1,37 +1,20 @@
 //! Running the operator: the Kubernetes client, the admin server (`/live`, `/ready`,
-//! `/metrics`), leader election, optional CRD installation, and the five controllers.
+//! `/metrics`), leader election, optional CRD installation, then each kind's controller
+//! (`controller::<kind>::run`) until shutdown or a lost Lease.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::future::join_all;
-use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::Patch;
-use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
+use kube::{Api, Client, ResourceExt};
 
-use crate::controller::{self, Ctx, error_policy_for};
-use crate::crd::{
-    NationalContactPoint, Registry, RegistryEntry, SigningCertificate, StudentMobilityPlugin,
-};
+use crate::controller::{self, Ctx};
 use crate::emreg::EmregClients;
 use crate::lease::{self, LeaseConfig, Outcome};
 use crate::metrics::OperatorMetrics;
-use crate::names::MANAGED_BY;
-
-/// Reconciles in flight per controller. Unbounded (kube's default) lets a burst of hundreds of
-/// resources hit the API server at once; a bounded pool keeps its latency, and the operator's
-/// memory, flat while the queue drains.
-pub const RECONCILE_CONCURRENCY: u16 = 16;
 
 /// How the operator runs (from `emrex operator` flags).
 #[derive(Debug, Clone)]
@@ -53,11 +36,11 @@ pub struct OperatorConfig {
 /// Why the operator stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("Kubernetes client: {0}")]
+    #[error("no Kubernetes client")]
     Client(#[source] kube::Error),
-    #[error("applying the CRDs: {0}")]
+    #[error("applying the CRDs failed")]
     Crds(#[source] kube::Error),
-    #[error("admin server: {0}")]
+    #[error("the admin server failed")]
     Admin(#[from] emrex_runtime::admin::AdminError),
     #[error(
         "lost the leader Lease {0} (renewal failed past its duration); exiting so another replica takes over"
@@ -129,6 +112,8 @@ pub async fn run_with_client(
 
     let ctx = Arc::new(Ctx {
         client: client.clone(),
+        namespace: config.namespace.clone(),
+        shutdown: shutdown.clone(),
         image: config.image.clone(),
         recorder: Recorder::new(
             client.clone(),
@@ -141,7 +126,7 @@ pub async fn run_with_client(
         emreg: EmregClients::default(),
         applied: crate::apply::AppliedCache::default(),
     });
-    let controllers = tokio::spawn(controllers(ctx, config.namespace.clone(), shutdown.clone()));
+    let controllers = tokio::spawn(controllers(ctx));
     started.set(true);
 
     let result = if config.leader_election {
@@ -214,276 +199,14 @@ pub async fn apply_crds(client: &Client) -> Result<(), kube::Error> {
     Ok(())
 }
 
-fn api<K>(client: &Client, ns: &Option<String>) -> Api<K>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
-{
-    match ns {
-        Some(n) => Api::namespaced(client.clone(), n),
-        None => Api::all(client.clone()),
-    }
-}
-
-/// References of the objects in `store` (same namespace as `other`) for which `pick` holds.
-fn refs<K, O>(
-    store: &kube::runtime::reflector::Store<K>,
-    other: &O,
-    pick: impl Fn(&K) -> bool,
-) -> Vec<ObjectRef<K>>
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    O: Resource,
-{
-    let ns = other.meta().namespace.clone();
-    store
-        .state()
-        .iter()
-        .filter(|o| o.meta().namespace == ns && pick(o))
-        .map(|o| ObjectRef::from_obj(&**o))
-        .collect()
-}
-
-/// A filter for watch mappers that passes an object only when `key` of it changed since it was
-/// last seen (kube's predicate filters need an unstable feature; this is the stable
-/// equivalent). Used so the status churn of one object does not wake many others.
-fn changed_only<K: Resource>(
-    key: impl Fn(&K) -> u64 + Send + Sync,
-) -> impl Fn(&K) -> bool + Send + Sync {
-    let seen =
-        std::sync::Mutex::new(std::collections::HashMap::<(Option<String>, String), u64>::new());
-    move |o: &K| {
-        let k = (
-            o.meta().namespace.clone(),
-            o.meta().name.clone().unwrap_or_default(),
-        );
-        let h = key(o);
-        let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.insert(k, h) != Some(h)
-    }
-}
-
-/// What matters about a Registry to those who use it: its spec (generation) and whether its
-/// EMREG is available. Not its `entries` count, which changes with every publication and would
-/// otherwise wake every entry and SMP of the Registry each time (N² reconciles).
-fn registry_key(r: &Registry) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    r.metadata.generation.hash(&mut h);
-    r.metadata.deletion_timestamp.is_some().hash(&mut h);
-    r.status
-        .as_ref()
-        .is_some_and(|s| crate::conditions::is_true(&s.common, crate::conditions::AVAILABLE))
-        .hash(&mut h);
-    h.finish()
-}
-
-/// What matters about a SigningCertificate to an NCP: its spec (the Secret's name).
-fn generation_key<K: Resource>(o: &K) -> u64 {
-    o.meta().generation.map_or(0, |g| g as u64) ^ u64::from(o.meta().deletion_timestamp.is_some())
-}
-
-async fn controllers(
-    ctx: Arc<Ctx>,
-    ns: Option<String>,
-    shutdown: emrex_runtime::shutdown::Shutdown,
-) {
-    let client = ctx.client.clone();
-    let all = watcher::Config::default().any_semantic();
-    let children = watcher::Config::default()
-        .labels(&format!("app.kubernetes.io/managed-by={MANAGED_BY}"))
-        .any_semantic();
-    let stop = || {
-        let s = shutdown.clone();
-        async move { s.triggered().await }
-    };
-
-    // NationalContactPoint: owns its Deployments (status → Available) and RegistryEntry
-    // (status → Published); follows the SigningCertificate it names.
-    let ncp_c = Controller::new(api::<NationalContactPoint>(&client, &ns), all.clone())
-        .with_config(ControllerConfig::default().concurrency(RECONCILE_CONCURRENCY))
-        .owns(api::<Deployment>(&client, &ns), children.clone())
-        .owns(api::<RegistryEntry>(&client, &ns), children.clone());
-    let ncp_store = ncp_c.store();
-    let ncp = ncp_c
-        // Only the spec (secretName) matters to an NCP, not the certificate's status churn.
-        .watches(api::<SigningCertificate>(&client, &ns), all.clone(), {
-            let changed = changed_only(generation_key::<SigningCertificate>);
-            move |sc| {
-                if !changed(&sc) {
-                    return Vec::new();
-                }
-                let name = sc.name_any();
-                refs(&ncp_store, &sc, |n: &NationalContactPoint| {
-                    n.spec.signing_certificate_ref == name
-                })
-            }
-        })
-        .graceful_shutdown_on(stop())
-        .run(
-            controller::ncp::reconcile,
-            error_policy_for("nationalcontactpoint"),
-            ctx.clone(),
-        )
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "nationalcontactpoint controller");
-            }
-        });
-
-    // RegistryEntry: follows its Registry and the SigningCertificates it lists.
-    let entry_c = Controller::new(api::<RegistryEntry>(&client, &ns), all.clone())
-        .with_config(ControllerConfig::default().concurrency(RECONCILE_CONCURRENCY));
-    let entry_store = entry_c.store();
-    let entry_store2 = entry_c.store();
-    let entry = entry_c
-        .watches(
-            api::<SigningCertificate>(&client, &ns),
-            all.clone(),
-            move |sc| {
-                let name = sc.name_any();
-                refs(&entry_store, &sc, |e: &RegistryEntry| {
-                    e.spec
-                        .certificates
-                        .iter()
-                        .any(|c| c.signing_certificate_ref.as_deref() == Some(name.as_str()))
-                })
-            },
-        )
-        .watches(api::<Registry>(&client, &ns), all.clone(), {
-            let changed = changed_only(registry_key);
-            move |reg| {
-                if !changed(&reg) {
-                    return Vec::new();
-                }
-                let name = reg.name_any();
-                refs(&entry_store2, &reg, |e: &RegistryEntry| {
-                    e.spec.registry_ref == name
-                })
-            }
-        })
-        .graceful_shutdown_on(stop())
-        .run(
-            controller::entry::reconcile,
-            error_policy_for("registryentry"),
-            ctx.clone(),
-        )
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "registryentry controller");
-            }
-        });
-
-    // Registry: owns its EMREG Deployment; counts the entries published to it.
-    // Its status aggregates every entry: coalesce the burst of entry changes (debounce).
-    let registry = Controller::new(api::<Registry>(&client, &ns), all.clone())
-        .with_config(
-            ControllerConfig::default()
-                .concurrency(RECONCILE_CONCURRENCY)
-                .debounce(Duration::from_secs(2)),
-        )
-        .owns(api::<Deployment>(&client, &ns), children.clone())
-        .watches(api::<RegistryEntry>(&client, &ns), all.clone(), |e| {
-            let ns = e.namespace();
-            std::iter::once(match ns {
-                Some(ns) => ObjectRef::new(&e.spec.registry_ref).within(&ns),
-                None => ObjectRef::new(&e.spec.registry_ref),
-            })
-        })
-        .graceful_shutdown_on(stop())
-        .run(
-            controller::registry::reconcile,
-            error_policy_for("registry"),
-            ctx.clone(),
-        )
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "registry controller");
-            }
-        });
-
-    // StudentMobilityPlugin: owns its Deployment; follows its Registry.
-    let smp_c = Controller::new(api::<StudentMobilityPlugin>(&client, &ns), all.clone())
-        .with_config(ControllerConfig::default().concurrency(RECONCILE_CONCURRENCY))
-        .owns(api::<Deployment>(&client, &ns), children.clone());
-    let smp_store = smp_c.store();
-    let smp = smp_c
-        .watches(api::<Registry>(&client, &ns), all.clone(), {
-            let changed = changed_only(registry_key);
-            move |reg| {
-                if !changed(&reg) {
-                    return Vec::new();
-                }
-                let name = reg.name_any();
-                refs(&smp_store, &reg, |s: &StudentMobilityPlugin| {
-                    s.spec.registry_ref == name
-                })
-            }
-        })
-        .graceful_shutdown_on(stop())
-        .run(
-            controller::smp::reconcile,
-            error_policy_for("studentmobilityplugin"),
-            ctx.clone(),
-        )
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "studentmobilityplugin controller");
-            }
-        });
-
-    // SigningCertificate: follows the RegistryEntries listing it (publication gates rotation)
-    // and its Secret (deleted or edited by hand → re-issued or repaired at once).
-    let cert_secrets = watcher::Config::default()
-        .labels(crate::controller::cert::SECRET_LABEL)
-        .any_semantic();
-    let cert = Controller::new(api::<SigningCertificate>(&client, &ns), all.clone())
-        .with_config(ControllerConfig::default().concurrency(RECONCILE_CONCURRENCY))
-        .watches(api::<Secret>(&client, &ns), cert_secrets, |s| {
-            let ns = s.namespace();
-            s.labels()
-                .get(crate::controller::cert::SECRET_LABEL)
-                .map(|n| match &ns {
-                    Some(ns) => ObjectRef::new(n).within(ns),
-                    None => ObjectRef::new(n),
-                })
-        })
-        .watches(api::<RegistryEntry>(&client, &ns), all.clone(), |e| {
-            let ns = e.namespace();
-            e.spec
-                .certificates
-                .iter()
-                .filter_map(|c| c.signing_certificate_ref.clone())
-                .map(|n| match &ns {
-                    Some(ns) => ObjectRef::new(&n).within(ns),
-                    None => ObjectRef::new(&n),
-                })
-                .collect::<Vec<_>>()
-        })
-        .graceful_shutdown_on(stop())
-        .run(
-            controller::cert::reconcile,
-            error_policy_for("signingcertificate"),
-            ctx.clone(),
-        )
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "signingcertificate controller");
-            }
-        });
-
-    join_all(vec![
-        Box::pin(ncp) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
-        Box::pin(entry),
-        Box::pin(registry),
-        Box::pin(smp),
-        Box::pin(cert),
-    ])
-    .await;
+/// Every controller, until shutdown.
+async fn controllers(ctx: Arc<Ctx>) {
+    tokio::join!(
+        controller::ncp::run(ctx.clone()),
+        controller::entry::run(ctx.clone()),
+        controller::registry::run(ctx.clone()),
+        controller::smp::run(ctx.clone()),
+        controller::cert::run(ctx),
+    );
     tracing::info!("controllers stopped");
 }

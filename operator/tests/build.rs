@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use emrex_operator::build::ncp::{MtlsPem, NcpInputs};
-use emrex_operator::build::registry::RegistryEndpoint;
+use emrex_operator::build::registry::{RegistryEndpoint, ValidatedRegistry};
 use emrex_operator::build::{BuildError, Children, Owner, entry, ncp, registry, smp};
 use emrex_operator::crd::{NationalContactPoint, Registry, RegistryEntry, StudentMobilityPlugin};
 use emrex_runtime::config::{ClientTlsConfig, ConfigLoader, EnvSource, GrpcClientConfig};
@@ -162,9 +162,9 @@ fn assert_hardened(c: &Children) {
 fn ncp_children_snapshot_hardening_key_isolation_and_configuration() {
     let obj = ncp_object(json!({}));
     let m = mtls();
+    let valid = ncp::validate(&obj, owner("NationalContactPoint", "helsinki")).expect("valid");
     let c = ncp::build(
-        &obj,
-        &owner("NationalContactPoint", "helsinki"),
+        &valid,
         &NcpInputs {
             image: "ghcr.io/emrex-rs/emrex:test",
             signing_secret: "helsinki-signing-key",
@@ -237,7 +237,7 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
     let dir = ncp_object(
         json!({"spec": {"source": {"kind": "Directory", "claimName": "results", "endpoint": null, "tlsSecret": null}, "workload": {"replicas": 3, "image": "custom:1"}}}),
     );
-    let c = ncp::build(&dir, &o, &inputs).expect("build");
+    let c = ncp::build(&ncp::validate(&dir, o).expect("valid"), &inputs).expect("build");
     let cfg: emrex_ncp::NcpServiceConfig =
         load("EMREX_NCP_", &config_file(&c, "helsinki-ncp", "ncp.toml"));
     cfg.check().expect("valid");
@@ -286,7 +286,7 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
     ] {
         let bad = ncp_object(patch.clone());
         let name = bad.metadata.name.clone().expect("name");
-        let err = ncp::build(&bad, &owner("NationalContactPoint", &name), &inputs)
+        let err = ncp::validate(&bad, owner("NationalContactPoint", &name))
             .expect_err(&patch.to_string());
         assert!(
             matches!(&err, BuildError::Invalid { field: f, .. } if f == field),
@@ -329,15 +329,19 @@ fn ncp_login_ca_secret_is_mounted_and_trusted() {
         Some((vol, mount))
     };
 
-    let plain = ncp::build(&ncp_object(json!({})), &o, &inputs).expect("build");
+    let plain = ncp::build(
+        &ncp::validate(&ncp_object(json!({})), o.clone()).expect("valid"),
+        &inputs,
+    )
+    .expect("build");
     assert!(volume_of(&plain, "helsinki-ncp").is_none());
     let cfg: emrex_ncp::NcpServiceConfig =
         load("EMREX_NCP_", &config_file(&plain, "helsinki-ncp", "ncp.toml"));
     assert_eq!(cfg.login.oidc.expect("oidc").ca_file, None);
 
+    let with_ca_obj = ncp_object(json!({"spec": {"login": {"caSecret": "helsinki-idp-ca"}}}));
     let with_ca = ncp::build(
-        &ncp_object(json!({"spec": {"login": {"caSecret": "helsinki-idp-ca"}}})),
-        &o,
+        &ncp::validate(&with_ca_obj, o.clone()).expect("valid"),
         &inputs,
     )
     .expect("build");
@@ -359,7 +363,7 @@ fn ncp_login_ca_secret_is_mounted_and_trusted() {
     );
 
     let bad = ncp_object(json!({"spec": {"login": {"caSecret": "Not_A_Name"}}}));
-    let err = ncp::build(&bad, &o, &inputs).expect_err("invalid name");
+    let err = ncp::validate(&bad, o).expect_err("invalid name");
     assert!(
         matches!(&err, BuildError::Invalid { field, .. } if field == "spec.login.caSecret"),
         "{err}"
@@ -378,9 +382,9 @@ fn grpc_source_without_tls_secret_trusts_the_images_public_cas() {
         signing_secret: "k",
         mtls: &m,
     };
+    let obj = ncp_object(json!({"spec": {"source": {"tlsSecret": null}}}));
     let c = ncp::build(
-        &ncp_object(json!({"spec": {"source": {"tlsSecret": null}}})),
-        &owner("NationalContactPoint", "helsinki"),
+        &ncp::validate(&obj, owner("NationalContactPoint", "helsinki")).expect("valid"),
         &inputs,
     )
     .expect("build");
@@ -436,9 +440,9 @@ fn deployments_never_force_image_pulls() {
         signing_secret: "k",
         mtls: &m,
     };
+    let obj = ncp_object(json!({}));
     let c = ncp::build(
-        &ncp_object(json!({})),
-        &owner("NationalContactPoint", "helsinki"),
+        &ncp::validate(&obj, owner("NationalContactPoint", "helsinki")).expect("valid"),
         &inputs,
     )
     .expect("build");
@@ -460,13 +464,11 @@ fn registry_children_snapshot_and_configuration() {
     }))
     .expect("registry");
     let m = mtls();
-    let c = registry::build(
-        &reg,
-        &owner("Registry", "alliance"),
-        "ghcr.io/emrex-rs/emrex:test",
-        Some(&m),
-    )
-    .expect("build");
+    let in_cluster = |reg| match registry::validate(reg, owner("Registry", "alliance")) {
+        Ok(ValidatedRegistry::InCluster(r)) => r,
+        other => panic!("an in-cluster Registry: {other:?}"),
+    };
+    let c = registry::build(&in_cluster(&reg), "ghcr.io/emrex-rs/emrex:test", &m).expect("build");
     snapshot("registry", &children_json(&c));
     assert_hardened(&c);
     let cfg: emrex_emreg::EmregServiceConfig = load(
@@ -492,8 +494,10 @@ fn registry_children_snapshot_and_configuration() {
         "spec": {"external": {"grpcEndpoint": "https://emreg.example.eu:443", "tlsSecret": "emreg-client"}},
     }))
     .expect("registry");
-    let c = registry::build(&ext, &owner("Registry", "national"), "img", None).expect("build");
-    assert!(c.deployments.is_empty() && c.secrets.is_empty() && c.services.is_empty());
+    assert!(matches!(
+        registry::validate(&ext, owner("Registry", "national")),
+        Ok(ValidatedRegistry::External(_))
+    ));
 
     // PostgreSQL: the URL comes from the Secret, several replicas allowed; SQLite refuses them.
     let pg: Registry = serde_json::from_value(json!({
@@ -502,7 +506,7 @@ fn registry_children_snapshot_and_configuration() {
         "spec": {"store": {"postgresUrl": {"name": "db", "key": "url"}}, "workload": {"replicas": 2}},
     }))
     .expect("registry");
-    let c = registry::build(&pg, &owner("Registry", "alliance"), "img", Some(&m)).expect("build");
+    let c = registry::build(&in_cluster(&pg), "img", &m).expect("build");
     let v = serde_json::to_value(&c.deployments[0]).expect("json");
     assert_eq!(
         v["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"],
@@ -515,15 +519,10 @@ fn registry_children_snapshot_and_configuration() {
         "spec": {"workload": {"replicas": 2}},
     }))
     .expect("registry");
-    assert!(
-        registry::build(
-            &sqlite_many,
-            &owner("Registry", "alliance"),
-            "img",
-            Some(&m)
-        )
-        .is_err()
-    );
+    assert!(matches!(
+        registry::validate(&sqlite_many, owner("Registry", "alliance")),
+        Err(BuildError::Invalid { field, .. }) if field == "spec.workload.replicas"
+    ));
 }
 
 #[test]
@@ -539,13 +538,8 @@ fn smp_children_snapshot_and_configuration() {
         tls_secret: Some("alliance-emreg-client".into()),
         in_cluster: true,
     };
-    let c = smp::build(
-        &obj,
-        &owner("StudentMobilityPlugin", "mobility"),
-        "ghcr.io/emrex-rs/emrex:test",
-        &ep,
-    )
-    .expect("build");
+    let valid = smp::validate(&obj, owner("StudentMobilityPlugin", "mobility")).expect("valid");
+    let c = smp::build(&valid, "ghcr.io/emrex-rs/emrex:test", &ep).expect("build");
     snapshot("smp", &children_json(&c));
     assert_hardened(&c);
     // Only ca.crt of the operator's client Secret reaches the SMP.
@@ -591,7 +585,13 @@ fn entries_are_validated_and_compared_without_server_fields() {
     none.certificates.clear();
     assert!(entry::validate(&none).is_err());
 
-    let d = entry::desired(&e.spec, "alliance/x", "uid-1", vec!["PEM\n".into()]);
+    let mut valid = e.spec.clone();
+    valid.certificates = vec![emrex_operator::crd::CertificateSource {
+        signing_certificate_ref: Some("x-signing".into()),
+        pem: None,
+    }];
+    let valid = entry::validate(&valid).expect("valid");
+    let d = entry::desired(valid, "alliance/x", "uid-1", vec!["PEM\n".into()]);
     let mut stored = d.clone();
     stored.revision = 42;
     stored.updated_unix = 1_800_000_000;

@@ -86,7 +86,7 @@ mkdirSync(outputDir, { recursive: true });
 
 const KINDS = [
   'goto', 'click', 'check', 'uncheck', 'fill', 'select', 'waitForUrl', 'waitFor', 'text', 'html',
-  'url', 'screenshot', 'expectText', 'setContent', 'evaluate', 'handoff',
+  'url', 'screenshot', 'expectText', 'setContent', 'evaluate', 'reload', 'handoff',
 ];
 
 // Checked before the browser starts, so a typo costs no browser start.
@@ -208,6 +208,11 @@ page.on('dialog', async (dialog) => {
 async function runStep(step) {
   if ('goto' in step) {
     const response = await page.goto(step.goto, { waitUntil: 'load' });
+    return response ? response.status() : null;
+  }
+  if ('reload' in step) {
+    // What a student's reload does: the same request again (a GET after post/redirect/get).
+    const response = await page.reload({ waitUntil: 'load' });
     return response ? response.status() : null;
   }
   if ('click' in step) {

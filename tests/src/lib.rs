@@ -31,7 +31,7 @@ pub mod xmllint;
 pub mod xmlsec;
 
 pub use keys::{KeyAlg, Subject, TestKey, base64_encode, openssl_digest_base64};
-pub use paths::{fixture, fixtures_dir, output_dir, read_fixture, workspace_dir};
+pub use paths::{fixture, fixture_files, fixtures_dir, output_dir, read_fixture, workspace_dir};
 pub use signxml::{signxml_sign, signxml_verify};
 pub use tools::{require_python_module, require_tool};
 pub use xmllint::{xmllint_validate, xmllint_validate_elmo_v17};

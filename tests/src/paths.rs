@@ -91,6 +91,37 @@ pub fn read_fixture(rel: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading fixture {}: {e}", path.display()))
 }
 
+/// Every fixture below `sub` whose name ends in `.{ext}`, sorted, as paths relative to
+/// [`fixtures_dir`] (e.g. every `xml/**/*.xml`).
+///
+/// Exists so "every fixture document parses"-style tests pick up new fixtures by themselves.
+///
+/// # Panics
+/// When a folder cannot be listed.
+pub fn fixture_files(sub: &str, ext: &str) -> Vec<String> {
+    let root = fixtures_dir();
+    let mut out = Vec::new();
+    let mut stack = vec![root.join(sub)];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry
+                .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
+                .path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == ext)
+                && let Ok(rel) = path.strip_prefix(&root)
+            {
+                out.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// A fresh-or-reused folder `tests/output/<test_name>/` under the workspace (git-ignored).
 ///
 /// Exists so a failing test can leave the documents it produced (signed XML, tool output) where a
@@ -130,6 +161,22 @@ mod tests {
         let dir = fixtures_dir();
         assert!(dir.join("SOURCES.md").is_file(), "{}", dir.display());
         assert!(fixture("generated/GENERATED-TEST-ONLY-emp.crt").is_file());
+    }
+
+    #[test]
+    fn fixture_files_lists_every_match_below_the_folder_sorted() {
+        let certs = fixture_files("certs", "pem");
+        assert!(
+            certs.contains(&"certs/no-emrex-test-vitnemalsportalen-2022.pem".to_string()),
+            "{certs:?}"
+        );
+        let xml = fixture_files("xml", "xml");
+        assert!(xml.len() >= 14, "{xml:?}");
+        assert!(xml.windows(2).all(|w| w[0] < w[1]));
+        assert!(
+            xml.iter()
+                .all(|p| p.starts_with("xml/") && p.ends_with(".xml"))
+        );
     }
 
     #[test]

@@ -99,8 +99,8 @@ fn what_xmlsec1_signs_verifies_with_us() {
                             (C14n::Excl, true) => Mode::Exclusive,
                             _ => Mode::Inclusive,
                         };
-                        assert_eq!(v.algorithms.reference_c14n, expected);
-                        assert_eq!(v.keyinfo_matches_signer, Some(true));
+                        assert_eq!(v.algorithms().reference_c14n, expected);
+                        assert_eq!(v.keyinfo_matches_signer(), Some(true));
                     }
                 }
             }
@@ -319,4 +319,89 @@ fn every_document_our_writer_produces_validates_against_the_v17_xsd() {
         checked >= 6,
         "only {checked} fixture documents were writer-checked"
     );
+}
+
+/// Our one PEM reader (`rustls-pki-types`) reads every unencrypted key flavour `openssl` writes
+/// — PKCS#8, PKCS#1 (`RSA PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`) — and refuses encrypted keys
+/// (PKCS#8 `ENCRYPTED PRIVATE KEY`, and legacy `Proc-Type: 4,ENCRYPTED` headers) instead of
+/// misreading them.
+#[test]
+fn keys_in_every_pem_flavour_openssl_writes_load_and_encrypted_ones_are_refused() {
+    use emrex_tests::tools::{DEFAULT_TIMEOUT, run};
+    use emrex_xmldsig::KeyError;
+    let openssl = emrex_tests::require_tool("openssl");
+    let convert = |k: &TestKey, name: &str, args: &[&str]| -> String {
+        let out_path = k.dir.path().join(name);
+        let out = run(
+            std::process::Command::new(&openssl)
+                .args(args)
+                .arg("-in")
+                .arg(&k.key_path)
+                .arg("-out")
+                .arg(&out_path),
+            DEFAULT_TIMEOUT,
+        );
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            out.stderr_text()
+        );
+        std::fs::read_to_string(&out_path).expect("converted key")
+    };
+    let rsa = TestKey::rsa(2048);
+    let ec = TestKey::ec_p256();
+    let flavours = [
+        (
+            &rsa,
+            "pkcs1.pem",
+            vec!["rsa", "-traditional"],
+            "-----BEGIN RSA PRIVATE KEY-----",
+        ),
+        (
+            &ec,
+            "sec1.pem",
+            vec!["ec"],
+            "-----BEGIN EC PRIVATE KEY-----",
+        ),
+    ];
+    for (k, name, args, begin) in flavours {
+        let pem = convert(k, name, &args);
+        assert!(pem.starts_with(begin), "{name}: {pem}");
+        let key = SigningKey::from_pem(pem.as_bytes(), k.cert_pem.as_bytes())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let signed = emrex_xmldsig::sign(
+            b"<elmo xmlns=\"https://github.com/emrex-eu/elmo-schemas/tree/v1\"><x>1</x></elmo>",
+            &key,
+            &SignOptions::default(),
+        )
+        .expect("sign");
+        emrex_xmldsig::verify(&signed, &[pinned(k)], &Policy::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let encrypted = convert(
+        &rsa,
+        "pkcs8-encrypted.pem",
+        &["pkcs8", "-topk8", "-passout", "pass:test-only"],
+    );
+    assert!(encrypted.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    assert_eq!(
+        SigningKey::from_pem(encrypted.as_bytes(), rsa.cert_pem.as_bytes()).map(|_| ()),
+        Err(KeyError::NoPem("PRIVATE KEY"))
+    );
+    let legacy = convert(
+        &rsa,
+        "legacy-encrypted.pem",
+        &[
+            "rsa",
+            "-traditional",
+            "-aes128",
+            "-passout",
+            "pass:test-only",
+        ],
+    );
+    assert!(legacy.contains("Proc-Type: 4,ENCRYPTED"), "{legacy}");
+    assert!(matches!(
+        SigningKey::from_pem(legacy.as_bytes(), rsa.cert_pem.as_bytes()),
+        Err(KeyError::BadPem(_))
+    ));
 }

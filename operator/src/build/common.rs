@@ -16,14 +16,29 @@ use serde_json::{Value, json};
 use crate::crd::RegistryEntry;
 use crate::names::{self, ADMIN_PORT};
 
-/// Why desired objects could not be built: the spec cannot work. Shown as the `Reconciled`
-/// condition (reason `InvalidSpec`) and a Warning event; the controller waits for a change.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why desired objects could not be built. [`BuildError::Invalid`]: the spec cannot work, shown
+/// as the `Reconciled` condition (reason `InvalidSpec`) and a Warning event; the controller waits
+/// for a change. The other variants are bugs here (one of our JSON literals or configuration
+/// documents does not serialize) or an object the API server would never return; they are
+/// reported the same way rather than panicking, with the cause as their `source`.
+#[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("{field}: {problem}")]
     Invalid { field: String, problem: String },
-    #[error("internal: building {what}: {message}")]
-    Internal { what: String, message: String },
+    #[error("the object has no metadata.{0}")]
+    MissingMetadata(&'static str),
+    #[error("internal: building the {kind}")]
+    Object {
+        kind: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("internal: writing the {service} configuration")]
+    Config {
+        service: &'static str,
+        #[source]
+        source: toml::ser::Error,
+    },
 }
 
 impl BuildError {
@@ -49,16 +64,13 @@ impl Owner {
     /// From any of our resources' metadata.
     pub fn of<K: kube::Resource<DynamicType = ()>>(obj: &K) -> Result<Self, BuildError> {
         let meta = obj.meta();
-        let missing = |what: &str| BuildError::Internal {
-            what: "owner".into(),
-            message: format!("the object has no {what}"),
-        };
+        let missing = BuildError::MissingMetadata;
         Ok(Self {
             api_version: K::api_version(&()).into_owned(),
             kind: K::kind(&()).into_owned(),
-            name: meta.name.clone().ok_or_else(|| missing("name"))?,
-            namespace: meta.namespace.clone().ok_or_else(|| missing("namespace"))?,
-            uid: meta.uid.clone().ok_or_else(|| missing("uid"))?,
+            name: meta.name.clone().ok_or(missing("name"))?,
+            namespace: meta.namespace.clone().ok_or(missing("namespace"))?,
+            uid: meta.uid.clone().ok_or(missing("uid"))?,
         })
     }
 
@@ -104,11 +116,11 @@ pub struct Children {
 
 /// Turns a JSON literal into a typed object (the literal is ours; failure is a bug, reported
 /// rather than panicking).
-pub fn typed<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T, BuildError> {
-    serde_json::from_value(value).map_err(|e| BuildError::Internal {
-        what: what.to_string(),
-        message: e.to_string(),
-    })
+pub fn typed<T: serde::de::DeserializeOwned>(
+    kind: &'static str,
+    value: Value,
+) -> Result<T, BuildError> {
+    serde_json::from_value(value).map_err(|source| BuildError::Object { kind, source })
 }
 
 /// A ServiceAccount without an API token: none of our services calls the Kubernetes API.
@@ -342,11 +354,8 @@ pub fn config_volume(config_map: &str) -> (Value, Value) {
 }
 
 /// A TOML document from JSON built here (tables serialize after plain values).
-pub fn toml_text(what: &str, value: &Value) -> Result<String, BuildError> {
-    toml::to_string(value).map_err(|e| BuildError::Internal {
-        what: format!("{what} configuration"),
-        message: e.to_string(),
-    })
+pub fn toml_text(service: &'static str, value: &Value) -> Result<String, BuildError> {
+    toml::to_string(value).map_err(|source| BuildError::Config { service, source })
 }
 
 /// Whether `name` plus the longest suffix we add stays a valid DNS label (Services need that).

@@ -18,8 +18,22 @@ pub const OWNER_UID_KEY: &str = "kubernetes.emrex.eu/owner-uid";
 /// Most certificates an entry may list.
 pub const MAX_CERTIFICATES: usize = 16;
 
+/// A RegistryEntry spec that passed [`validate`]: the only input [`desired`] takes (field
+/// private: only `validate` makes one).
+#[derive(Debug, Clone, Copy)]
+pub struct ValidatedEntry<'a> {
+    spec: &'a RegistryEntrySpec,
+}
+
+impl<'a> ValidatedEntry<'a> {
+    /// The checked spec.
+    pub fn spec(&self) -> &'a RegistryEntrySpec {
+        self.spec
+    }
+}
+
 /// Checks what the schema cannot.
-pub fn validate(spec: &RegistryEntrySpec) -> Result<(), BuildError> {
+pub fn validate(spec: &RegistryEntrySpec) -> Result<ValidatedEntry<'_>, BuildError> {
     common::check_ref("spec.registryRef", &spec.registry_ref)?;
     common::check_acronym("spec.acronym", &spec.acronym)?;
     common::check_country("spec.countryCode", &spec.country_code)?;
@@ -48,7 +62,7 @@ pub fn validate(spec: &RegistryEntrySpec) -> Result<(), BuildError> {
             }
         }
     }
-    Ok(())
+    Ok(ValidatedEntry { spec })
 }
 
 /// `namespace/name` of a RegistryEntry, as recorded in the entry.
@@ -58,11 +72,12 @@ pub fn owner_id(namespace: &str, name: &str) -> String {
 
 /// The entry to publish: the spec with its certificates resolved to PEM (current first).
 pub fn desired(
-    spec: &RegistryEntrySpec,
+    entry: ValidatedEntry<'_>,
     owner: &str,
     owner_uid: &str,
     certificates_pem: Vec<String>,
 ) -> Entry {
+    let spec = entry.spec;
     Entry {
         acronym: spec.acronym.clone(),
         country_code: spec.country_code.clone(),

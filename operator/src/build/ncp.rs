@@ -15,7 +15,8 @@ use super::common::{
     self, BuildError, Children, Owner, PodSpecParts, config_volume, secret_volume, service_port,
 };
 use crate::crd::{
-    CertificateSource, NationalContactPoint, RegistryEntry, RegistryEntrySpec, SourceKind,
+    CertificateSource, NationalContactPoint, NationalContactPointSpec, RegistryEntry,
+    RegistryEntrySpec, SourceKind,
 };
 use crate::names::{ADMIN_PORT, CA_CRT, CONFIG_DIR, GRPC_PORT, HTTP_PORT, TLS_CRT, TLS_KEY};
 
@@ -123,9 +124,33 @@ pub fn acronym(ncp: &NationalContactPoint, name: &str) -> String {
     ncp.spec.acronym.clone().unwrap_or_else(|| name.to_string())
 }
 
-/// Checks what the schema cannot.
-pub fn validate(ncp: &NationalContactPoint, name: &str) -> Result<(), BuildError> {
+/// A NationalContactPoint whose spec passed [`validate`]: the only input [`build`] takes, so
+/// the spec is checked once per reconcile and nothing is built from an unchecked one (the
+/// fields are private: only `validate` makes one).
+#[derive(Debug, Clone)]
+pub struct ValidatedNcp<'a> {
+    ncp: &'a NationalContactPoint,
+    owner: Owner,
+    ncp_replicas: i32,
+    signer_replicas: i32,
+}
+
+impl<'a> ValidatedNcp<'a> {
+    /// The resource the children belong to.
+    pub fn owner(&self) -> &Owner {
+        &self.owner
+    }
+    /// The checked spec.
+    pub fn spec(&self) -> &'a NationalContactPointSpec {
+        &self.ncp.spec
+    }
+}
+
+/// Checks what the schema cannot; `owner` is the resource's identity (its name names the
+/// children).
+pub fn validate(ncp: &NationalContactPoint, owner: Owner) -> Result<ValidatedNcp<'_>, BuildError> {
     let s = &ncp.spec;
+    let name = owner.name.as_str();
     common::check_name_length(name, "-signer-tls")?;
     common::check_country("spec.countryCode", &s.country_code)?;
     common::check_https("spec.publicUrl", &s.public_url)?;
@@ -172,19 +197,21 @@ pub fn validate(ncp: &NationalContactPoint, name: &str) -> Result<(), BuildError
             }
         }
     }
-    common::replicas("spec.workload.replicas", s.workload.replicas)?;
-    common::replicas("spec.signerWorkload.replicas", s.signer_workload.replicas)?;
-    Ok(())
+    let ncp_replicas = common::replicas("spec.workload.replicas", s.workload.replicas)?;
+    let signer_replicas =
+        common::replicas("spec.signerWorkload.replicas", s.signer_workload.replicas)?;
+    Ok(ValidatedNcp {
+        ncp,
+        owner,
+        ncp_replicas,
+        signer_replicas,
+    })
 }
 
 /// The NCP's children.
-pub fn build(
-    ncp: &NationalContactPoint,
-    owner: &Owner,
-    inputs: &NcpInputs<'_>,
-) -> Result<Children, BuildError> {
+pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Children, BuildError> {
+    let (ncp, owner) = (valid.ncp, &valid.owner);
     let n = owner.name.as_str();
-    validate(ncp, n)?;
     let s = &ncp.spec;
     let (ncp_dep, signer_dep) = (ncp_name(n), signer_name(n));
     let signer_dns = signer_dns(n, &owner.namespace);
@@ -307,7 +334,7 @@ pub fn build(
         volumes.push(v);
         mounts.push(m);
     }
-    let ncp_replicas = common::replicas("spec.workload.replicas", s.workload.replicas)?;
+    let ncp_replicas = valid.ncp_replicas;
     let ncp_deployment = common::deployment(
         owner,
         PodSpecParts {
@@ -356,7 +383,7 @@ pub fn build(
                 "--config".into(),
                 format!("{CONFIG_DIR}/signer.toml"),
             ],
-            replicas: common::replicas("spec.signerWorkload.replicas", s.signer_workload.replicas)?,
+            replicas: valid.signer_replicas,
             config_hash: common::config_hash(&[&signer_toml]),
             ports: vec![("grpc", GRPC_PORT)],
             volumes,

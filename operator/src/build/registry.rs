@@ -64,8 +64,36 @@ pub fn endpoint(reg: &Registry, name: &str, namespace: &str) -> RegistryEndpoint
     }
 }
 
-/// Checks what the schema cannot.
-pub fn validate(reg: &Registry, name: &str) -> Result<(), BuildError> {
+/// A Registry whose spec passed [`validate`]: an external one (nothing runs here) or one whose
+/// EMREG the operator runs, the only input [`build`] takes.
+#[derive(Debug, Clone)]
+pub enum ValidatedRegistry<'a> {
+    External(Owner),
+    InCluster(InClusterRegistry<'a>),
+}
+
+impl ValidatedRegistry<'_> {
+    /// The resource the children belong to.
+    pub fn owner(&self) -> &Owner {
+        match self {
+            Self::External(owner) => owner,
+            Self::InCluster(r) => &r.owner,
+        }
+    }
+}
+
+/// A valid Registry whose EMREG runs in this cluster (fields private: only [`validate`] makes
+/// one).
+#[derive(Debug, Clone)]
+pub struct InClusterRegistry<'a> {
+    reg: &'a Registry,
+    owner: Owner,
+    replicas: i32,
+}
+
+/// Checks what the schema cannot; `owner` is the resource's identity.
+pub fn validate(reg: &Registry, owner: Owner) -> Result<ValidatedRegistry<'_>, BuildError> {
+    let name = owner.name.as_str();
     common::check_name_length(name, "-emreg-client")?;
     if let Some(ext) = &reg.spec.external {
         match url::Url::parse(&ext.grpc_endpoint) {
@@ -94,40 +122,43 @@ pub fn validate(reg: &Registry, name: &str) -> Result<(), BuildError> {
             ));
         }
     }
-    if let Some(pg) = reg
-        .spec
+    if let Some(pg) = postgres_url(reg) {
+        common::check_ref("spec.store.postgresUrl.name", &pg.name)?;
+    }
+    let replicas = common::replicas("spec.workload.replicas", reg.spec.workload.replicas)?;
+    if reg.spec.external.is_some() {
+        return Ok(ValidatedRegistry::External(owner));
+    }
+    if postgres_url(reg).is_none() && replicas > 1 {
+        return Err(BuildError::invalid(
+            "spec.workload.replicas",
+            "more than one replica needs spec.store.postgresUrl (SQLite lives on one volume)",
+        ));
+    }
+    Ok(ValidatedRegistry::InCluster(InClusterRegistry {
+        reg,
+        owner,
+        replicas,
+    }))
+}
+
+fn postgres_url(reg: &Registry) -> Option<&crate::crd::SecretKeyRef> {
+    reg.spec
         .store
         .as_ref()
         .and_then(|s| s.postgres_url.as_ref())
-    {
-        common::check_ref("spec.store.postgresUrl.name", &pg.name)?;
-    }
-    common::replicas("spec.workload.replicas", reg.spec.workload.replicas)?;
-    Ok(())
 }
 
-/// The EMREG's children (none for an external Registry).
+/// The EMREG's children (an external Registry has none: nothing to build).
 pub fn build(
-    reg: &Registry,
-    owner: &Owner,
+    r: &InClusterRegistry<'_>,
     image: &str,
-    mtls: Option<&MtlsPem>,
+    mtls: &MtlsPem,
 ) -> Result<Children, BuildError> {
+    let (reg, owner) = (r.reg, &r.owner);
     let n = owner.name.as_str();
-    validate(reg, n)?;
-    if reg.spec.external.is_some() {
-        return Ok(Children::default());
-    }
-    let mtls = mtls.ok_or_else(|| BuildError::Internal {
-        what: "Registry".into(),
-        message: "no internal TLS material".into(),
-    })?;
     let name = emreg_name(n);
-    let postgres = reg
-        .spec
-        .store
-        .as_ref()
-        .and_then(|s| s.postgres_url.as_ref());
+    let postgres = postgres_url(reg);
     let toml = common::toml_text(
         "EMREG",
         &json!({
@@ -176,13 +207,7 @@ pub fn build(
             )?);
         }
     }
-    let replicas = common::replicas("spec.workload.replicas", reg.spec.workload.replicas)?;
-    if postgres.is_none() && replicas > 1 {
-        return Err(BuildError::invalid(
-            "spec.workload.replicas",
-            "more than one replica needs spec.store.postgresUrl (SQLite lives on one volume)",
-        ));
-    }
+    let replicas = r.replicas;
     let deployment = common::deployment(
         owner,
         PodSpecParts {

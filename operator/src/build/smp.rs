@@ -6,7 +6,7 @@ use super::common::{
     self, BuildError, Children, Owner, PodSpecParts, config_volume, secret_volume, service_port,
 };
 use super::registry::RegistryEndpoint;
-use crate::crd::StudentMobilityPlugin;
+use crate::crd::{StudentMobilityPlugin, StudentMobilityPluginSpec};
 use crate::names::{ADMIN_PORT, CA_CRT, CONFIG_DIR, GRPC_PORT, HTTP_PORT};
 
 pub fn smp_name(n: &str) -> String {
@@ -16,8 +16,29 @@ pub fn data_claim_name(n: &str) -> String {
     format!("{n}-smp-data")
 }
 
-/// Checks what the schema cannot.
-pub fn validate(smp: &StudentMobilityPlugin, name: &str) -> Result<(), BuildError> {
+/// A StudentMobilityPlugin whose spec passed [`validate`]: the only input [`build`] takes
+/// (fields private: only `validate` makes one).
+#[derive(Debug, Clone)]
+pub struct ValidatedSmp<'a> {
+    smp: &'a StudentMobilityPlugin,
+    owner: Owner,
+    replicas: i32,
+}
+
+impl<'a> ValidatedSmp<'a> {
+    /// The resource the children belong to.
+    pub fn owner(&self) -> &Owner {
+        &self.owner
+    }
+    /// The checked spec.
+    pub fn spec(&self) -> &'a StudentMobilityPluginSpec {
+        &self.smp.spec
+    }
+}
+
+/// Checks what the schema cannot; `owner` is the resource's identity.
+pub fn validate(smp: &StudentMobilityPlugin, owner: Owner) -> Result<ValidatedSmp<'_>, BuildError> {
+    let name = owner.name.as_str();
     common::check_name_length(name, "-smp-data")?;
     common::check_https("spec.publicUrl", &smp.spec.public_url)?;
     common::check_ref("spec.registryRef", &smp.spec.registry_ref)?;
@@ -34,18 +55,21 @@ pub fn validate(smp: &StudentMobilityPlugin, name: &str) -> Result<(), BuildErro
             "more than one replica needs spec.postgresUrl (SQLite lives on one volume)",
         ));
     }
-    Ok(())
+    Ok(ValidatedSmp {
+        smp,
+        owner,
+        replicas,
+    })
 }
 
 /// The SMP's children.
 pub fn build(
-    smp: &StudentMobilityPlugin,
-    owner: &Owner,
+    valid: &ValidatedSmp<'_>,
     image: &str,
     registry: &RegistryEndpoint,
 ) -> Result<Children, BuildError> {
+    let (smp, owner, replicas) = (valid.smp, &valid.owner, valid.replicas);
     let n = owner.name.as_str();
-    validate(smp, n)?;
     let s = &smp.spec;
     let name = smp_name(n);
     let mut registry_client = json!({"endpoint": registry.grpc});
@@ -120,7 +144,7 @@ pub fn build(
                 "--config".into(),
                 format!("{CONFIG_DIR}/smp.toml"),
             ],
-            replicas: common::replicas("spec.workload.replicas", s.workload.replicas)?,
+            replicas,
             config_hash: common::config_hash(&[&toml]),
             ports: vec![("http", HTTP_PORT), ("grpc", GRPC_PORT)],
             volumes,

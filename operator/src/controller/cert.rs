@@ -13,11 +13,11 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{ListParams, Patch};
-use kube::runtime::controller::Action;
+use kube::runtime::controller::{Action, Controller};
 use kube::{Api, ResourceExt};
-use serde_json::json;
 
-use super::{Ctx, Error, invalid, merged, read_secret, write_status};
+use super::status::{self, invalid, merged};
+use super::{Ctx, Error, read_secret, secret_text, watch};
 use crate::apply::apply_params;
 use crate::build::BuildError;
 use crate::conditions::{Cond, PUBLISHED, RECONCILED};
@@ -32,8 +32,33 @@ use crate::rotation::{CertPolicy, Material, Step, plan, whole_seconds};
 /// Label on the Secret naming its SigningCertificate.
 pub const SECRET_LABEL: &str = "emrex.eu/signing-certificate";
 
+/// Follows the RegistryEntries listing it (publication gates rotation) and its Secret (deleted
+/// or edited by hand → re-issued or repaired at once).
+pub async fn run(ctx: Arc<Ctx>) {
+    let secrets = kube::runtime::watcher::Config::default()
+        .labels(SECRET_LABEL)
+        .any_semantic();
+    let controller = Controller::new(ctx.watched::<SigningCertificate>(), watch::all())
+        .with_config(super::config())
+        .watches(ctx.watched::<Secret>(), secrets, |s| {
+            let ns = s.namespace();
+            s.labels()
+                .get(SECRET_LABEL)
+                .map(|n| watch::named(n, ns.as_deref()))
+        })
+        .watches(ctx.watched::<RegistryEntry>(), watch::all(), |e| {
+            let ns = e.namespace();
+            e.spec
+                .certificates
+                .iter()
+                .filter_map(|c| c.signing_certificate_ref.as_deref())
+                .map(|n| watch::named(n, ns.as_deref()))
+                .collect::<Vec<_>>()
+        });
+    super::drive("signingcertificate", controller, reconcile, ctx).await;
+}
+
 pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    let _timer = ctx.metrics.start("signingcertificate");
     let ns = obj.namespace().unwrap_or_default();
     let name = obj.name_any();
     if obj.metadata.deletion_timestamp.is_some() {
@@ -45,7 +70,7 @@ pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Ac
         Ok(p) => p,
         Err(e) => {
             let err = BuildError::invalid("spec", e.to_string());
-            return invalid(&ctx, &*obj, &old_full.common, json!({}), &err).await;
+            return invalid(&ctx, &*obj, &old_full.common, &err).await;
         }
     };
     let ca = match &obj.spec.ca_secret {
@@ -61,7 +86,7 @@ pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Ac
                         "spec.caSecret",
                         format!("Secret {ca_name:?} needs tls.crt and tls.key"),
                     );
-                    return invalid(&ctx, &*obj, &old_full.common, json!({}), &err).await;
+                    return invalid(&ctx, &*obj, &old_full.common, &err).await;
                 }
             },
             None => {
@@ -69,15 +94,12 @@ pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Ac
                     "spec.caSecret",
                     format!("Secret {ca_name:?} does not exist"),
                 );
-                return invalid(&ctx, &*obj, &old_full.common, json!({}), &err).await;
+                return invalid(&ctx, &*obj, &old_full.common, &err).await;
             }
         },
     };
 
-    let data = read_secret(&ctx.client, &ns, &obj.spec.secret_name)
-        .await?
-        .unwrap_or_default();
-    let annotations = secret_annotations(&ctx, &ns, &obj.spec.secret_name).await?;
+    let (data, annotations) = read_key_secret(&ctx, &ns, &obj.spec.secret_name).await?;
     let material = parse_material(&data, &annotations);
     let next_published = match &material.next {
         None => true,
@@ -165,7 +187,7 @@ pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Ac
         write_secret(&ctx, &ns, &obj, new_data.clone(), new_annotations.clone()).await?;
     }
     if let Some((reason, note)) = event {
-        super::event(&ctx, &*obj, false, reason, note).await;
+        status::event(&ctx, &*obj, false, reason, note).await;
     }
 
     // Status from what the Secret now holds.
@@ -198,13 +220,7 @@ pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Ac
     status.next_fingerprint = m.next.as_ref().map(|c| c.fingerprint.clone());
     status.previous_fingerprint = m.previous.as_ref().map(|c| c.fingerprint.clone());
     status.common = merged(&old_full.common, obj.metadata.generation, &conds);
-    write_status(
-        &ctx,
-        &*obj,
-        status != old_full,
-        serde_json::to_value(&status).unwrap_or_default(),
-    )
-    .await?;
+    status::write_status(&ctx, &*obj, &old_full, &status).await?;
 
     // Come back when the next step is due.
     let after = match plan(&policy, &m, Timestamp::now(), next_published) {
@@ -242,20 +258,26 @@ pub fn parse_material(
     }
 }
 
-async fn secret_annotations(
+/// The key Secret's entries and the rotation annotations on it (both empty when it does not
+/// exist), from one read.
+async fn read_key_secret(
     ctx: &Ctx,
     ns: &str,
     name: &str,
-) -> Result<BTreeMap<String, String>, kube::Error> {
+) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), kube::Error> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    Ok(api
-        .get_opt(name)
-        .await?
-        .and_then(|s| s.metadata.annotations)
+    let Some(secret) = api.get_opt(name).await? else {
+        return Ok(Default::default());
+    };
+    let annotations = secret
+        .metadata
+        .annotations
+        .clone()
         .unwrap_or_default()
         .into_iter()
         .filter(|(k, _)| k == NEXT_ISSUED_ANNOTATION || k == PREVIOUS_UNTIL_ANNOTATION)
-        .collect())
+        .collect();
+    Ok((secret_text(&secret), annotations))
 }
 
 /// Whether every RegistryEntry listing this certificate has published `fingerprint`.
@@ -323,4 +345,65 @@ async fn write_secret(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use serde_json::json;
+
+    use super::*;
+    use crate::controller::fixtures::{NS, condition, context, finish, object, path_of, start};
+
+    #[tokio::test]
+    async fn a_refused_key_size_is_invalid_spec_and_nothing_is_issued() {
+        let (ctx, mut api) = context();
+        let sc: SigningCertificate = object(
+            "weak",
+            json!({"secretName": "weak-key", "commonName": "weak.example", "keyAlgorithm": "RSA", "keySize": 1024}),
+        );
+        let task = start(reconcile(Arc::new(sc.clone()), ctx));
+        let note = api.event(NS, "Warning", "InvalidSpec").await;
+        assert!(note.contains("keySize 1024"), "{note}");
+        let status = api
+            .status(&path_of("signingcertificates", "weak"), &sc)
+            .await;
+        assert_eq!(condition(&status, "Reconciled").1, "InvalidSpec");
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn a_missing_ca_secret_is_invalid_spec() {
+        let (ctx, mut api) = context();
+        let sc: SigningCertificate = object(
+            "issued",
+            json!({"secretName": "issued-key", "commonName": "issued.example", "caSecret": "the-ca"}),
+        );
+        let task = start(reconcile(Arc::new(sc.clone()), ctx));
+        api.expect("GET", "/api/v1/namespaces/alliance/secrets/the-ca")
+            .await
+            .not_found();
+        let note = api.event(NS, "Warning", "InvalidSpec").await;
+        assert_eq!(note, "spec.caSecret: Secret \"the-ca\" does not exist");
+        api.status(&path_of("signingcertificates", "issued"), &sc)
+            .await;
+        assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn a_deleted_certificate_forgets_its_metrics_and_leaves_its_secret() {
+        let (ctx, api) = context();
+        ctx.metrics
+            .certificate(NS, "gone", 2_000_000_000, 1_900_000_000);
+        assert!(api.metrics_text().contains("name=\"gone\""));
+        let mut sc: SigningCertificate = object(
+            "gone",
+            json!({"secretName": "gone-key", "commonName": "gone.example"}),
+        );
+        sc.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
+        // No request: the key Secret is not owned and stays.
+        let action = finish(start(reconcile(Arc::new(sc), ctx))).await;
+        assert_eq!(action.expect("ok"), Action::await_change());
+        assert!(!api.metrics_text().contains("name=\"gone\""));
+    }
 }

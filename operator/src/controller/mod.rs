@@ -1,37 +1,50 @@
-//! The controllers: dereference → validate → build (pure) → apply → status, one module per kind.
-//! Shared here: the context, the error type, status writing and events.
+//! The controllers, one module per kind, each with the same shape: `run(ctx)` declares what the
+//! kind watches and hands its controller to [`drive`]; `reconcile` goes dereference → validate
+//! (a typed `Validated…` value) → build (pure) → apply → status. Shared here: the context, the
+//! error type, and the one place where reconciles are timed, failures counted and logged
+//! ([`drive`]). Status writing and events are in [`status`], watch mappers in [`watch`].
 
 pub mod cert;
 pub mod entry;
 pub mod ncp;
 pub mod registry;
 pub mod smp;
+pub mod status;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Patch, PatchParams};
-use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::Serialize;
+use kube::runtime::controller::{self as kube_controller, Action, Config, Controller};
+use kube::runtime::events::Recorder;
+use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use crate::build::BuildError;
-use crate::conditions::{self, Cond};
-use crate::crd::CommonStatus;
 use crate::emreg::{EmregClients, EmregError};
 use crate::metrics::OperatorMetrics;
-use crate::names::FIELD_MANAGER;
 
-/// What every reconcile gets.
+pub use status::RESYNC;
+
+/// Reconciles in flight per controller. Unbounded (kube's default) lets a burst of hundreds of
+/// resources hit the API server at once; a bounded pool keeps its latency, and the operator's
+/// memory, flat while the queue drains.
+pub const RECONCILE_CONCURRENCY: u16 = 16;
+
+/// What every controller and reconcile gets.
 pub struct Ctx {
     pub client: Client,
+    /// Watch only this namespace; all namespaces when `None`.
+    pub namespace: Option<String>,
+    /// Stops every controller (they finish the reconciles in flight).
+    pub shutdown: emrex_runtime::shutdown::Shutdown,
     /// Image of the services when a resource names none.
     pub image: String,
     pub recorder: Recorder,
@@ -41,27 +54,47 @@ pub struct Ctx {
     pub applied: crate::apply::AppliedCache,
 }
 
+impl Ctx {
+    /// The API of `K` in the watched scope (one namespace or all).
+    pub fn watched<K>(&self) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
+    {
+        match &self.namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        }
+    }
+}
+
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ctx")
+            .field("namespace", &self.namespace)
             .field("image", &self.image)
             .finish_non_exhaustive()
     }
 }
 
-/// Why a reconcile failed (it is retried with backoff; invalid specs are not errors).
+/// Why a reconcile failed (it is retried with backoff; invalid specs are not errors). Variants
+/// that wrap a cause say what failed and leave the cause to `source()`: [`chain`] prints both.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("Kubernetes API: {0}")]
+    #[error("Kubernetes API call failed")]
     Kube(#[from] kube::Error),
     #[error(transparent)]
     Emreg(#[from] EmregError),
-    #[error("certificates: {0}")]
+    #[error("issuing certificates failed")]
     Pki(#[from] crate::pki::PkiError),
-    #[error("{0}")]
+    #[error(transparent)]
     Build(#[from] BuildError),
-    #[error("finalizer: {0}")]
-    Finalizer(String),
+    /// Adding or removing the RegistryEntry finalizer failed.
+    #[error("the finalizer could not be updated")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    /// The EMREG the operator runs for this Registry is (re)starting: removing an entry from it
+    /// is retried (`emrex.eu/skip-registry-cleanup` exists for one that never comes back).
+    #[error("the EMREG of Registry {registry:?} has no available replica yet")]
+    RegistryUnavailable { registry: String },
 }
 
 impl Error {
@@ -73,92 +106,91 @@ impl Error {
             Self::Pki(_) => "CertificateIssuance",
             Self::Build(_) => "Build",
             Self::Finalizer(_) => "Finalizer",
+            Self::RegistryUnavailable { .. } => "RegistryUnavailable",
         }
     }
 }
 
-/// Retry soon after a failure (the controller's own backoff spreads repeated ones).
-pub fn error_policy_for<K>(
-    controller: &'static str,
-) -> impl Fn(Arc<K>, &Error, Arc<Ctx>) -> Action {
-    move |obj: Arc<K>, err: &Error, ctx: Arc<Ctx>| {
-        let _ = obj;
-        ctx.metrics.failed(controller, err.reason());
-        tracing::warn!(controller, error = %err, "reconcile failed");
-        Action::requeue(Duration::from_secs(10))
+/// Why a reconcile stops before its end: `Done` once it has reported what the user must fix
+/// (a condition, an event), with when to look again; `Failed` with an error to retry. Lets a
+/// reconcile's steps use `?` for both.
+#[derive(Debug)]
+pub enum Stop {
+    Done(Action),
+    Failed(Error),
+}
+
+/// The result of a reconcile step.
+pub type Flow<T> = Result<T, Stop>;
+
+impl<E: Into<Error>> From<E> for Stop {
+    fn from(e: E) -> Self {
+        Self::Failed(e.into())
     }
 }
 
-/// How often a healthy resource is checked again anyway (drift from hand edits).
-pub const RESYNC: Duration = Duration::from_secs(300);
+/// A whole reconcile's result, as the controller takes it.
+pub fn outcome(flow: Flow<Action>) -> Result<Action, Error> {
+    match flow {
+        Ok(action) | Err(Stop::Done(action)) => Ok(action),
+        Err(Stop::Failed(e)) => Err(e),
+    }
+}
 
-/// Writes `status` (the whole status object, as JSON) with SSA when it differs from `old`.
-pub async fn write_status<K>(
-    ctx: &Ctx,
-    obj: &K,
-    changed: bool,
-    status: serde_json::Value,
-) -> Result<(), kube::Error>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Serialize,
+/// An error and its causes on one line (`a: b: c`), for logs, conditions and events (the
+/// runtime's one helper).
+pub use emrex_runtime::grpc::error_chain as chain;
+
+/// The controller configuration every kind starts from.
+pub fn config() -> Config {
+    Config::default().concurrency(RECONCILE_CONCURRENCY)
+}
+
+/// Runs one kind's controller until shutdown. Every kind ends here, so each reconcile is timed
+/// and counted, and each failure counted, logged once (with its causes) and retried the same way.
+pub async fn drive<K, F, Fut>(
+    name: &'static str,
+    controller: Controller<K>,
+    reconcile: F,
+    ctx: Arc<Ctx>,
+) where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    F: Fn(Arc<K>, Arc<Ctx>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Action, Error>> + Send + 'static,
 {
-    if !changed {
-        return Ok(());
-    }
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": K::api_version(&()),
-        "kind": K::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(())
+    let stop = ctx.shutdown.clone();
+    controller
+        .graceful_shutdown_on(async move { stop.triggered().await })
+        .run(
+            move |obj, ctx: Arc<Ctx>| {
+                let timer = ctx.metrics.start(name);
+                let reconciled = reconcile(obj, ctx);
+                async move {
+                    let result = reconciled.await;
+                    drop(timer);
+                    result
+                }
+            },
+            move |_obj, err, ctx| error_policy(name, err, &ctx),
+            ctx,
+        )
+        .for_each(move |result| async move {
+            match result {
+                Ok(_) => {}
+                // Logged and counted by the error policy already.
+                Err(kube_controller::Error::ReconcilerFailed(..)) => {}
+                Err(e) => tracing::debug!(controller = name, error = %chain(&e), "controller"),
+            }
+        })
+        .await;
 }
 
-/// Merges computed conditions into `old` (see [`conditions::merge`]).
-pub fn merged(old: &CommonStatus, obj_generation: Option<i64>, conds: &[Cond]) -> CommonStatus {
-    conditions::merge(old, obj_generation, conds, Timestamp::now())
-}
-
-/// Publishes an event about `obj` (failures to publish are logged, never fatal).
-pub async fn event<K: Resource<DynamicType = ()>>(
-    ctx: &Ctx,
-    obj: &K,
-    warning: bool,
-    reason: &str,
-    note: String,
-) {
-    let ev = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: reason.to_string(),
-        note: Some(truncate(&note, 1000)),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&ev, &obj.object_ref(&())).await {
-        tracing::warn!(error = %e, "could not publish an event");
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
+/// After a failed reconcile: count it, log it, retry soon (the controller's own backoff spreads
+/// repeated failures).
+pub fn error_policy(controller: &'static str, err: &Error, ctx: &Ctx) -> Action {
+    ctx.metrics.failed(controller, err.reason());
+    tracing::warn!(controller, reason = err.reason(), error = %chain(err), "reconcile failed");
+    Action::requeue(Duration::from_secs(10))
 }
 
 /// A Secret's entries as text (non-UTF-8 entries are skipped: none of ours are binary).
@@ -206,42 +238,49 @@ pub async fn internal_mtls(
     Ok(crate::pki::mint_mtls(purpose, dns, Timestamp::now())?.into())
 }
 
-/// The status JSON of a kind whose status is only the common part.
-pub fn common_status_json(s: &CommonStatus) -> serde_json::Value {
-    serde_json::to_value(s).unwrap_or_else(|_| json!({}))
-}
+#[cfg(test)]
+mod fixtures;
 
-/// An invalid spec: condition `Reconciled=False` (reason `InvalidSpec`), a Warning event, and
-/// no retry until the object changes (a crash loop would not fix it).
-pub async fn invalid<K>(
-    ctx: &Ctx,
-    obj: &K,
-    old: &CommonStatus,
-    extra: serde_json::Value,
-    err: &BuildError,
-) -> Result<Action, Error>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Serialize,
-{
-    let conds = [Cond::fail(
-        conditions::RECONCILED,
-        "InvalidSpec",
-        err.to_string(),
-    )];
-    let new = merged(old, obj.meta().generation, &conds);
-    if conditions::changed(old, &new) {
-        event(ctx, obj, true, "InvalidSpec", err.to_string()).await;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] Middle);
+    #[derive(Debug, thiserror::Error)]
+    #[error("middle says: {0}")]
+    struct Middle(#[source] Inner);
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner")]
+    struct Inner;
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        // Middle prints its source itself; the chain does not repeat it.
+        assert_eq!(chain(&Outer(Middle(Inner))), "outer: middle says: inner");
+        let build = Error::Build(BuildError::invalid("spec.x", "bad"));
+        assert_eq!(chain(&build), "spec.x: bad");
     }
-    let mut status = common_status_json(&new);
-    if let (Some(s), Some(e)) = (status.as_object_mut(), extra.as_object()) {
-        for (k, v) in e {
-            s.insert(k.clone(), v.clone());
-        }
+
+    #[tokio::test]
+    async fn a_failure_is_counted_by_reason_and_retried_soon() {
+        let (ctx, api) = fixtures::context();
+        let err = Error::RegistryUnavailable {
+            registry: "r".into(),
+        };
+        assert_eq!(
+            error_policy("registryentry", &err, &ctx),
+            Action::requeue(Duration::from_secs(10))
+        );
+        let text = api.metrics_text();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("emrex_operator_reconcile_failures_total")
+                    && l.contains("controller=\"registryentry\"")
+                    && l.contains("reason=\"RegistryUnavailable\"")
+                    && l.ends_with(" 1")),
+            "{text}"
+        );
     }
-    write_status(ctx, obj, conditions::changed(old, &new), status).await?;
-    Ok(Action::await_change())
 }

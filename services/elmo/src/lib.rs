@@ -5,8 +5,8 @@
 //!
 //! * [`model`]: the ELMO v1.7 data model ([`Elmo`] and friends, all `serde`), with builder
 //!   helpers for EMPs ([`Elmo::new`], [`Report::new`], [`LearningOpportunitySpecification::course`]…).
-//! * [`parse()`] / [`from_document`]: a namespace-aware, lenient reader over the strict DOM of
-//!   `emrex-xmldsig` — the same tree the signature verifier checks. Reads v1.x (any prefix, the
+//! * [`from_verified`] / [`parse()`] / [`from_document`]: a namespace-aware, lenient reader over
+//!   the strict DOM of `emrex-xmldsig` — the same tree the signature verifier checks. Reads v1.x (any prefix, the
 //!   off-spec `tree/v1.x.y` namespaces), `tree/v2`, and minimally the 2015 purl pilot format.
 //! * [`to_xml_v17`]: writes ELMO v1.7 (XSD order, no signature).
 //! * [`transport`]: the `elmo` form parameter (`base64(gzip(xml))`) with size/ratio budgets.
@@ -14,7 +14,8 @@
 //! * [`summary`] and [`validate()`]: overview and structural checks with readable messages.
 //!
 //! Nothing here performs I/O or verifies signatures; pair it with `emrex-xmldsig`:
-//! verify → [`from_document`] on the verified tree → [`identity::match_elmo`].
+//! verify → [`from_verified`] (only a `Verified`, which only the verifier makes, is accepted) →
+//! [`identity::match_elmo`].
 
 pub mod codes;
 pub mod datauri;
@@ -33,7 +34,7 @@ mod testutil;
 pub use datauri::{DataUri, DataUriError};
 pub use identity::{IdentityMatch, Person, Reason, Verdict, match_elmo, match_person};
 pub use model::*;
-pub use parse::{ElmoError, detect_format, from_document, parse};
+pub use parse::{ElmoError, detect_format, from_document, from_verified, parse};
 pub use summary::{Summary, summarize};
 pub use transport::{Budget, TransportError};
 pub use validate::{Issue, Severity, validate};

@@ -17,6 +17,7 @@
 //! * **blind to `ds:Signature`**: nothing inside it is read; only its presence as a child of the
 //!   root is recorded.
 
+use emrex_xmldsig::Verified;
 use emrex_xmldsig::dom::{self, Document, Element, Limits, NS_XML, ParseError};
 
 use crate::dates::convert_dtf;
@@ -31,7 +32,7 @@ const NS_V1_VERSIONED_PREFIX: &str = "https://github.com/emrex-eu/elmo-schemas/t
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ElmoError {
     #[error("XML refused: {0}")]
-    Xml(#[from] ParseError),
+    Xml(ParseError),
     #[error("root element is {found}, not an ELMO <elmo> element")]
     NotElmo { found: String },
     #[error(
@@ -47,6 +48,13 @@ pub enum ElmoError {
     Conflict { path: String, other: String },
 }
 
+// The parser's message is printed in `Xml`'s, so it is not also a `source`.
+impl From<ParseError> for ElmoError {
+    fn from(e: ParseError) -> Self {
+        Self::Xml(e)
+    }
+}
+
 /// Parses ELMO bytes: strict XML first ([`dom::parse`] under `limits`), then
 /// [`from_document`].
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Elmo, ElmoError> {
@@ -54,7 +62,15 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Elmo, ElmoError> {
     from_document(&doc)
 }
 
-/// Reads ELMO from an already parsed (and typically already signature-verified) document.
+/// Reads ELMO from the tree whose signature [`emrex_xmldsig::verify`] checked — the only way a
+/// received document should be read: a [`Verified`] cannot be built outside the verifier, so
+/// what this returns was covered by the signature, parsed once, by the same parser.
+pub fn from_verified(verified: &Verified) -> Result<Elmo, ElmoError> {
+    from_document(verified.document())
+}
+
+/// Reads ELMO from an already parsed document that is not signed (yet): a document about to be
+/// signed, or one inspected without trust. Received documents are read with [`from_verified`].
 pub fn from_document(doc: &Document) -> Result<Elmo, ElmoError> {
     let root = &doc.root;
     let format = detect_format(root)?;

@@ -5,7 +5,6 @@
 //! and locally, because a silently skipped schema check is worse than none.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use emrex_elmo::{
@@ -13,35 +12,7 @@ use emrex_elmo::{
     Issuer, LangText, Learner, LearningOpportunityInstance, LearningOpportunitySpecification,
     Limits, LoiStatus, Report, Severity, parse, to_xml_v17, transport, validate,
 };
-
-fn fixtures_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("EMREX_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for anc in start.ancestors() {
-        for c in [
-            Some(anc.join("shared/fixtures/emrex")),
-            anc.parent().map(|p| p.join("shared/fixtures/emrex")),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if c.is_dir() {
-                return c;
-            }
-        }
-    }
-    panic!(
-        "EMREX fixtures not found above {}; set EMREX_FIXTURES",
-        start.display()
-    );
-}
-
-fn fixture(rel: &str) -> Vec<u8> {
-    let p = fixtures_dir().join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
-}
+use emrex_tests::{fixtures_dir, read_fixture as fixture};
 
 /// Validates `xml` against the v1.7 schema; panics with xmllint's output on failure.
 fn assert_valid_v17(name: &str, xml: &str) {

@@ -4,6 +4,10 @@
 use emrex_runtime::config::{AdminConfig, AuthConfig, GrpcServerConfig, LogConfig, ShutdownConfig};
 use serde::{Deserialize, Serialize};
 
+/// Where entries are stored: `emrex-store`'s `[store]` section (default `sqlite:emreg.db`; on
+/// PostgreSQL the schema `emreg`).
+pub use emrex_store::StoreConfig;
+
 /// Everything `emrex emreg` reads.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -36,23 +40,6 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: "0.0.0.0:8080".into(),
-        }
-    }
-}
-
-/// Where entries are stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct StoreConfig {
-    /// `sqlite:PATH` (a file, created when missing; the default) or
-    /// `postgres://user:password@host:port/db` (several replicas share one database).
-    pub url: String,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            url: "sqlite:emreg.db".into(),
         }
     }
 }

@@ -157,7 +157,7 @@ pub fn status_from_store(e: StoreError) -> Status {
             tracing::error!(error = %e, "registry database error");
             Status::unavailable("registry storage is unavailable")
         }
-        StoreError::Config(_) | StoreError::Migrate(_) | StoreError::Corrupt(_) => {
+        StoreError::Config(_) | StoreError::Open(_) | StoreError::Corrupt(_) => {
             tracing::error!(error = %e, "registry storage error");
             Status::internal("registry storage error")
         }

@@ -11,6 +11,7 @@
 //! * [`jsonlist`] and [`http`]: the EMREX 1.x `ncp-list.json` / `emp-list.json` documents that
 //!   existing clients read, with ETag/304 caching.
 
+mod assemble;
 pub mod config;
 pub mod convert;
 pub mod countries;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod store;
 pub mod validate;
 
+pub use assemble::{Emreg, SetupError, assemble, run};
 pub use config::{EmregServiceConfig, HttpConfig, StoreConfig};
 pub use grpc::{
     MAX_MESSAGE_BYTES, RegistryAdminService, RegistryService, registry_admin_server,

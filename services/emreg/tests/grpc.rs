@@ -29,6 +29,19 @@ struct Harness {
 async fn start() -> Harness {
     let t = common::sqlite_store().await;
     let store = Arc::clone(&t.store);
+    let (client, admin) = serve(Arc::clone(&store)).await;
+    Harness {
+        store,
+        client,
+        admin,
+        _store_guard: t,
+    }
+}
+
+/// The Registry services over `store` on a loopback port, and clients for them.
+async fn serve<S: RegistryStore>(
+    store: Arc<S>,
+) -> (RegistryClient<Channel>, RegistryAdminClient<Channel>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -45,13 +58,11 @@ async fn start() -> Harness {
         .connect()
         .await
         .expect("connect");
-    Harness {
-        store,
-        client: RegistryClient::new(channel.clone()),
+    (
+        RegistryClient::new(channel.clone()),
         // The client may send anything; the server's limit is what is under test.
-        admin: RegistryAdminClient::new(channel).max_encoding_message_size(64 << 20),
-        _store_guard: t,
-    }
+        RegistryAdminClient::new(channel).max_encoding_message_size(64 << 20),
+    )
 }
 
 fn pb_entry(e: Entry) -> pb::Entry {
@@ -519,5 +530,82 @@ async fn watch_replays_changes_made_by_another_process() {
             (3, "deleted A".to_string()),
             (4, "upserted C".to_string()),
         ]
+    );
+}
+
+/// Two EMREG replicas on one PostgreSQL database: a `Watch` on replica B sees every write made
+/// through replica A (and its own), in revision order, with no gap and no duplicate, each within
+/// a second of being written — without any write on B to wake it (LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_on_one_replica_follows_writes_through_another_on_postgres() {
+    let a = common::postgres_store("watch_two_replicas").await;
+    let b = common::postgres_store_again("watch_two_replicas").await;
+    let (_, mut admin_a) = serve(Arc::clone(&a.store)).await;
+    let (mut client_b, mut admin_b) = serve(Arc::clone(&b.store)).await;
+    let mut stream = client_b
+        .watch(pb::WatchRequest { since_revision: 0 })
+        .await
+        .expect("watch on B")
+        .into_inner();
+    assert_eq!(describe(&next(&mut stream).await), (0, "snapshot[]".into()));
+
+    // Writes through A only: each reaches B's watcher within a second.
+    for i in 1..=3u64 {
+        let written = std::time::Instant::now();
+        admin_a
+            .upsert(pb::UpsertRequest {
+                entry: Some(pb_entry(entry(&format!("A{i}"), "FI"))),
+            })
+            .await
+            .expect("upsert through A");
+        let event = tokio::time::timeout(Duration::from_secs(1), stream.next())
+            .await
+            .expect("B's watcher saw A's write within a second")
+            .expect("event")
+            .expect("ok");
+        assert_eq!(describe(&event), (i, format!("upserted A{i}")));
+        assert!(written.elapsed() < Duration::from_secs(1));
+    }
+
+    // Concurrent writes through both replicas: B's watcher gets 4..=23 exactly once, in order.
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (mut via_a, mut via_b) = (admin_a.clone(), admin_b.clone());
+        tasks.push(tokio::spawn(async move {
+            via_a
+                .upsert(pb::UpsertRequest {
+                    entry: Some(pb_entry(entry(&format!("X{i:02}"), "NO"))),
+                })
+                .await
+                .expect("via A");
+        }));
+        tasks.push(tokio::spawn(async move {
+            via_b
+                .upsert(pb::UpsertRequest {
+                    entry: Some(pb_entry(entry(&format!("Y{i:02}"), "SE"))),
+                })
+                .await
+                .expect("via B");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let mut revisions = Vec::new();
+    for _ in 0..20 {
+        revisions.push(describe(&next(&mut stream).await).0);
+    }
+    assert_eq!(revisions, (4..=23).collect::<Vec<u64>>());
+    let extra = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
+    assert!(extra.is_err(), "a duplicate or unexpected event: {extra:?}");
+    admin_b
+        .delete(pb::DeleteRequest {
+            acronym: "A1".into(),
+        })
+        .await
+        .expect("delete through B");
+    assert_eq!(
+        describe(&next(&mut stream).await),
+        (24, "deleted A1".into())
     );
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{country, ec_cert, ec_cert_valid, entry, fixture_text, fixtures, rsa2048_cert};
+use common::{country, ec_cert, ec_cert_valid, entry, fixture_text, rsa2048_cert};
 use emrex_emreg::{Entry, RegistryStore, SqliteStore};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -135,7 +135,7 @@ fn shape(v: &Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_have_the_fixtures_shape_and_pass_the_gateway_schema() {
     let (t, dk_fixture) = populated().await;
-    let schema = fixtures().join("emreg/emreg-gateway-jsonschema.json");
+    let schema = emrex_tests::fixture("emreg/emreg-gateway-jsonschema.json");
 
     let (emp_body, emps) = get_json(&t.store, "/emp-list.json").await;
     common::python_jsonschema_validate(&schema, &emp_body)
@@ -197,7 +197,7 @@ async fn lists_have_the_fixtures_shape_and_pass_the_gateway_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_certificates_only_on_request_because_the_schema_forbids_extra_fields() {
     let (t, _) = populated().await;
-    let schema = fixtures().join("emreg/emreg-gateway-jsonschema.json");
+    let schema = emrex_tests::fixture("emreg/emreg-gateway-jsonschema.json");
     let (body, v) = get_json(&t.store, "/emp-list.json?pubKeys=true").await;
     let csc = &v["emps"][1];
     assert_eq!(csc["acronym"], "CSC");
@@ -301,7 +301,7 @@ async fn etag_last_modified_and_304() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_registry_is_still_a_valid_document() {
     let t = common::sqlite_store().await;
-    let schema = fixtures().join("emreg/emreg-gateway-jsonschema.json");
+    let schema = emrex_tests::fixture("emreg/emreg-gateway-jsonschema.json");
     let f = fetch(&t.store, Method::GET, "/emp-list.json", None).await;
     assert_eq!(f.status, StatusCode::OK);
     assert!(

@@ -416,8 +416,17 @@ async fn duplicates_in_replace_all_store_nothing<S: RegistryStore>(store: Arc<S>
     assert_eq!(store.list(None).await.expect("list"), before);
 }
 
-fn drain(rx: &mut broadcast::Receiver<Change>) -> Vec<Change> {
-    let mut out = Vec::new();
+/// The feed's changes up to revision `until` (the feed delivers after commit, asynchronously;
+/// on PostgreSQL through LISTEN/NOTIFY), then whatever else is already there.
+async fn drain(rx: &mut broadcast::Receiver<Change>, until: u64) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::new();
+    while out.last().is_none_or(|c| c.revision < until) {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await {
+            Ok(Ok(c)) => out.push(c),
+            Ok(Err(e)) => panic!("feed: {e}"),
+            Err(_) => break,
+        }
+    }
     while let Ok(c) = rx.try_recv() {
         out.push(c);
     }
@@ -465,7 +474,7 @@ async fn revisions_and_change_feed<S: RegistryStore>(store: Arc<S>) {
         other => panic!("expected a gap, got {other:?}"),
     }
 
-    assert_eq!(drain(&mut rx), log, "live feed = log, in order");
+    assert_eq!(drain(&mut rx, 5).await, log, "live feed = log, in order");
 }
 
 async fn concurrent_writers_get_consecutive_revisions<S: RegistryStore>(store: Arc<S>) {
@@ -487,7 +496,11 @@ async fn concurrent_writers_get_consecutive_revisions<S: RegistryStore>(store: A
     }
     revisions.sort_unstable();
     assert_eq!(revisions, (1..=16).collect::<Vec<u64>>());
-    let live: Vec<u64> = drain(&mut rx).iter().map(|c| c.revision).collect();
+    let live: Vec<u64> = drain(&mut rx, 16)
+        .await
+        .iter()
+        .map(|c| c.revision)
+        .collect();
     assert_eq!(live, (1..=16).collect::<Vec<u64>>(), "broadcast in order");
     let logged: Vec<u64> = store
         .changes_since(0)
@@ -524,17 +537,17 @@ async fn any_store_picks_the_back_end_from_the_url() {
     for bad in ["mysql://localhost/db", "/var/lib/emreg.db"] {
         assert!(matches!(
             AnyStore::connect(bad, ValidationOptions::default()).await,
-            Err(StoreError::Config(_))
+            Err(StoreError::Open(emrex_store::DbError::Scheme(_)))
         ));
     }
-    // No TLS in this build: remote PostgreSQL servers are refused before connecting.
+    // A PostgreSQL server on another host without verified TLS is refused before connecting.
     assert!(matches!(
         AnyStore::connect(
             "postgres://u:p@db.example.org/emreg",
             ValidationOptions::default()
         )
         .await,
-        Err(StoreError::Config(_))
+        Err(StoreError::Open(emrex_store::DbError::UnverifiedTls { .. }))
     ));
 }
 

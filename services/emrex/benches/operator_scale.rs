@@ -70,9 +70,9 @@ async fn baseline(client: &Client, ns: &str, n: usize) -> (Duration, usize) {
                     namespace: ns.clone(),
                     uid: format!("00000000-0000-0000-0000-{i:012}"),
                 };
+                let valid = ncp::validate(&obj, owner).expect("valid");
                 let mut children = ncp::build(
-                    &obj,
-                    &owner,
+                    &valid,
                     &NcpInputs {
                         image: "img",
                         signing_secret: "k",

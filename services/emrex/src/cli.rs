@@ -135,6 +135,9 @@ pub struct DevArgs {
     /// The SMP's gRPC API for a SIS.
     #[arg(long, value_name = "PORT", default_value_t = 50053)]
     pub smp_grpc_port: u16,
+    /// `/live`, `/ready` and `/metrics` of the whole federation.
+    #[arg(long, value_name = "PORT", default_value_t = 8089)]
+    pub admin_port: u16,
     /// Also offer OpenID Connect login at the NCP with this provider (http:// allowed here).
     #[arg(long, value_name = "URL")]
     pub oidc_issuer: Option<String>,
@@ -167,6 +170,9 @@ pub struct NcpArgs {
     /// The Signer's gRPC endpoint (signer.client.endpoint).
     #[arg(long, value_name = "URL")]
     pub signer: Option<String>,
+    /// Where exchanges in progress are kept: `sqlite:PATH` or `postgres://…` (store.url).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Development mode: dev login, demo students, http:// return URLs on loopback (dev_mode).
     #[arg(long)]
     pub dev: bool,

@@ -156,12 +156,12 @@ pub fn run(dir: &Path) -> Outcome {
     let verified =
         emrex_xmldsig::verify(&decoded, std::slice::from_ref(&pinned), &Policy::default())
             .map_err(|e| fail("verification")(e.to_string()))?;
-    let received = emrex_elmo::from_document(&verified.document)
-        .map_err(|e| fail("reading ELMO")(e.to_string()))?;
+    let received =
+        emrex_elmo::from_verified(&verified).map_err(|e| fail("reading ELMO")(e.to_string()))?;
     println!(
         "   valid: signed by {} ({:?}); {} report(s)",
-        verified.signer.subject(),
-        verified.algorithms.signature,
+        verified.signer().subject(),
+        verified.algorithms().signature,
         received.reports.len()
     );
 

@@ -2,24 +2,28 @@
 //! fresh development key registered in that EMREG, an NCP in development mode with the demo
 //! students, and an SMP that trusts that EMREG — so a newcomer can run an exchange in a browser.
 //!
-//! Everything listens on 127.0.0.1 only (`--listen 0.0.0.0` opens the browser-facing ports, for a
-//! container whose ports are published), and the internal gRPC hops (NCP → Signer, SMP → EMREG,
-//! the SIS API) carry no authentication here: this is a development federation, never a
-//! deployment (each service runs on its own with mTLS via `emrex signer|emreg|ncp|smp`).
+//! Each service is assembled by its own crate's entry point (`emrex_signer::assemble`, …), the
+//! same code `emrex signer|emreg|ncp|smp` runs, from a configuration made here; one runtime runs
+//! them all behind one admin port (`/live`, `/ready`, `/metrics`) and one shutdown. Everything
+//! listens on 127.0.0.1 only (`--listen 0.0.0.0` opens the browser-facing ports, for a container
+//! whose ports are published), the internal gRPC hops carry a development bearer token generated
+//! into the data directory instead of mTLS, and dev mode is on everywhere: a development
+//! federation, never a deployment.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use emrex_emreg::{AnyStore as EmregStore, RegistryStore, ValidationOptions};
+use emrex_emreg::{EmregServiceConfig, RegistryStore};
 use emrex_ncp::NcpServiceConfig;
-use emrex_proto::signer::v1::signer_server::SignerServer;
-use emrex_runtime::shutdown::Shutdown;
-use emrex_signer::{KeyFiles, KeyStore, SignerConfig, SignerMetrics, SignerService};
-use emrex_smp::registry::{RegistryConfig, RegistryView};
-use tokio::net::TcpListener;
+use emrex_runtime::config::{
+    AdminConfig, AuthConfig, GrpcClientConfig, GrpcServerConfig, ShutdownConfig,
+};
+use emrex_runtime::service::{BoundServers, ServiceHandles, ServiceRunner};
+use emrex_signer::{KeyFiles, SignerServiceConfig};
+use emrex_smp::config::SmpServiceConfig;
+use emrex_smp::registry::RegistryConfig;
 
 use crate::cli::DevArgs;
 
@@ -27,31 +31,54 @@ use crate::cli::DevArgs;
 const DEV_NCP: &str = "DEV-NCP";
 const DEV_COUNTRY: &str = "NO";
 
+/// How long the SMP may take to load the NCP list from the embedded EMREG.
+const READY_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Runs the federation until Ctrl-C / SIGTERM.
 pub fn run(args: DevArgs) -> anyhow::Result<()> {
     let log = emrex_runtime::config::LogConfig::default();
-    emrex_runtime::telemetry::init_tracing(&log).context("logging")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(serve(args))
+    crate::serve::serve(&log, serve(args))
 }
 
-async fn bind(ip: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind((ip, port))
-        .await
-        .with_context(|| format!("binding {ip}:{port} for {what} (choose another with the flags, or 0 for any free port)"))
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 /// The address a URL names for a listener: the listener's own, except that "any address"
 /// (`--listen 0.0.0.0` in a container whose ports are published) is reached as 127.0.0.1.
 fn url_addr(bound: SocketAddr) -> SocketAddr {
     if bound.ip().is_unspecified() {
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bound.port())
+        loopback(bound.port())
     } else {
         bound
     }
+}
+
+/// `port`, or for 0 a free loopback port found now. The NCP's and the SMP's public URLs (return
+/// URL, login callback, EMREG entry) must be known before they are assembled, so port 0 cannot
+/// wait until they bind. (The port is free again for a few microseconds before the service binds
+/// it; a clash fails the start with "address in use", never silently.)
+fn concrete_port(port: u16) -> anyhow::Result<u16> {
+    if port != 0 {
+        return Ok(port);
+    }
+    let probe = std::net::TcpListener::bind(loopback(0)).context("finding a free port")?;
+    Ok(probe.local_addr().context("finding a free port")?.port())
+}
+
+/// Writes `contents` to `path` readable by the owner only (keys, tokens).
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// A development key pair, made once per data directory (kept so restarts keep the EMREG entry
@@ -70,8 +97,7 @@ fn dev_key(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf, String)> {
         );
         params.not_after = rcgen::date_time_ymd(2099, 1, 1);
         let c = params.self_signed(&kp).context("self-signing")?;
-        std::fs::write(&key, kp.serialize_pem())
-            .with_context(|| format!("writing {}", key.display()))?;
+        write_private(&key, kp.serialize_pem().as_bytes())?;
         std::fs::write(&cert, c.pem()).with_context(|| format!("writing {}", cert.display()))?;
     }
     let pem =
@@ -79,50 +105,210 @@ fn dev_key(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf, String)> {
     Ok((key, cert, pem))
 }
 
+/// A fresh bearer token for the federation's internal gRPC hops (NCP → Signer, SMP → EMREG, a
+/// SIS → the SMP's API), written to `DEV-ONLY-grpc-token` for clients such as grpcurl.
+fn dev_token(dir: &Path) -> anyhow::Result<(String, PathBuf)> {
+    let token = emrex_ncp::exchange::random_token(32);
+    let path = dir.join("DEV-ONLY-grpc-token");
+    write_private(&path, token.as_bytes())?;
+    Ok((token, path))
+}
+
 async fn serve(args: DevArgs) -> anyhow::Result<()> {
     let data = args.data_dir.clone();
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
-    let shutdown = Shutdown::new();
-    let _signals = shutdown.trigger_on_signals();
-    let mut tasks = Vec::new();
+    let handles = ServiceHandles::new();
+    let (token, token_file) = dev_token(&data)?;
+    let auth = AuthConfig {
+        allow_dev_bearer_tokens: true,
+        dev_bearer_tokens: vec![token],
+    };
+    let grpc_on = |port: u16| GrpcServerConfig {
+        listen: loopback(port),
+        ..GrpcServerConfig::default()
+    };
+    let client_of = |addr: SocketAddr| GrpcClientConfig {
+        endpoint: format!("http://{addr}"),
+        ..GrpcClientConfig::default()
+    };
+    let mut servers = BoundServers::default();
 
-    // Listeners first: every URL in the federation is known before anything starts.
-    let public = args.listen;
-    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let smp_http = bind(public, args.smp_port, "the SMP").await?;
-    let ncp_http = bind(public, args.ncp_port, "the NCP").await?;
-    let emreg_http = bind(public, args.emreg_port, "EMREG's JSON list").await?;
-    let signer_grpc = bind(local, 0, "the Signer").await?;
-    let emreg_grpc = bind(local, 0, "EMREG's gRPC").await?;
-    let smp_grpc = bind(public, args.smp_grpc_port, "the SMP's SIS API").await?;
-    let addr = |l: &TcpListener| l.local_addr().map(url_addr).context("local address");
-    let (smp_addr, ncp_addr, emreg_addr, signer_addr, emreg_grpc_addr, smp_grpc_addr): (
-        SocketAddr,
-        SocketAddr,
-        SocketAddr,
-        SocketAddr,
-        SocketAddr,
-        SocketAddr,
-    ) = (
-        addr(&smp_http)?,
-        addr(&ncp_http)?,
-        addr(&emreg_http)?,
-        addr(&signer_grpc)?,
-        addr(&emreg_grpc)?,
-        addr(&smp_grpc)?,
-    );
+    // The Signer with the development key.
+    let (key, cert, cert_pem) = dev_key(&data)?;
+    let signer = SignerServiceConfig {
+        grpc: grpc_on(0),
+        auth: auth.clone(),
+        keys: KeyFiles {
+            key_file: key,
+            cert_file: cert,
+            next_cert_file: None,
+        },
+        ..SignerServiceConfig::default()
+    };
+    let bound = emrex_signer::assemble(&signer, &handles)
+        .context("the Signer")?
+        .bind()
+        .await?;
+    let signer_addr = bound.grpc_addr().context("the Signer's gRPC address")?;
+    servers.extend(bound);
+
+    // The NCP, in development mode, with the demo students (and OpenID Connect when asked).
+    // The browser-facing listeners are on `--listen`; the URLs name them as `url_addr` says.
+    let public = |port: u16| SocketAddr::new(args.listen, port);
+    let ncp_listen = public(concrete_port(args.ncp_port)?);
+    let ncp_addr = url_addr(ncp_listen);
+    let mut ncp = NcpServiceConfig {
+        dev_mode: true,
+        grpc: grpc_on(0),
+        provider_name: "EMREX development NCP".into(),
+        ..NcpServiceConfig::default()
+    };
+    ncp.http.listen = ncp_listen.to_string();
+    ncp.http.public_url = format!("http://{ncp_addr}");
+    ncp.signer.client = client_of(signer_addr);
+    ncp.signer.token_file = Some(token_file.clone());
+    if let Some(issuer) = &args.oidc_issuer {
+        ncp.login.oidc = Some(emrex_ncp::oidc::OidcConfig {
+            issuer: issuer.clone(),
+            client_id: args.oidc_client_id.clone(),
+            client_secret_file: args.oidc_client_secret_file.clone(),
+            scopes: vec!["profile".into()],
+            claims: Default::default(),
+            ca_file: None,
+            allow_http: true,
+        });
+    }
+    ncp.store.url = format!("sqlite:{}", data.join("ncp.db").display());
+    let bound = emrex_ncp::assemble(&ncp, &handles)
+        .await
+        .context("the NCP")?
+        .bind()
+        .await?;
+    servers.extend(bound);
 
     // EMREG, with the development NCP and its certificate.
-    let (key, cert, cert_pem) = dev_key(&data)?;
-    let emreg = Arc::new(
-        EmregStore::connect(
-            &format!("sqlite:{}", data.join("emreg.db").display()),
-            ValidationOptions { dev_mode: true },
-        )
+    let mut emreg = EmregServiceConfig {
+        dev_mode: true,
+        grpc: grpc_on(0),
+        auth: auth.clone(),
+        ..EmregServiceConfig::default()
+    };
+    emreg.http.listen = public(args.emreg_port).to_string();
+    emreg.store.url = format!("sqlite:{}", data.join("emreg.db").display());
+    let assembled = emrex_emreg::assemble(&emreg, &handles)
         .await
-        .context("EMREG store")?,
+        .context("EMREG")?;
+    seed_registry(assembled.store.as_ref(), ncp_addr, cert_pem).await?;
+    let bound = assembled.servers.bind().await?;
+    let emreg_grpc_addr = bound.grpc_addr().context("EMREG's gRPC address")?;
+    let emreg_addr = url_addr(bound.http_addr().context("EMREG's HTTP address")?);
+    servers.extend(bound);
+
+    // The SMP, trusting the embedded EMREG (gRPC with Watch).
+    let smp_listen = public(concrete_port(args.smp_port)?);
+    let smp_addr = url_addr(smp_listen);
+    let mut smp = SmpServiceConfig {
+        dev_mode: true,
+        grpc: GrpcServerConfig {
+            listen: public(args.smp_grpc_port),
+            ..GrpcServerConfig::default()
+        },
+        auth,
+        registry: RegistryConfig::Grpc {
+            client: client_of(emreg_grpc_addr),
+            token_file: Some(token_file.clone()),
+        },
+        ..SmpServiceConfig::default()
+    };
+    smp.http.listen = smp_listen.to_string();
+    smp.http.public_url = format!("http://{smp_addr}");
+    smp.store.url = format!("sqlite:{}", data.join("smp.db").display());
+    let bound = emrex_smp::assemble(&smp, &handles)
+        .await
+        .context("the SMP")?
+        .bind()
+        .await?;
+    let smp_grpc_addr = url_addr(bound.grpc_addr().context("the SMP's gRPC address")?);
+    servers.extend(bound);
+
+    let service = ServiceRunner::with_bound(
+        servers,
+        &AdminConfig {
+            listen: loopback(args.admin_port),
+        },
+        // Ctrl-C in a terminal: nobody routes traffic here, so no drain delay.
+        &ShutdownConfig {
+            drain_delay: Duration::ZERO,
+            timeout: Duration::from_secs(10),
+        },
+        handles.clone(),
+    )
+    .bind()
+    .await?;
+    let admin_addr = service.admin_addr();
+    let mut running = tokio::spawn(service.run());
+
+    // Ready once every service is (the SMP has loaded the NCP list from EMREG).
+    let started = tokio::time::Instant::now();
+    loop {
+        let report = handles.readiness.evaluate().await;
+        if report.is_ready() {
+            break;
+        }
+        if started.elapsed() > READY_TIMEOUT {
+            handles.shutdown.trigger();
+            anyhow::bail!(
+                "the federation did not become ready: {}",
+                report.failing.join(", ")
+            );
+        }
+        if running.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let ready = serde_json::json!({
+        "smp": format!("http://{smp_addr}/"),
+        "ncp": format!("http://{ncp_addr}/"),
+        "emreg_json": format!("http://{emreg_addr}/ncp-list.json"),
+        "emreg_grpc": format!("http://{emreg_grpc_addr}"),
+        "signer_grpc": format!("http://{signer_addr}"),
+        "smp_grpc": format!("http://{smp_grpc_addr}"),
+        "admin": format!("http://{admin_addr}"),
+        "grpc_token_file": token_file.display().to_string(),
+        "data_dir": data.display().to_string(),
+    });
+    println!(
+        "\nEMREX development federation is running (data in {}).\n\n  \
+         Open  http://{smp_addr}/  in a browser: choose \"Norway (development federation)\",\n  \
+         then the demo universities; log in at the NCP as a demo student (Åsa Ødegård's results\n  \
+         are the richest), tick some courses, agree, and see them verified back at the SMP.\n\n  \
+         NCP (provider)      http://{ncp_addr}/\n  \
+         EMREG JSON list     http://{emreg_addr}/ncp-list.json\n  \
+         EMREG gRPC          http://{emreg_grpc_addr}\n  \
+         Signer gRPC         http://{signer_addr}\n  \
+         SMP SIS API (gRPC)  http://{smp_grpc_addr}  (authorization: Bearer $(cat {}))\n  \
+         /live /ready /metrics  http://{admin_addr}/\n\n\
+         The services listen on {} with development credentials: development only. Ctrl-C stops it.\n",
+        data.display(),
+        token_file.display(),
+        args.listen,
     );
-    emreg
+    println!("emrex-dev-ready {ready}");
+    let result = (&mut running).await;
+    eprintln!("stopped");
+    result.context("the federation's runtime")??;
+    Ok(())
+}
+
+/// Lists the development NCP (its URL and certificate) in the embedded EMREG.
+async fn seed_registry(
+    store: &impl RegistryStore,
+    ncp_addr: SocketAddr,
+    cert_pem: String,
+) -> anyhow::Result<()> {
+    store
         .set_country(emrex_emreg::Country {
             code: DEV_COUNTRY.into(),
             name: "Norway (development federation)".into(),
@@ -130,7 +316,7 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
         })
         .await
         .context("EMREG country")?;
-    emreg
+    store
         .upsert(emrex_emreg::Entry {
             acronym: DEV_NCP.into(),
             country_code: DEV_COUNTRY.into(),
@@ -144,179 +330,7 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
         })
         .await
         .context("registering the development NCP in EMREG")?;
-    {
-        let s = shutdown.clone();
-        let router = emrex_emreg::http::router(emreg.clone());
-        tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(emreg_http, router)
-                .with_graceful_shutdown(async move { s.triggered().await })
-                .await;
-        }));
-        let s = shutdown.clone();
-        let svc = emrex_emreg::registry_server(emrex_emreg::RegistryService::new(emreg.clone()));
-        tasks.push(tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .add_service(svc)
-                .serve_with_incoming_shutdown(
-                    incoming(emreg_grpc),
-                    async move { s.triggered().await },
-                )
-                .await;
-        }));
-    }
-
-    // The Signer with the development key.
-    {
-        let store = Arc::new(
-            KeyStore::load(
-                KeyFiles {
-                    key_file: key,
-                    cert_file: cert,
-                    next_cert_file: None,
-                },
-                Duration::from_secs(5),
-            )
-            .context("loading the development key")?,
-        );
-        let svc = SignerService::new(store, SignerConfig::default(), SignerMetrics::default());
-        let (reporter, health) = tonic_health::server::health_reporter();
-        reporter.set_serving::<SignerServer<SignerService>>().await;
-        let s = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .add_service(health)
-                .add_service(SignerServer::new(svc).max_decoding_message_size(64 << 20))
-                .serve_with_incoming_shutdown(
-                    incoming(signer_grpc),
-                    async move { s.triggered().await },
-                )
-                .await;
-        }));
-    }
-
-    // The NCP, in development mode, with the demo students (and OpenID Connect when asked).
-    {
-        let mut config = NcpServiceConfig {
-            dev_mode: true,
-            ..Default::default()
-        };
-        config.http.public_url = format!("http://{ncp_addr}");
-        config.signer.client.endpoint = format!("http://{signer_addr}");
-        config.provider_name = "EMREX development NCP".into();
-        if let Some(issuer) = &args.oidc_issuer {
-            config.login.oidc = Some(emrex_ncp::oidc::OidcConfig {
-                issuer: issuer.clone(),
-                client_id: args.oidc_client_id.clone(),
-                client_secret_file: args.oidc_client_secret_file.clone(),
-                scopes: vec!["profile".into()],
-                claims: Default::default(),
-                ca_file: None,
-                allow_http: true,
-            });
-        }
-        let metrics = emrex_ncp::metrics::NcpMetrics::default();
-        let ncp = Arc::new(emrex_ncp::build(&config, metrics).context("NCP")?);
-        let router = emrex_ncp::router(ncp);
-        let s = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(ncp_http, router)
-                .with_graceful_shutdown(async move { s.triggered().await })
-                .await;
-        }));
-    }
-
-    // The SMP, trusting the embedded EMREG (gRPC with Watch).
-    {
-        let registry = RegistryView::start(
-            &RegistryConfig::Grpc {
-                client: emrex_runtime::config::GrpcClientConfig {
-                    endpoint: format!("http://{emreg_grpc_addr}"),
-                    ..Default::default()
-                },
-                token_file: None,
-            },
-            shutdown.clone(),
-        )
-        .context("SMP registry client")?;
-        registry
-            .wait_ready(Duration::from_secs(10))
-            .await
-            .context("the SMP did not get the NCP list from EMREG")?;
-        let store = Arc::new(
-            emrex_smp::store::AnyStore::connect(&format!(
-                "sqlite:{}",
-                data.join("smp.db").display()
-            ))
-            .await
-            .context("SMP store")?,
-        );
-        let view = registry.clone();
-        let core = Arc::new(emrex_smp::service::SmpCore::new(
-            store,
-            Arc::new(move || view.current()),
-            emrex_smp::service::Settings {
-                public_url: format!("http://{smp_addr}"),
-                dev_mode: true,
-                chooser: true,
-                ttl: Duration::from_secs(30 * 60),
-                budget: emrex_elmo::Budget::default(),
-            },
-            emrex_smp::service::SmpMetrics::default(),
-        ));
-        let router = emrex_smp::http::router(core.clone());
-        let s = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(smp_http, router)
-                .with_graceful_shutdown(async move { s.triggered().await })
-                .await;
-        }));
-        let svc = emrex_smp::grpc::smp_server(core);
-        let s = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .add_service(svc)
-                .serve_with_incoming_shutdown(
-                    incoming(smp_grpc),
-                    async move { s.triggered().await },
-                )
-                .await;
-        }));
-    }
-
-    let ready = serde_json::json!({
-        "smp": format!("http://{smp_addr}/"),
-        "ncp": format!("http://{ncp_addr}/"),
-        "emreg_json": format!("http://{emreg_addr}/ncp-list.json"),
-        "emreg_grpc": format!("http://{emreg_grpc_addr}"),
-        "signer_grpc": format!("http://{signer_addr}"),
-        "smp_grpc": format!("http://{smp_grpc_addr}"),
-        "data_dir": data.display().to_string(),
-    });
-    println!(
-        "\nEMREX development federation is running (data in {}).\n\n  \
-         Open  http://{smp_addr}/  in a browser: choose \"Norway (development federation)\",\n  \
-         then the demo universities; log in at the NCP as a demo student (Åsa Ødegård's results\n  \
-         are the richest), tick some courses, agree, and see them verified back at the SMP.\n\n  \
-         NCP (provider)      http://{ncp_addr}/\n  \
-         EMREG JSON list     http://{emreg_addr}/ncp-list.json\n  \
-         EMREG gRPC          http://{emreg_grpc_addr}\n  \
-         Signer gRPC         http://{signer_addr}\n  \
-         SMP SIS API (gRPC)  http://{smp_grpc_addr}\n\n\
-         The services listen on {public} without authentication: development only. Ctrl-C stops it.\n",
-        data.display()
-    );
-    println!("emrex-dev-ready {ready}");
-    shutdown.triggered().await;
-    eprintln!("stopping…");
-    for t in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
-    }
     Ok(())
-}
-
-/// A listener as tonic's incoming stream, with TCP_NODELAY as the runtime sets it.
-fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ fn verify(a: VerifyArgs) -> Outcome {
     let verified = emrex_xmldsig::verify(&xml, &certs, &policy)
         .map_err(|e| Failure::Invalid(e.to_string()))?;
     // Business data comes from the verified tree, never from a second parse.
-    let elmo = emrex_elmo::from_document(&verified.document).map_err(|e| {
+    let elmo = emrex_elmo::from_verified(&verified).map_err(|e| {
         Failure::Invalid(format!(
             "the signature is valid but the document is not ELMO: {e}"
         ))
@@ -67,16 +67,16 @@ fn verify(a: VerifyArgs) -> Outcome {
 }
 
 fn summary_line(v: &Verified, elmo: &Elmo) -> String {
-    let alg = &v.algorithms;
-    let keyinfo = match v.keyinfo_matches_signer {
+    let alg = v.algorithms();
+    let keyinfo = match v.keyinfo_matches_signer() {
         Some(true) => "",
         Some(false) => "; KeyInfo holds a different certificate (ignored)",
         None => "; no KeyInfo certificate",
     };
     format!(
         "valid: signed by {} (SHA-256 {}), {:?}/{:?}, SignedInfo C14N {:?}{}{}; learner {} {}; {} report(s)",
-        v.signer.subject(),
-        v.signer.sha256_hex(),
+        v.signer().subject(),
+        v.signer().sha256_hex(),
         alg.signature,
         alg.digest,
         alg.signed_info_c14n,

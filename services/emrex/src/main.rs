@@ -15,6 +15,7 @@ mod emreg_cmd;
 mod input;
 mod ncp_cmd;
 mod operator_cmd;
+mod serve;
 mod signer_cmd;
 mod smp_cmd;
 

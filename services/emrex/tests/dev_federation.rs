@@ -13,7 +13,9 @@ use emrex_tests::oidc::OpenIdProvider;
 use serde_json::Value;
 
 mod dev_support;
-use dev_support::{assert_verified_demo_exchange, flow, newest_exchange};
+use dev_support::{
+    assert_sis_api_refuses_without_token, assert_verified_demo_exchange, flow, newest_exchange,
+};
 
 struct Dev {
     child: Child,
@@ -76,6 +78,13 @@ fn start_dev(data: &std::path::Path, ncp_port: u16, oidc: Option<(&str, &std::pa
     }
 }
 
+/// The newest exchange, through the SIS API with the token `emrex dev` wrote.
+async fn newest(dev: &Dev) -> emrex_proto::smp::v1::Exchange {
+    let token_file = dev.ready["grpc_token_file"].as_str().expect("token file");
+    let token = std::fs::read_to_string(token_file).expect("token");
+    newest_exchange(dev.ready["smp_grpc"].as_str().expect("grpc"), &token).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins() {
     emrex_tests::browser::ensure_node_modules();
@@ -90,7 +99,6 @@ async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins
         Some((&op.issuer, &secret)),
     );
     let smp = dev.ready["smp"].as_str().expect("smp url").to_string();
-    let smp_grpc = dev.ready["smp_grpc"].as_str().expect("grpc").to_string();
 
     // 1. Dev login.
     let s = smp.clone();
@@ -100,7 +108,9 @@ async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins
     .await
     .expect("browser");
     outcome.assert_ok().assert_no_csp_violations();
-    let ex = newest_exchange(&smp_grpc).await;
+    let ex = newest(&dev).await;
+    // Without the development token the SIS API refuses (even on loopback).
+    assert_sis_api_refuses_without_token(dev.ready["smp_grpc"].as_str().expect("grpc")).await;
     assert_verified_demo_exchange(&ex);
 
     // 2. OpenID Connect login at the NCP through the real provider.
@@ -111,7 +121,7 @@ async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins
     .await
     .expect("browser");
     outcome.assert_ok().assert_no_csp_violations();
-    let ex2 = newest_exchange(&smp_grpc).await;
+    let ex2 = newest(&dev).await;
     assert_ne!(ex2.session_id, ex.session_id);
     assert_eq!(ex2.outcome, OutcomeKind::Verified as i32, "{}", ex2.detail);
 

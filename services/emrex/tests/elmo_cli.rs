@@ -1,27 +1,9 @@
 //! The `emrex elmo` command-line contract (exit codes, outputs) on the fixtures.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn fixtures() -> PathBuf {
-    if let Ok(p) = std::env::var("EMREX_FIXTURES") {
-        return PathBuf::from(p);
-    }
-    let mut dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
-    while let Some(d) = dir {
-        for base in [Some(d), d.parent()].into_iter().flatten() {
-            let c = base.join("shared/fixtures/emrex");
-            if c.is_dir() {
-                return c;
-            }
-        }
-        dir = d.parent();
-    }
-    panic!("shared/fixtures/emrex not found; set EMREX_FIXTURES");
-}
-
 fn fx(rel: &str) -> String {
-    fixtures().join(rel).display().to_string()
+    emrex_tests::fixtures_dir().join(rel).display().to_string()
 }
 
 fn emrex(args: &[&str]) -> Output {

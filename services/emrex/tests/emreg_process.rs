@@ -1,6 +1,7 @@
 //! `emrex emreg` as a real process: SQLite store in a temp dir, RegistryAdmin guarded by a
 //! development bearer token (mTLS is covered by the Signer process test and the runtime's tests),
-//! the EMREX 1.x JSON list reflecting what was written, and a clean stop on SIGTERM.
+//! the EMREX 1.x JSON list reflecting what was written, and on SIGTERM a drain (not ready, still
+//! accepting on every listener) then a clean exit 0.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -58,7 +59,7 @@ async fn emreg_serves_grpc_and_json_and_guards_admin() {
             "EMREX_EMREG_AUTH__DEV_BEARER_TOKENS",
             r#"["test-admin-token"]"#,
         )
-        .env("EMREX_EMREG_SHUTDOWN__DRAIN_DELAY", "100ms")
+        .env("EMREX_EMREG_SHUTDOWN__DRAIN_DELAY", "2s")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -136,10 +137,41 @@ async fn emreg_serves_grpc_and_json_and_guards_admin() {
             .expect("kill")
             .success()
     );
+    let terminated = Instant::now();
+    // The drain: not ready any more, yet NEW connections to the HTTP and gRPC listeners are
+    // still accepted and answered, so a rolling update refuses nobody.
+    while !matches!(http_get(admin, "/ready"), Some((503, _))) {
+        assert!(
+            terminated.elapsed() < Duration::from_secs(2),
+            "/ready never went 503"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (status, _) = http_get(http, "/ncp-list.json").expect("JSON list during the drain");
+    assert_eq!(status, 200);
+    let during = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{grpc}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("a new gRPC connection during the drain");
+    RegistryClient::new(during)
+        .get(GetRequest {
+            acronym: "TEST-NCP".into(),
+        })
+        .await
+        .expect("gRPC answered during the drain");
+    assert!(
+        terminated.elapsed() < Duration::from_secs(2),
+        "the checks outlasted the drain delay"
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
             assert!(status.success(), "{status}");
+            assert!(
+                terminated.elapsed() >= Duration::from_secs(2),
+                "stopped before the drain delay"
+            );
             break;
         }
         if Instant::now() > deadline {

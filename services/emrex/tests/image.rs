@@ -230,9 +230,16 @@ async fn emrex_dev_in_the_container_passes_the_browser_federation_flow() {
         "--volume={}:/run/secrets/oidc-client-secret:ro",
         secret.display()
     );
+    // The data directory (SQLite files, the development key and gRPC token) on a volume the
+    // container's user owns, as a Pod's volume with fsGroup would be.
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    std::os::unix::fs::chown(&data, Some(65532), Some(65532)).expect("chown the data dir");
+    let data_mount = format!("--volume={}:/data", data.display());
     let mut options: Vec<&str> = HARDENED.to_vec();
     options.extend(publish.iter().map(String::as_str));
     options.push(&mount);
+    options.push(&data_mount);
     let ports: Vec<String> = [smp, ncp, emreg, sis].iter().map(u16::to_string).collect();
     let container = Container::start(
         &options,
@@ -242,7 +249,7 @@ async fn emrex_dev_in_the_container_passes_the_browser_federation_flow() {
             "--listen",
             "0.0.0.0",
             "--data-dir",
-            "/tmp/emrex-dev",
+            "/data",
             "--smp-port",
             &ports[0],
             "--ncp-port",
@@ -265,6 +272,8 @@ async fn emrex_dev_in_the_container_passes_the_browser_federation_flow() {
     assert_eq!(ready["smp"], smp_url.as_str());
     assert_eq!(ready["ncp"], format!("http://127.0.0.1:{ncp}/").as_str());
     let sis_url = format!("http://127.0.0.1:{sis}");
+    assert_eq!(ready["grpc_token_file"], "/data/DEV-ONLY-grpc-token");
+    let token = std::fs::read_to_string(data.join("DEV-ONLY-grpc-token")).expect("token");
 
     // Every process in the container runs as 65532, on the host too (no user namespace).
     let users = container.top(&["huser", "user"]);
@@ -288,7 +297,7 @@ async fn emrex_dev_in_the_container_passes_the_browser_federation_flow() {
     .await
     .expect("browser");
     outcome.assert_ok().assert_no_csp_violations();
-    let ex = newest_exchange(&sis_url).await;
+    let ex = newest_exchange(&sis_url, &token).await;
     assert_verified_demo_exchange(&ex);
 
     let (s, b) = (smp_url.clone(), browser.clone());
@@ -298,7 +307,7 @@ async fn emrex_dev_in_the_container_passes_the_browser_federation_flow() {
     .await
     .expect("browser");
     outcome.assert_ok().assert_no_csp_violations();
-    let ex2 = newest_exchange(&sis_url).await;
+    let ex2 = newest_exchange(&sis_url, &token).await;
     assert_ne!(ex2.session_id, ex.session_id);
     assert_eq!(ex2.outcome, OutcomeKind::Verified as i32, "{}", ex2.detail);
     assert_eq!(

@@ -56,6 +56,8 @@ fn readiness_follows_the_signer_and_the_entry_point_answers() {
         .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
         .args(["--grpc-listen", &format!("127.0.0.1:{grpc}")])
         .args(["--signer", &format!("http://127.0.0.1:{signer_grpc}")])
+        .arg("--store")
+        .arg(format!("sqlite:{}", dir.path().join("ncp.db").display()))
         .env("EMREX_NCP_SHUTDOWN__DRAIN_DELAY", "100ms")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

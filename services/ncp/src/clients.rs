@@ -6,54 +6,19 @@ use std::time::Duration;
 
 use emrex_proto::signer::v1::{SignRequest, signer_client::SignerClient};
 use emrex_runtime::config::GrpcClientConfig;
+use emrex_runtime::grpc::{Bearer, BearerError, GrpcError};
 use emrex_runtime::tls::TlsOptions;
-use tonic::metadata::MetadataValue;
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
-/// A channel that adds `authorization: Bearer …` when a token is configured.
-pub type AuthChannel = InterceptedService<Channel, Bearer>;
-
-/// Adds the bearer token, if any.
-#[derive(Clone, Default)]
-pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
-
-impl std::fmt::Debug for Bearer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Bearer(redacted)"
-        } else {
-            "Bearer(none)"
-        })
-    }
-}
-
-impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(v) = &self.0 {
-            request.metadata_mut().insert("authorization", v.clone());
-        }
-        Ok(request)
-    }
-}
+pub use emrex_runtime::grpc::AuthChannel;
 
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
-    Grpc(#[from] emrex_runtime::grpc::GrpcError),
-    #[error("reading the bearer token file {path}: {source}")]
-    TokenFile {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the bearer token is not a valid header value")]
-    TokenInvalid,
+    Grpc(#[from] GrpcError),
+    #[error(transparent)]
+    Token(#[from] BearerError),
 }
 
 /// A lazily connecting channel for `config`, with the token read from `token_file` (trimmed).
@@ -62,21 +27,10 @@ pub fn channel(
     token_file: Option<&Path>,
 ) -> Result<AuthChannel, ClientError> {
     let channel = emrex_runtime::grpc::channel(config, &TlsOptions::default())?;
-    let bearer = match token_file {
-        None => Bearer(None),
-        Some(path) => {
-            let token = std::fs::read_to_string(path).map_err(|source| ClientError::TokenFile {
-                path: path.display().to_string(),
-                source,
-            })?;
-            Bearer(Some(
-                format!("Bearer {}", token.trim())
-                    .parse()
-                    .map_err(|_| ClientError::TokenInvalid)?,
-            ))
-        }
-    };
-    Ok(InterceptedService::new(channel, bearer))
+    Ok(InterceptedService::new(
+        channel,
+        Bearer::from_file(token_file)?,
+    ))
 }
 
 /// Why signing failed.

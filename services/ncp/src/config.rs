@@ -26,6 +26,9 @@ pub struct NcpServiceConfig {
     /// a banner on every page. Never for real students.
     pub dev_mode: bool,
     pub exchange: ExchangeConfig,
+    /// Where exchanges in progress are kept (default `sqlite:ncp.db`; PostgreSQL, in the schema
+    /// `ncp`, for several replicas).
+    pub store: emrex_store::StoreConfig,
     pub login: LoginConfig,
     pub source: SourceConfig,
     pub signer: SignerConfig,
@@ -64,8 +67,8 @@ pub struct ExchangeConfig {
     /// remembered to refuse replays).
     #[serde(with = "emrex_runtime::config::duration")]
     pub ttl: Duration,
-    /// Most exchanges in progress at once (memory bound; beyond it new students get a "busy"
-    /// page).
+    /// Most exchanges in progress at once (a bound on the store; beyond it new students get a
+    /// "busy" page).
     pub max_active: usize,
     /// When not empty, `returnUrl` hosts must match (`smp.example.org`, `*.uio.no`).
     pub allowed_return_hosts: Vec<String>,

@@ -25,8 +25,8 @@ pub struct ReturnUrlPolicy {
     pub allowed_hosts: Vec<String>,
 }
 
-/// The validated hand-over from the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The validated hand-over from the client (stored with the exchange as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EntryRequest {
     /// Echoed back unchanged; never interpreted.
     pub session_id: String,

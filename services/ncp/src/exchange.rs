@@ -5,23 +5,45 @@
 //! cookie (only its SHA-256 is stored). It expires after `ttl`; a finished exchange is remembered
 //! until then so that a replayed form gets "already finished", not a second response.
 //!
-//! The store is in memory: one NCP replica per exchange. Several replicas need sticky sessions
-//! (the exchange id is in every URL path, so routing on it is easy) — see docs/ncp.md.
+//! Exchanges live in the NCP's store (`emrex-store`: a SQLite file by default, PostgreSQL for
+//! several replicas), so any replica serves any step, a restart or rolling update loses nothing,
+//! and no session affinity is needed. Every change is a compare-and-set on the row's `version`:
+//! of two racing requests (a double submit, two replicas) exactly one moves the exchange on.
+//! Expired rows are deleted by [`ExchangeStore::sweep`], which the service runs periodically.
+//! Expiry uses the wall clock (milliseconds since the epoch), so replicas need synchronised
+//! clocks (NTP) — a few seconds of skew only shift when an exchange expires.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use emrex_elmo::Elmo;
+use emrex_store::{Database, DbError, Migrations, StoreConfig};
+use serde::{Deserialize, Serialize};
+use sqlx::Row as _;
+use sqlx::migrate::Migrator;
 
 use crate::entry::EntryRequest;
 use crate::oidc::PendingLogin;
 use crate::selection::Offers;
 use crate::student::Student;
 
+/// The service name: the default SQLite file (`ncp.db`) and PostgreSQL schema (`ncp`).
+const SERVICE: &str = "ncp";
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+static MIGRATIONS: Migrations = Migrations {
+    sqlite: &SQLITE_MIGRATIONS,
+    postgres: &POSTGRES_MIGRATIONS,
+};
+
+/// How often a change that lost a race is retried before giving up (each retry re-reads the
+/// row, so the caller's `expected` check decides again on fresh data).
+const CAS_ATTEMPTS: usize = 3;
+
 /// Where an exchange is.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
 pub enum Stage {
     /// Waiting for the student to log in (possibly at the identity provider).
     Login { pending: Option<PendingLogin> },
@@ -44,7 +66,8 @@ pub struct Exchange {
     browser_hash: [u8; 32],
     /// Hidden in every form of this exchange.
     pub csrf: String,
-    pub expires: Instant,
+    /// Milliseconds since the Unix epoch.
+    pub expires_ms: i64,
     pub stage: Stage,
 }
 
@@ -65,7 +88,7 @@ impl Exchange {
 }
 
 /// Why an exchange cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
     #[error("unknown or expired exchange")]
     Unknown,
@@ -73,6 +96,48 @@ pub enum ExchangeError {
     Finished,
     #[error("too many exchanges in progress")]
     Full,
+    /// The store did not answer (a database outage): the student can try again.
+    #[error("the exchange store is unavailable")]
+    Unavailable(#[source] StoreError),
+}
+
+impl PartialEq for ExchangeError {
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Opening the database.
+    #[error(transparent)]
+    Open(#[from] DbError),
+    /// A query.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// A stored row that does not read back (a newer or foreign schema).
+    #[error("stored exchange {id} is unreadable")]
+    Corrupt {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A value that cannot be written as JSON.
+    #[error("cannot store the exchange")]
+    Encode(#[source] serde_json::Error),
+}
+
+impl From<StoreError> for ExchangeError {
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(e)
+    }
+}
+
+impl From<sqlx::Error> for ExchangeError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Unavailable(StoreError::Database(e))
+    }
 }
 
 /// A new exchange: its id and the secret for the browser's cookie.
@@ -82,112 +147,197 @@ pub struct Created {
     pub browser_secret: String,
 }
 
-/// The in-memory store.
+/// The exchanges, in the NCP's database.
 #[derive(Debug)]
 pub struct ExchangeStore {
-    inner: Mutex<Inner>,
+    db: Database,
     ttl: Duration,
     max: usize,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    map: HashMap<String, Exchange>,
-    last_purge: Option<Instant>,
+/// Runs `$body` with `$pool` bound to whichever pool the store has: the same SQL serves SQLite
+/// and PostgreSQL (`$1` placeholders, `BIGINT`/`INTEGER` and `BYTEA`/`BLOB` read alike).
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Database::Sqlite($pool) => $body,
+            Database::Postgres { pool: $pool, .. } => $body,
+        }
+    };
 }
 
+const COUNT_LIVE: &str = "SELECT COUNT(*) AS n FROM ncp_exchanges WHERE expires_ms > $1";
+const INSERT: &str = "INSERT INTO ncp_exchanges \
+     (id, request, browser_hash, csrf, expires_ms, stage, version) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0)";
+const SELECT: &str = "SELECT id, request, browser_hash, csrf, expires_ms, stage, version \
+     FROM ncp_exchanges WHERE id = $1 AND expires_ms > $2";
+const UPDATE_STAGE: &str =
+    "UPDATE ncp_exchanges SET stage = $1, version = version + 1 WHERE id = $2 AND version = $3";
+const SWEEP: &str = "DELETE FROM ncp_exchanges WHERE expires_ms <= $1";
+
 impl ExchangeStore {
-    /// A store keeping exchanges for `ttl`, at most `max` at a time.
-    pub fn new(ttl: Duration, max: usize) -> Self {
-        Self {
-            inner: Mutex::new(Inner::default()),
-            ttl,
-            max,
-        }
+    /// Opens the store `config` names (default `sqlite:ncp.db`; on PostgreSQL the schema `ncp`),
+    /// keeping exchanges for `ttl`, at most `max` live at a time.
+    pub async fn open(config: &StoreConfig, ttl: Duration, max: usize) -> Result<Self, StoreError> {
+        let db = emrex_store::open(config, SERVICE, &MIGRATIONS).await?;
+        Ok(Self { db, ttl, max })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave the map inconsistent (every update is a
-        // single insert/replace), so a poisoned lock is still usable.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// A private in-memory store (tests, benchmarks).
+    pub async fn in_memory(ttl: Duration, max: usize) -> Result<Self, StoreError> {
+        Self::open(&StoreConfig::url("sqlite::memory:"), ttl, max).await
     }
 
     /// Starts an exchange for `request`.
-    pub fn create(&self, request: EntryRequest) -> Result<Created, ExchangeError> {
-        let now = Instant::now();
-        let mut inner = self.lock();
-        if inner
-            .last_purge
-            .is_none_or(|t| now.duration_since(t) > Duration::from_secs(5))
-            || inner.map.len() >= self.max
-        {
-            inner.map.retain(|_, e| e.expires > now);
-            inner.last_purge = Some(now);
-        }
-        if inner.map.len() >= self.max {
+    pub async fn create(&self, request: EntryRequest) -> Result<Created, ExchangeError> {
+        let now = now_ms();
+        if self.live_at(now).await? >= self.max {
             return Err(ExchangeError::Full);
         }
         let id = random_token(16);
         let browser_secret = random_token(32);
-        inner.map.insert(
-            id.clone(),
-            Exchange {
-                id: id.clone(),
-                request,
-                browser_hash: sha256(browser_secret.as_bytes()),
-                csrf: random_token(32),
-                expires: now + self.ttl,
-                stage: Stage::Login { pending: None },
-            },
-        );
+        let request_json = serde_json::to_string(&request).map_err(StoreError::Encode)?;
+        let stage =
+            serde_json::to_string(&Stage::Login { pending: None }).map_err(StoreError::Encode)?;
+        let expires = now.saturating_add(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
+        let hash = sha256(browser_secret.as_bytes()).to_vec();
+        on_pool!(&self.db, pool => {
+            sqlx::query(INSERT)
+                .bind(id.clone())
+                .bind(request_json)
+                .bind(hash)
+                .bind(random_token(32))
+                .bind(expires)
+                .bind(stage)
+                .execute(pool)
+                .await?;
+        });
         Ok(Created { id, browser_secret })
     }
 
-    /// A copy of a live exchange (finished ones included; check [`Stage::Finished`]).
-    pub fn get(&self, id: &str) -> Result<Exchange, ExchangeError> {
-        let inner = self.lock();
-        match inner.map.get(id) {
-            Some(e) if e.expires > Instant::now() => Ok(e.clone()),
-            _ => Err(ExchangeError::Unknown),
-        }
+    /// A live exchange (finished ones included; check [`Stage::Finished`]).
+    pub async fn get(&self, id: &str) -> Result<Exchange, ExchangeError> {
+        Ok(self.load(id).await?.0)
     }
 
-    /// Moves a live, unfinished exchange to `stage`, if it is still at the stage `expected`
-    /// accepts (so two racing requests cannot both finish it).
-    pub fn advance(
+    /// The exchange and its row version.
+    async fn load(&self, id: &str) -> Result<(Exchange, i64), ExchangeError> {
+        let now = now_ms();
+        let row = on_pool!(&self.db, pool => {
+            let row = sqlx::query(SELECT)
+                .bind(id.to_string())
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => Some((
+                    row.try_get::<String, _>("request")?,
+                    row.try_get::<Vec<u8>, _>("browser_hash")?,
+                    row.try_get::<String, _>("csrf")?,
+                    row.try_get::<i64, _>("expires_ms")?,
+                    row.try_get::<String, _>("stage")?,
+                    row.try_get::<i64, _>("version")?,
+                )),
+            }
+        });
+        let Some((request, hash, csrf, expires_ms, stage, version)) = row else {
+            return Err(ExchangeError::Unknown);
+        };
+        let corrupt = |source| StoreError::Corrupt {
+            id: id.to_string(),
+            source,
+        };
+        let browser_hash: [u8; 32] = hash
+            .try_into()
+            .map_err(|_| corrupt(serde::de::Error::custom("browser hash is not 32 bytes")))?;
+        Ok((
+            Exchange {
+                id: id.to_string(),
+                request: serde_json::from_str(&request).map_err(corrupt)?,
+                browser_hash,
+                csrf,
+                expires_ms,
+                stage: serde_json::from_str(&stage).map_err(corrupt)?,
+            },
+            version,
+        ))
+    }
+
+    /// Moves a live, unfinished exchange to `stage`, if it is still at a stage `expected`
+    /// accepts (so two racing requests — on one replica or two — cannot both finish it).
+    pub async fn advance(
         &self,
         id: &str,
-        expected: impl FnOnce(&Stage) -> bool,
+        expected: impl Fn(&Stage) -> bool,
         stage: Stage,
     ) -> Result<(), ExchangeError> {
-        let mut inner = self.lock();
-        match inner.map.get_mut(id) {
-            Some(e) if e.expires > Instant::now() => {
-                if matches!(e.stage, Stage::Finished) {
-                    return Err(ExchangeError::Finished);
-                }
-                if !expected(&e.stage) {
-                    return Err(ExchangeError::Unknown);
-                }
-                e.stage = stage;
-                Ok(())
+        let json = serde_json::to_string(&stage).map_err(StoreError::Encode)?;
+        for _ in 0..CAS_ATTEMPTS {
+            let (current, version) = self.load(id).await?;
+            if matches!(current.stage, Stage::Finished) {
+                return Err(ExchangeError::Finished);
             }
-            _ => Err(ExchangeError::Unknown),
+            if !expected(&current.stage) {
+                return Err(ExchangeError::Unknown);
+            }
+            let done = on_pool!(&self.db, pool => {
+                sqlx::query(UPDATE_STAGE)
+                    .bind(json.clone())
+                    .bind(id.to_string())
+                    .bind(version)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            if done == 1 {
+                return Ok(());
+            }
+            // Someone else changed it in between: look again.
         }
+        Err(ExchangeError::Unknown)
     }
 
-    /// Number of live exchanges (for metrics).
-    pub fn len(&self) -> usize {
-        let now = Instant::now();
-        self.lock().map.values().filter(|e| e.expires > now).count()
+    /// Number of live exchanges (for metrics and the capacity check).
+    pub async fn live(&self) -> Result<usize, ExchangeError> {
+        self.live_at(now_ms()).await
     }
 
-    /// Whether no exchange is live.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    async fn live_at(&self, now: i64) -> Result<usize, ExchangeError> {
+        let n: i64 = on_pool!(&self.db, pool => {
+            sqlx::query(COUNT_LIVE)
+                .bind(now)
+                .fetch_one(pool)
+                .await?
+                .try_get("n")?
+        });
+        Ok(usize::try_from(n).unwrap_or(0))
     }
+
+    /// Deletes expired exchanges; returns how many.
+    pub async fn sweep(&self) -> Result<u64, ExchangeError> {
+        let now = now_ms();
+        Ok(on_pool!(&self.db, pool => {
+            sqlx::query(SWEEP).bind(now).execute(pool).await?.rows_affected()
+        }))
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn healthy(&self) -> bool {
+        self.live().await.is_ok()
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `n` random bytes, base64url without padding.
@@ -221,50 +371,117 @@ mod tests {
         .expect("valid")
     }
 
-    #[test]
-    fn ids_are_random_and_browser_binding_holds() {
-        let store = ExchangeStore::new(Duration::from_secs(60), 10);
-        let a = store.create(request()).expect("a");
-        let b = store.create(request()).expect("b");
+    async fn store(ttl: Duration, max: usize) -> ExchangeStore {
+        ExchangeStore::in_memory(ttl, max).await.expect("store")
+    }
+
+    #[tokio::test]
+    async fn ids_are_random_and_browser_binding_holds() {
+        let store = store(Duration::from_secs(60), 10).await;
+        let a = store.create(request()).await.expect("a");
+        let b = store.create(request()).await.expect("b");
         assert_ne!(a.id, b.id);
         assert_eq!(a.id.len(), 22);
-        let ea = store.get(&a.id).expect("get");
+        let ea = store.get(&a.id).await.expect("get");
+        assert_eq!(ea.request, request());
         assert!(ea.browser_matches(Some(&a.browser_secret)));
         assert!(!ea.browser_matches(Some(&b.browser_secret)));
         assert!(!ea.browser_matches(None));
         assert!(ea.csrf_matches(&ea.csrf.clone()));
         assert!(!ea.csrf_matches("forged"));
-        assert_eq!(store.get("nope").err(), Some(ExchangeError::Unknown));
+        assert_eq!(store.get("nope").await.err(), Some(ExchangeError::Unknown));
     }
 
-    #[test]
-    fn finishing_is_final_and_racing_finishers_lose() {
-        let store = ExchangeStore::new(Duration::from_secs(60), 10);
-        let a = store.create(request()).expect("a");
+    #[tokio::test]
+    async fn finishing_is_final_and_racing_finishers_lose() {
+        let store = store(Duration::from_secs(60), 10).await;
+        let a = store.create(request()).await.expect("a");
         let login = |s: &Stage| matches!(s, Stage::Login { .. });
         store
             .advance(&a.id, login, Stage::Finished)
+            .await
             .expect("finish");
         assert_eq!(
-            store.advance(&a.id, |_| true, Stage::Finished),
+            store.advance(&a.id, |_| true, Stage::Finished).await,
             Err(ExchangeError::Finished)
         );
         assert!(matches!(
-            store.get(&a.id).expect("kept").stage,
+            store.get(&a.id).await.expect("kept").stage,
             Stage::Finished
         ));
+        // Of many concurrent finishers, exactly one wins.
+        let b = store.create(request()).await.expect("b");
+        let store = std::sync::Arc::new(store);
+        let tries = (0..8).map(|_| {
+            let (store, id) = (store.clone(), b.id.clone());
+            tokio::spawn(async move { store.advance(&id, |_| true, Stage::Finished).await })
+        });
+        let mut won = 0;
+        for t in tries {
+            if t.await.expect("task").is_ok() {
+                won += 1;
+            }
+        }
+        assert_eq!(won, 1);
     }
 
-    #[test]
-    fn expiry_and_capacity() {
-        let store = ExchangeStore::new(Duration::from_millis(500), 2);
-        let a = store.create(request()).expect("a");
-        store.create(request()).expect("b");
-        assert_eq!(store.create(request()).err(), Some(ExchangeError::Full));
-        std::thread::sleep(Duration::from_millis(600));
-        assert_eq!(store.get(&a.id).err(), Some(ExchangeError::Unknown));
-        // Expired ones are purged to make room.
-        store.create(request()).expect("room again");
-        assert_eq!(store.len(), 1);
+    #[tokio::test]
+    async fn the_stage_round_trips_with_the_login_state() {
+        let store = store(Duration::from_secs(60), 10).await;
+        let a = store.create(request()).await.expect("a");
+        let pending = PendingLogin {
+            state: "st".into(),
+            nonce: "no".into(),
+            pkce_verifier: "pk".into(),
+        };
+        store
+            .advance(
+                &a.id,
+                |s| matches!(s, Stage::Login { pending: None }),
+                Stage::Login {
+                    pending: Some(pending),
+                },
+            )
+            .await
+            .expect("login started");
+        match store.get(&a.id).await.expect("get").stage {
+            Stage::Login { pending: Some(p) } => {
+                assert_eq!(
+                    (p.state, p.nonce, p.pkce_verifier),
+                    ("st".into(), "no".into(), "pk".into())
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A stage the caller does not expect is refused and changes nothing.
+        assert_eq!(
+            store
+                .advance(
+                    &a.id,
+                    |s| matches!(s, Stage::Choosing { .. }),
+                    Stage::Finished
+                )
+                .await,
+            Err(ExchangeError::Unknown)
+        );
+    }
+
+    #[tokio::test]
+    async fn expiry_capacity_and_sweeping() {
+        let store = store(Duration::from_millis(500), 2).await;
+        let a = store.create(request()).await.expect("a");
+        store.create(request()).await.expect("b");
+        assert_eq!(
+            store.create(request()).await.err(),
+            Some(ExchangeError::Full)
+        );
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(store.get(&a.id).await.err(), Some(ExchangeError::Unknown));
+        // Expired ones no longer count against the capacity…
+        store.create(request()).await.expect("room again");
+        assert_eq!(store.live().await.expect("live"), 1);
+        // …and the sweep deletes them.
+        assert_eq!(store.sweep().await.expect("sweep"), 2);
+        assert_eq!(store.sweep().await.expect("sweep"), 0);
     }
 }

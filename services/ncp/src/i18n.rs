@@ -103,6 +103,7 @@ pub struct Texts {
     pub error_bad_request: &'static str,
     pub error_internal: &'static str,
     pub error_too_busy: &'static str,
+    pub error_unavailable: &'static str,
     pub no_results_sent: &'static str,
 }
 
@@ -141,6 +142,7 @@ const EN: Texts = Texts {
     error_bad_request: "The request from the receiving service is not valid:",
     error_internal: "Something went wrong on our side. Please try again later.",
     error_too_busy: "Too many transfers are in progress. Please try again in a few minutes.",
+    error_unavailable: "This service is briefly unavailable. Nothing was lost: please go back and try again in a moment.",
     no_results_sent: "No results were sent.",
 };
 
@@ -179,6 +181,7 @@ const DE: Texts = Texts {
     error_bad_request: "Die Anfrage des empfangenden Dienstes ist ungültig:",
     error_internal: "Bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es später erneut.",
     error_too_busy: "Zu viele Übermittlungen laufen gerade. Bitte versuchen Sie es in einigen Minuten erneut.",
+    error_unavailable: "Dieser Dienst ist kurz nicht erreichbar. Es ging nichts verloren: Bitte gehen Sie zurück und versuchen Sie es gleich noch einmal.",
     no_results_sent: "Es wurden keine Leistungen übermittelt.",
 };
 
@@ -217,6 +220,7 @@ const FR: Texts = Texts {
     error_bad_request: "La demande du service destinataire n'est pas valide :",
     error_internal: "Une erreur s'est produite de notre côté. Veuillez réessayer plus tard.",
     error_too_busy: "Trop de transferts sont en cours. Veuillez réessayer dans quelques minutes.",
+    error_unavailable: "Ce service est brièvement indisponible. Rien n'a été perdu : revenez en arrière et réessayez dans un instant.",
     no_results_sent: "Aucun résultat n'a été transmis.",
 };
 

@@ -10,6 +10,7 @@
 //! * [`pages`] and [`i18n`]: accessible server-rendered pages in English, German and French;
 //! * [`http`]: the router tying it together; [`metrics`], [`config`].
 
+mod assemble;
 pub mod clients;
 pub mod config;
 pub mod entry;
@@ -26,6 +27,7 @@ pub mod student;
 
 use std::time::{Duration, SystemTime};
 
+pub use assemble::{assemble, run};
 pub use config::NcpServiceConfig;
 pub use http::{Ncp, Settings, router};
 
@@ -37,21 +39,37 @@ use crate::oidc::OidcLogin;
 use crate::response::PdfSettings;
 use crate::source::AnySource;
 
-/// Why the NCP could not be set up from its configuration.
+/// Why the NCP could not be set up from its configuration, or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     #[error(transparent)]
     Config(#[from] config::ConfigError),
-    #[error("login.oidc: {0}")]
+    #[error("login.oidc")]
     Oidc(#[from] oidc::OidcError),
-    #[error("gRPC client: {0}")]
+    #[error("gRPC client")]
     Client(#[from] clients::ClientError),
+    /// Opening the exchange store.
+    #[error("exchange store")]
+    Store(#[from] exchange::StoreError),
+    /// The `[grpc]` section (TLS files).
+    #[error("gRPC server")]
+    Grpc(#[source] emrex_runtime::grpc::GrpcError),
+    /// Serving failed.
+    #[error(transparent)]
+    Service(#[from] emrex_runtime::service::ServiceError),
 }
 
-/// Builds the NCP from a checked configuration. Clients connect lazily, so this succeeds while
-/// the Signer or the results service are still starting (readiness reports them).
-pub fn build(config: &NcpServiceConfig, metrics: NcpMetrics) -> Result<Ncp, SetupError> {
+/// Builds the NCP from a checked configuration, opening its exchange store. Clients connect
+/// lazily, so this succeeds while the Signer or the results service are still starting
+/// (readiness reports them).
+pub async fn build(config: &NcpServiceConfig, metrics: NcpMetrics) -> Result<Ncp, SetupError> {
     config.check()?;
+    let store = ExchangeStore::open(
+        &config.store,
+        config.exchange.ttl,
+        config.exchange.max_active,
+    )
+    .await?;
     let source = match &config.source {
         SourceConfig::Demo => AnySource::Demo(source::demo::DemoSource::new(
             emrex_elmo::dates::format_date_time_utc(SystemTime::now()),
@@ -93,7 +111,7 @@ pub fn build(config: &NcpServiceConfig, metrics: NcpMetrics) -> Result<Ncp, Setu
         config.provider_name.clone()
     };
     Ok(Ncp {
-        store: ExchangeStore::new(config.exchange.ttl, config.exchange.max_active),
+        store,
         source,
         signer,
         oidc,

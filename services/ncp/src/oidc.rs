@@ -16,10 +16,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use emrex_runtime::tls::TlsError;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreProviderMetadata,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, ConfigurationError,
+    CsrfToken, DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    StandardErrorResponse,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -96,20 +101,61 @@ pub struct IdentifierClaim {
 /// Why a login failed. Shown to the student only as a generic message; logged in full.
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
-    #[error("OpenID provider configuration: {0}")]
-    Config(String),
-    #[error("OpenID provider discovery failed: {0}")]
-    Discovery(String),
-    #[error("token request failed: {0}")]
-    Token(String),
-    #[error("ID token refused: {0}")]
-    IdToken(String),
-    #[error("the provider reported an error: {0}")]
-    Provider(String),
+    /// An `http://` issuer outside development mode or without `allow_http`.
+    #[error("an http:// issuer needs login.oidc.allow_http and development mode")]
+    PlainHttpIssuer,
+    /// The issuer or the callback URL is not a URL.
+    #[error("the OpenID Connect {what} {url:?} is not a valid URL")]
+    Url {
+        /// `issuer` or `redirect URL`.
+        what: &'static str,
+        url: String,
+        #[source]
+        source: url::ParseError,
+    },
+    /// `client_secret_file` could not be read.
+    #[error("reading login.oidc.client_secret_file {}", path.display())]
+    SecretFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `ca_file` could not be read or holds no certificate (the message names the file).
+    #[error("login.oidc.ca_file")]
+    CaFile(#[source] TlsError),
+    /// A certificate of `ca_file` that the HTTP client does not accept.
+    #[error("a certificate in login.oidc.ca_file {} is not usable", path.display())]
+    CaCertificate {
+        path: PathBuf,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The HTTP client could not be built.
+    #[error("the HTTP client for the OpenID provider")]
+    HttpClient(#[source] reqwest::Error),
+    /// The provider's metadata could not be discovered.
+    #[error("OpenID provider discovery failed")]
+    Discovery(#[source] DiscoveryError<HttpError>),
+    /// The provider's metadata has no token endpoint.
+    #[error("the OpenID provider has no usable token endpoint")]
+    NoTokenEndpoint(#[source] ConfigurationError),
+    /// Redeeming the code failed (the provider refused it, or did not answer).
+    #[error("token request failed")]
+    Token(#[source] RequestTokenError<HttpError, StandardErrorResponse<CoreErrorResponseType>>),
+    /// The token response has no ID token.
+    #[error("the token response has no id_token")]
+    NoIdToken,
+    /// The ID token failed verification (signature, issuer, audience, expiry, nonce).
+    #[error("ID token refused")]
+    IdToken(#[source] ClaimsVerificationError),
+    /// The verified ID token's payload is not readable JSON.
+    #[error("the ID token's payload is unreadable")]
+    UnreadablePayload,
 }
 
-/// What the NCP keeps between sending the browser to the provider and the callback.
-#[derive(Clone)]
+/// What the NCP keeps between sending the browser to the provider and the callback (in the
+/// exchange store, so the callback may reach any replica).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PendingLogin {
     /// The `state` sent (compared in constant time on return).
     pub state: String,
@@ -146,15 +192,16 @@ impl OidcLogin {
     /// A relying party whose callback is `redirect_url` (must be registered at the provider).
     pub fn new(config: OidcConfig, redirect_url: &str, dev_mode: bool) -> Result<Self, OidcError> {
         if config.issuer.starts_with("http://") && !(config.allow_http && dev_mode) {
-            return Err(OidcError::Config(
-                "an http:// issuer needs login.oidc.allow_http and development mode".into(),
-            ));
+            return Err(OidcError::PlainHttpIssuer);
         }
-        IssuerUrl::new(config.issuer.clone()).map_err(|e| OidcError::Config(e.to_string()))?;
+        issuer_url(&config.issuer)?;
         let secret = match &config.client_secret_file {
             Some(path) => Some(
                 std::fs::read_to_string(path)
-                    .map_err(|e| OidcError::Config(format!("{}: {e}", path.display())))?
+                    .map_err(|source| OidcError::SecretFile {
+                        path: path.clone(),
+                        source,
+                    })?
                     .trim()
                     .to_string(),
             ),
@@ -166,22 +213,25 @@ impl OidcLogin {
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("emrex-ncp/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = &config.ca_file {
-            let pem = std::fs::read(ca)
-                .map_err(|e| OidcError::Config(format!("{}: {e}", ca.display())))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| OidcError::Config(format!("{}: {e}", ca.display())))?
-            {
+            for der in emrex_runtime::tls::load_certificates(ca).map_err(OidcError::CaFile)? {
+                let cert = reqwest::Certificate::from_der(&der).map_err(|source| {
+                    OidcError::CaCertificate {
+                        path: ca.clone(),
+                        source,
+                    }
+                })?;
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let http = HttpClient(
-            builder
-                .build()
-                .map_err(|e| OidcError::Config(format!("HTTP client: {e}")))?,
-        );
+        let http = HttpClient(builder.build().map_err(OidcError::HttpClient)?);
         Ok(Self {
-            redirect_url: RedirectUrl::new(redirect_url.to_string())
-                .map_err(|e| OidcError::Config(e.to_string()))?,
+            redirect_url: RedirectUrl::new(redirect_url.to_string()).map_err(|source| {
+                OidcError::Url {
+                    what: "redirect URL",
+                    url: redirect_url.to_string(),
+                    source,
+                }
+            })?,
             config,
             secret,
             http,
@@ -196,11 +246,10 @@ impl OidcLogin {
         {
             return Ok(client.clone());
         }
-        let issuer = IssuerUrl::new(self.config.issuer.clone())
-            .map_err(|e| OidcError::Config(e.to_string()))?;
+        let issuer = issuer_url(&self.config.issuer)?;
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
-            .map_err(|e| OidcError::Discovery(error_chain(&e)))?;
+            .map_err(OidcError::Discovery)?;
         let client = Arc::new(
             CoreClient::from_provider_metadata(
                 metadata,
@@ -251,20 +300,20 @@ impl OidcLogin {
         let client = self.client().await?;
         let token = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
-            .map_err(|e| OidcError::Config(e.to_string()))?
+            .map_err(OidcError::NoTokenEndpoint)?
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| OidcError::Token(error_chain(&e)))?;
-        let id_token = openidconnect::TokenResponse::id_token(&token)
-            .ok_or_else(|| OidcError::IdToken("the token response has no id_token".into()))?;
+            .map_err(OidcError::Token)?;
+        let id_token =
+            openidconnect::TokenResponse::id_token(&token).ok_or(OidcError::NoIdToken)?;
         // Signature, issuer, audience, expiry and nonce are checked here.
         id_token
             .claims(
                 &client.id_token_verifier(),
                 &Nonce::new(pending.nonce.clone()),
             )
-            .map_err(|e| OidcError::IdToken(error_chain(&e)))?;
+            .map_err(OidcError::IdToken)?;
         // Verified: now read the payload as plain JSON, so any configured claim can be mapped.
         let payload = id_token
             .to_string()
@@ -276,9 +325,17 @@ impl OidcLogin {
                     .ok()
             })
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .ok_or_else(|| OidcError::IdToken("unreadable payload".into()))?;
+            .ok_or(OidcError::UnreadablePayload)?;
         Ok(map_claims(&payload, &self.config.claims))
     }
+}
+
+fn issuer_url(issuer: &str) -> Result<IssuerUrl, OidcError> {
+    IssuerUrl::new(issuer.to_string()).map_err(|source| OidcError::Url {
+        what: "issuer",
+        url: issuer.to_string(),
+        source,
+    })
 }
 
 /// Maps verified claims to a student (pure). Strings are taken as they are; a `birth_date`
@@ -306,25 +363,23 @@ pub fn map_claims(claims: &serde_json::Value, mapping: &ClaimMapping) -> Student
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
-}
-
 /// The HTTP client handed to `openidconnect`.
 #[derive(Debug, Clone)]
 struct HttpClient(reqwest::Client);
 
 /// A failed request to the provider.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct HttpError(String);
+pub enum HttpError {
+    /// No response (connection, TLS, timeout) or a broken body.
+    #[error("request to the OpenID provider failed")]
+    Request(#[source] reqwest::Error),
+    /// More than [`MAX_PROVIDER_RESPONSE`] bytes.
+    #[error("the OpenID provider's response is larger than {MAX_PROVIDER_RESPONSE} bytes")]
+    TooLarge,
+    /// The response could not be handed to `openidconnect` (an invalid header or status).
+    #[error("the OpenID provider's response is malformed")]
+    Response(#[source] openidconnect::http::Error),
+}
 
 /// Largest response read from the provider (metadata, JWKS, token responses are small).
 const MAX_PROVIDER_RESPONSE: usize = 1024 * 1024;
@@ -343,23 +398,19 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for HttpClient {
                 .headers(parts.headers)
                 .body(body);
             req = req.version(reqwest::Version::HTTP_11);
-            let mut response = req.send().await.map_err(|e| HttpError(error_chain(&e)))?;
+            let mut response = req.send().await.map_err(HttpError::Request)?;
             let mut builder = http::Response::builder().status(response.status());
             for (k, v) in response.headers() {
                 builder = builder.header(k, v);
             }
             let mut body = Vec::new();
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| HttpError(e.to_string()))?
-            {
+            while let Some(chunk) = response.chunk().await.map_err(HttpError::Request)? {
                 if body.len() + chunk.len() > MAX_PROVIDER_RESPONSE {
-                    return Err(HttpError("response from the provider too large".into()));
+                    return Err(HttpError::TooLarge);
                 }
                 body.extend_from_slice(&chunk);
             }
-            builder.body(body).map_err(|e| HttpError(e.to_string()))
+            builder.body(body).map_err(HttpError::Response)
         })
     }
 }
@@ -367,6 +418,43 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for HttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(issuer: &str) -> OidcConfig {
+        OidcConfig {
+            issuer: issuer.into(),
+            client_id: "ncp".into(),
+            client_secret_file: None,
+            scopes: default_scopes(),
+            claims: ClaimMapping::default(),
+            ca_file: None,
+            allow_http: false,
+        }
+    }
+
+    #[test]
+    fn unusable_configurations_are_refused_with_the_setting_named() {
+        let cb = "https://ncp.example/login/callback";
+        let err = OidcLogin::new(config("http://idp.example"), cb, true).expect_err("http");
+        assert!(matches!(err, OidcError::PlainHttpIssuer), "{err:?}");
+        let mut dev = config("http://127.0.0.1:9");
+        dev.allow_http = true;
+        assert!(OidcLogin::new(dev, cb, true).is_ok());
+        let err = OidcLogin::new(config("not a url"), cb, false).expect_err("url");
+        assert!(
+            matches!(err, OidcError::Url { what: "issuer", .. }),
+            "{err:?}"
+        );
+        let mut ca = config("https://idp.example");
+        ca.ca_file = Some("/nonexistent/ca.pem".into());
+        let err = OidcLogin::new(ca, cb, false).expect_err("ca");
+        assert!(matches!(err, OidcError::CaFile(_)), "{err:?}");
+        let chain = emrex_runtime::grpc::error_chain(&err);
+        assert!(chain.contains("/nonexistent/ca.pem"), "{chain}");
+        let mut secret = config("https://idp.example");
+        secret.client_secret_file = Some("/nonexistent/secret".into());
+        let err = OidcLogin::new(secret, cb, false).expect_err("secret");
+        assert!(err.to_string().contains("/nonexistent/secret"), "{err}");
+    }
 
     #[test]
     fn claims_are_mapped_as_configured() {

@@ -7,8 +7,7 @@
 //! information by colour alone, contrast ≥ 4.5:1 (see `STYLE`), and everything works with the
 //! keyboard and without script (the return form has a visible button).
 
-use base64::Engine as _;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 
 use crate::i18n::{Lang, Texts};
 use crate::selection::Offers;
@@ -46,33 +45,20 @@ pub const AUTO_SUBMIT_JS: &str = "document.getElementById('emrex-return').submit
 
 /// `'sha256-…'` of [`AUTO_SUBMIT_JS`] for `script-src`.
 pub fn auto_submit_hash() -> String {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, AUTO_SUBMIT_JS.as_bytes());
-    format!(
-        "'sha256-{}'",
-        base64::engine::general_purpose::STANDARD.encode(d.as_ref())
-    )
+    emrex_web::script_hash(AUTO_SUBMIT_JS)
 }
 
-/// Page chrome shared by every page.
-fn layout(lang: Lang, dev_mode: bool, title: &str, body: Markup) -> Markup {
+/// Page chrome shared by every page (the shell is the one the SMP uses too).
+fn layout(lang: Lang, dev_mode: bool, title: &str, body: Markup) -> String {
     let t = lang.texts();
-    html! {
-        (DOCTYPE)
-        html lang=(lang.tag()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " — EMREX" }
-                link rel="stylesheet" href="/assets/ncp.css";
-            }
-            body {
-                a.skip href="#main" { "Skip to content" }
-                @if dev_mode { div.dev role="note" id="dev-banner" { (t.dev_banner) } }
-                main id="main" { (body) }
-            }
-        }
+    emrex_web::Shell {
+        lang: lang.tag(),
+        site: "EMREX",
+        stylesheet: "/assets/ncp.css",
+        skip_link: "Skip to content",
+        dev_banner: dev_mode.then_some(t.dev_banner),
     }
+    .page(title, body)
 }
 
 /// A demo student offered by the dev login.
@@ -124,7 +110,6 @@ pub fn login(
             (cancel_form(t, exchange_id, csrf))
         },
     )
-    .into_string()
 }
 
 fn cancel_form(t: &Texts, exchange_id: &str, csrf: &str) -> Markup {
@@ -211,7 +196,6 @@ pub fn select(
             (cancel_form(t, exchange_id, csrf))
         },
     )
-    .into_string()
 }
 
 fn intro(template: &str, host: &str) -> Markup {
@@ -266,7 +250,6 @@ pub fn return_form(
             script { (PreEscaped(AUTO_SUBMIT_JS)) }
         },
     )
-    .into_string()
 }
 
 /// An error page (nothing is sent to the client).
@@ -276,12 +259,8 @@ pub fn error(lang: Lang, dev_mode: bool, message: &str, detail: Option<&str>) ->
         lang,
         dev_mode,
         t.error_title,
-        html! {
-            h1 { (t.error_title) }
-            p.error role="alert" id="error" { (message) @if let Some(d) = detail { " " (d) } }
-        },
+        emrex_web::refusal(t.error_title, message, detail, None),
     )
-    .into_string()
 }
 
 #[cfg(test)]

@@ -81,11 +81,18 @@ pub struct Timings {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("transcript PDF: {0}")]
-    Pdf(#[from] emrex_pdf::PdfError),
+    Pdf(emrex_pdf::PdfError),
     #[error(transparent)]
     Sign(#[from] SignError),
     #[error("PDF task failed: {0}")]
     Task(String),
+}
+
+// Printed in `Pdf`'s message, so not also a `source`.
+impl From<emrex_pdf::PdfError> for BuildError {
+    fn from(e: emrex_pdf::PdfError) -> Self {
+        Self::Pdf(e)
+    }
 }
 
 /// What the PDF says about the provider.

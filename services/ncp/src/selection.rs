@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use emrex_elmo::model::{Elmo, LearningOpportunitySpecification, LoiStatus, Report, pick_lang};
 
 /// One result the student can choose.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Offer {
     /// The form value (`r0-3`).
     pub key: String,
@@ -39,7 +39,7 @@ pub struct Offer {
 }
 
 /// The results of one student as offered to them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Offers {
     /// Every offered result, report by report, depth first.
     pub items: Vec<Offer>,

@@ -110,7 +110,7 @@ async fn ok_response_holds_exactly_the_selected_courses_signed_and_valid() {
         &Default::default(),
     )
     .expect("our verifier accepts it");
-    let elmo = emrex_elmo::from_document(&verified.document).expect("elmo");
+    let elmo = emrex_elmo::from_verified(&verified).expect("elmo");
     let titles: BTreeSet<String> = elmo
         .reports
         .iter()

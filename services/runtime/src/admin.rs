@@ -27,7 +27,7 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     /// Binding the listen address failed (in use, no permission, …).
-    #[error("cannot bind the admin server to {addr}: {source}")]
+    #[error("cannot bind the admin server to {addr}")]
     Bind {
         /// The configured address.
         addr: SocketAddr,
@@ -36,7 +36,7 @@ pub enum AdminError {
         source: std::io::Error,
     },
     /// Serving failed.
-    #[error("admin server failed: {0}")]
+    #[error("the admin server failed")]
     Serve(#[source] std::io::Error),
 }
 

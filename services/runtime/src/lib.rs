@@ -11,19 +11,21 @@
 //!   are re-read when the files change (Kubernetes Secret rotation without restart);
 //! - [`grpc`]: a tonic server over our own TLS accept loop, always with gRPC health and
 //!   reflection, exposing the caller's verified certificate to handlers; and client channels;
-//! - [`shutdown`] + [`service`]: SIGTERM handling and the drain sequence, and [`run_service`],
-//!   the one call a service binary makes;
+//! - [`http`]: the service's browser-facing routes, under the same drain as gRPC;
+//! - [`shutdown`] + [`service`]: SIGTERM handling and the one drain sequence for every listener,
+//!   and [`run_service`], the one call a service makes;
 //! - [`auth`]: admit mTLS callers (or development bearer tokens).
 //!
-//! A service binary, in outline:
+//! A service crate assembles itself from its configuration into [`Servers`] and runs them (its
+//! `run(config)`, which `emrex <service>` calls), in outline:
 //!
 //! ```no_run
 //! # async fn main_(cli_config: Option<std::path::PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
-//! use emrex_runtime::{config::*, grpc::GrpcServer, service::*, telemetry::init_tracing};
+//! use emrex_runtime::{config::*, grpc::GrpcServer, http::HttpServer, service::*, telemetry::init_tracing};
 //!
 //! #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 //! #[serde(default)]
-//! struct SignerConfig {
+//! struct PagesConfig {
 //!     grpc: GrpcServerConfig,
 //!     admin: AdminConfig,
 //!     log: LogConfig,
@@ -31,12 +33,14 @@
 //!     auth: AuthConfig,
 //! }
 //!
-//! let config: SignerConfig = ConfigLoader::new("EMREX_SIGNER_").file(cli_config).load()?;
+//! let config: PagesConfig = ConfigLoader::new("EMREX_PAGES_").file(cli_config).load()?;
 //! init_tracing(&config.log)?;
 //! let handles = ServiceHandles::new();
-//! let mut grpc = GrpcServer::new(&config.grpc, &handles.metrics)?;
+//! let grpc = GrpcServer::new(&config.grpc, &handles.metrics)?;
 //! // grpc.add_service(SignerServer::with_interceptor(signer, Authenticator::from_config(&config.auth)?));
-//! run_service(grpc, &config.admin, &config.shutdown, handles).await?;
+//! let pages = HttpServer::new("pages", "127.0.0.1:8080", axum::Router::new());
+//! let servers = Servers::new().grpc(grpc).http(pages);
+//! run_service(servers, &config.admin, &config.shutdown, handles).await?;
 //! # Ok(()) }
 //! ```
 
@@ -44,6 +48,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod grpc;
+pub mod http;
 pub mod metrics;
 pub mod readiness;
 pub mod service;
@@ -51,4 +56,4 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
 
-pub use service::{ServiceHandles, run_service};
+pub use service::{Servers, ServiceHandles, run_service};

@@ -7,11 +7,11 @@ use crate::config::{LogConfig, LogFormat};
 
 /// The filter string was not valid `EnvFilter` syntax.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid log filter {filter:?}: {source}")]
+#[error("invalid log filter {filter:?}: {error}")]
 pub struct TelemetryError {
     filter: String,
-    #[source]
-    source: tracing_subscriber::filter::ParseError,
+    /// Printed in the message, so not a `source`: said once.
+    error: tracing_subscriber::filter::ParseError,
 }
 
 /// Whether [`init_tracing`] installed the subscriber.
@@ -31,7 +31,7 @@ pub enum TracingInit {
 pub fn init_tracing(config: &LogConfig) -> Result<TracingInit, TelemetryError> {
     let filter = EnvFilter::try_new(&config.filter).map_err(|source| TelemetryError {
         filter: config.filter.clone(),
-        source,
+        error: source,
     })?;
     let registry = tracing_subscriber::registry().with(filter);
     let result = match config.format {

@@ -30,18 +30,17 @@ pub struct KeyFiles {
 pub enum SignerError {
     #[error("keys.{0} is not set; the Signer needs a key and its certificate")]
     NotConfigured(&'static str),
-    #[error("cannot read {path}: {source}")]
+    // The causes are printed in the messages, so they are not `source`s: said once.
+    #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{what} ({path}): {source}")]
+    #[error("{what} ({path}): {error}")]
     Key {
         what: &'static str,
         path: PathBuf,
-        #[source]
-        source: KeyError,
+        error: KeyError,
     },
 }
 
@@ -113,7 +112,7 @@ impl KeyStore {
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, SignerError> {
     std::fs::read(path).map_err(|source| SignerError::Read {
         path: path.clone(),
-        source,
+        error: source,
     })
 }
 
@@ -129,7 +128,7 @@ fn read(files: &KeyFiles) -> Result<Loaded, SignerError> {
     let key = SigningKey::from_pem(&key_pem, &cert).map_err(|source| SignerError::Key {
         what: "signing key and certificate",
         path: files.key_file.clone(),
-        source,
+        error: source,
     })?;
     let active = key.certificate().clone();
     let mut fingerprint = active.sha256_fingerprint().to_vec();
@@ -146,7 +145,7 @@ fn read(files: &KeyFiles) -> Result<Loaded, SignerError> {
             let c = PinnedCert::from_pem_or_der(&bytes).map_err(|source| SignerError::Key {
                 what: "next certificate",
                 path: p.clone(),
-                source,
+                error: source,
             })?;
             fingerprint.extend_from_slice(&c.sha256_fingerprint());
             Some(c)

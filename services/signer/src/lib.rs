@@ -6,11 +6,13 @@
 //! without a restart. During a rotation the *next* certificate is published (GetCertificates)
 //! before the key behind it is used.
 
+mod assemble;
 mod config;
 mod keys;
 mod metrics;
 mod service;
 
+pub use assemble::{SetupError, assemble, run};
 pub use config::SignerServiceConfig;
 
 pub use keys::{KeyFiles, KeyStore, Loaded, SignerError};

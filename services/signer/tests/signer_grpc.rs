@@ -14,25 +14,9 @@ use emrex_xmldsig::{PinnedCert, Policy};
 use tonic::Code;
 use tonic::transport::Channel;
 
-fn fixtures() -> PathBuf {
-    if let Ok(p) = std::env::var("EMREX_FIXTURES") {
-        return PathBuf::from(p);
-    }
-    let mut dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
-    while let Some(d) = dir {
-        for base in [Some(d), d.parent()].into_iter().flatten() {
-            let c = base.join("shared/fixtures/emrex");
-            if c.is_dir() {
-                return c;
-            }
-        }
-        dir = d.parent();
-    }
-    panic!("shared/fixtures/emrex not found; set EMREX_FIXTURES");
-}
-
 fn unsigned() -> Vec<u8> {
-    std::fs::read(fixtures().join("xml/unsigned/fi-my_elmo-2020.xml")).expect("fixture")
+    std::fs::read(emrex_tests::fixtures_dir().join("xml/unsigned/fi-my_elmo-2020.xml"))
+        .expect("fixture")
 }
 
 /// A fresh key pair written as files the way a mounted Secret looks.

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::registry::RegistryConfig;
 
+/// Where exchanges are stored: `emrex-store`'s `[store]` section (default `sqlite:smp.db`; on
+/// PostgreSQL the schema `smp`).
+pub use emrex_store::StoreConfig;
+
 /// Everything `emrex smp` reads.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -26,6 +30,8 @@ pub struct SmpServiceConfig {
     pub registry: RegistryConfig,
     pub store: StoreConfig,
     pub exchange: ExchangeConfig,
+    /// Result-page links (the key file every replica shares).
+    pub links: crate::links::LinksConfig,
 }
 
 /// The HTTP listener.
@@ -47,22 +53,6 @@ impl Default for HttpConfig {
             listen: "0.0.0.0:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
             chooser: false,
-        }
-    }
-}
-
-/// Where exchanges are stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct StoreConfig {
-    /// `sqlite:PATH` or `postgres://…`.
-    pub url: String,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            url: "sqlite:smp.db".into(),
         }
     }
 }

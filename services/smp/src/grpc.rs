@@ -206,6 +206,9 @@ fn internal(e: impl std::fmt::Display) -> Status {
     Status::internal("store error")
 }
 
+/// Records read per replay query when a watch resumes.
+const REPLAY_BATCH: usize = 500;
+
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::Exchange, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -277,28 +280,32 @@ impl<S: SmpStore> SmpApi for SmpService<S> {
         request: Request<pb::WatchExchangesRequest>,
     ) -> Result<Response<Self::WatchExchangesStream>, Status> {
         let after = request.into_inner().after_revision;
-        // Subscribe first, then replay, so nothing falls between the two.
+        // Subscribe first, then replay from the database, so nothing falls between the two.
         let mut live = self.core.store.subscribe();
-        let mut replay = if after > 0 {
-            self.core
-                .store
-                .list(ListFilter {
-                    after_revision: Some(after),
-                    limit: 1000,
-                    ..Default::default()
-                })
-                .await
-                .map_err(internal)?
-        } else {
-            Vec::new()
-        };
-        replay.reverse(); // oldest first
-        let mut last = replay.last().map_or(after, |r| r.revision);
+        let store = self.core.store.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
-            for r in replay {
-                if tx.send(Ok(to_proto(&r))).await.is_err() {
-                    return;
+            // Replay oldest first, in batches, until the database has nothing newer.
+            let mut last = after;
+            if after > 0 {
+                loop {
+                    let batch = match store.changed_after(last, REPLAY_BATCH).await {
+                        Ok(batch) => batch,
+                        Err(e) => {
+                            let _ = tx.send(Err(internal(e))).await;
+                            return;
+                        }
+                    };
+                    let full = batch.len() >= REPLAY_BATCH;
+                    for r in batch {
+                        last = r.revision;
+                        if tx.send(Ok(to_proto(&r))).await.is_err() {
+                            return;
+                        }
+                    }
+                    if !full {
+                        break;
+                    }
                 }
             }
             loop {

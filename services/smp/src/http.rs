@@ -8,15 +8,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::grpc::{course_rows, document, transcript_pdf};
 use crate::model::{Person, Status};
 use crate::pages;
 use crate::service::{ReturnRefused, SmpCore, StartError};
-use crate::store::SmpStore;
+use crate::store::{SmpStore, StoreError};
+use emrex_runtime::grpc::error_chain;
 
 /// Largest return POST accepted (ELMO with PDFs is often hundreds of KB; the DC4EU gateway had
 /// to lift Tomcat's limits).
@@ -24,12 +25,9 @@ pub const MAX_RETURN_BYTES: usize = 16 * 1024 * 1024;
 /// Largest form on the SMP's own pages.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
-const BASE_CSP: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
-
 /// The router.
 pub fn router<S: SmpStore>(core: Arc<SmpCore<S>>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/", get(index::<S>))
         .route("/country/{code}", get(country::<S>))
         .route("/start", post(start::<S>))
@@ -39,41 +37,21 @@ pub fn router<S: SmpStore>(core: Arc<SmpCore<S>>) -> Router {
         .route("/result/{session}/transcript.pdf", get(pdf::<S>))
         .route("/assets/smp.css", get(stylesheet))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
-        .with_state(core)
-}
-
-fn page(status: StatusCode, html: String, csp: String) -> Response {
-    let mut r = (status, html).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    r
-}
-
-fn plain_csp() -> String {
-    format!("{BASE_CSP}; form-action 'self'")
+        .with_state(core);
+    emrex_web::secure(router)
 }
 
 fn error<S: SmpStore>(core: &SmpCore<S>, status: StatusCode, message: &str) -> Response {
-    page(
-        status,
-        pages::error(core.settings.dev_mode, message),
-        plain_csp(),
+    emrex_web::html(status, pages::error(core.settings.dev_mode, message))
+}
+
+/// The store failed: logged with its cause, the student asked to come back.
+fn unavailable<S: SmpStore>(core: &SmpCore<S>, e: &StoreError) -> Response {
+    tracing::warn!(error = %error_chain(e), "store");
+    error(
+        core,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Please try again later.",
     )
 }
 
@@ -96,10 +74,9 @@ async fn index<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>) -> Response {
         return no_chooser(&core);
     }
     let snapshot = (core.registry)();
-    page(
+    emrex_web::html(
         StatusCode::OK,
         pages::countries(core.settings.dev_mode, &snapshot),
-        plain_csp(),
     )
 }
 
@@ -123,10 +100,9 @@ async fn country<S: SmpStore>(
     } else {
         Person::default()
     };
-    page(
+    emrex_web::html(
         StatusCode::OK,
         pages::country(core.settings.dev_mode, &snapshot, &code, &person),
-        plain_csp(),
     )
 }
 
@@ -163,14 +139,7 @@ async fn start<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>, body: Body) -> 
             "This results provider is not registered.",
         ),
         Err(StartError::Invalid(m)) => error(&core, StatusCode::BAD_REQUEST, &m),
-        Err(StartError::Store(e)) => {
-            tracing::warn!(error = %e, "store");
-            error(
-                &core,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again later.",
-            )
-        }
+        Err(StartError::Store(e)) => unavailable(&core, &e),
     }
 }
 
@@ -181,11 +150,8 @@ fn go<S: SmpStore>(core: &SmpCore<S>, record: &crate::model::ExchangeRecord) -> 
     let origin = url::Url::parse(&record.ncp_url)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_else(|_| "'none'".into());
-    let csp = format!(
-        "{BASE_CSP}; script-src {}; form-action {origin}",
-        pages::auto_submit_hash()
-    );
-    page(
+    let csp = emrex_web::auto_submit_csp(&pages::auto_submit_hash(), &origin);
+    emrex_web::html_with_csp(
         StatusCode::OK,
         pages::go(
             core.settings.dev_mode,
@@ -193,7 +159,7 @@ fn go<S: SmpStore>(core: &SmpCore<S>, record: &crate::model::ExchangeRecord) -> 
             &pairs,
             &record.ncp_acronym,
         ),
-        csp,
+        &csp,
     )
 }
 
@@ -209,14 +175,7 @@ async fn go_page<S: SmpStore>(
             "This exchange is already completed.",
         ),
         Ok(None) => error(&core, StatusCode::NOT_FOUND, "Unknown exchange."),
-        Err(e) => {
-            tracing::warn!(error = %e, "store");
-            error(
-                &core,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again later.",
-            )
-        }
+        Err(e) => unavailable(&core, &e),
     }
 }
 
@@ -235,9 +194,11 @@ async fn receive<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>, body: Body) -
         );
     };
     match core.receive(bytes.to_vec()).await {
+        // Post/redirect/get: the result lives at its own address, so a reload, the back button
+        // or a restored tab shows it again instead of re-posting the response.
         Ok(Ok(record)) => {
             let token = core.view_token(&record.session_id);
-            render_result(&core, &record, &token)
+            emrex_web::redirect(&format!("/result/{}?t={token}", record.session_id))
         }
         Ok(Err(refused)) => {
             let status = match refused {
@@ -248,7 +209,7 @@ async fn receive<S: SmpStore>(State(core): State<Arc<SmpCore<S>>>, body: Body) -
             error(&core, status, &refused.to_string())
         }
         Err(e) => {
-            tracing::warn!(error = %e, "store");
+            tracing::warn!(error = %error_chain(&e), "store");
             error(
                 &core,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -267,10 +228,9 @@ fn render_result<S: SmpStore>(
     let rows = elmo.as_ref().map(course_rows).unwrap_or_default();
     let has_pdf = elmo.as_ref().and_then(transcript_pdf).is_some();
     let link = has_pdf.then(|| format!("/result/{}/transcript.pdf?t={token}", record.session_id));
-    page(
+    emrex_web::html(
         StatusCode::OK,
         pages::result(core.settings.dev_mode, record, &rows, link.as_deref()),
-        plain_csp(),
     )
 }
 
@@ -288,20 +248,13 @@ async fn authorized<S: SmpStore>(
         return Err(error(
             core,
             StatusCode::FORBIDDEN,
-            "This link is not valid (links expire when the service restarts).",
+            "This link is not valid or has expired. Your institution's system keeps the result; ask it, or start the transfer again.",
         ));
     }
     match core.store.get(session).await {
         Ok(Some(r)) => Ok(r),
         Ok(None) => Err(error(core, StatusCode::NOT_FOUND, "Unknown exchange.")),
-        Err(e) => {
-            tracing::warn!(error = %e, "store");
-            Err(error(
-                core,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again later.",
-            ))
-        }
+        Err(e) => Err(unavailable(core, &e)),
     }
 }
 
@@ -309,64 +262,33 @@ async fn result<S: SmpStore>(
     State(core): State<Arc<SmpCore<S>>>,
     Path(session): Path<String>,
     Query(q): Query<Token>,
-) -> Response {
-    match authorized(&core, &session, q.t.as_deref()).await {
-        Ok(r) => {
-            let token = core.view_token(&r.session_id);
-            render_result(&core, &r, &token)
-        }
-        Err(resp) => resp,
-    }
+) -> Result<Response, Response> {
+    let record = authorized(&core, &session, q.t.as_deref()).await?;
+    let token = core.view_token(&record.session_id);
+    Ok(render_result(&core, &record, &token))
 }
 
 async fn pdf<S: SmpStore>(
     State(core): State<Arc<SmpCore<S>>>,
     Path(session): Path<String>,
     Query(q): Query<Token>,
-) -> Response {
-    let record = match authorized(&core, &session, q.t.as_deref()).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Response> {
+    let record = authorized(&core, &session, q.t.as_deref()).await?;
     let Some(bytes) = document(&record).as_ref().and_then(transcript_pdf) else {
-        return error(
+        return Err(error(
             &core,
             StatusCode::NOT_FOUND,
             "This exchange has no transcript PDF.",
-        );
+        ));
     };
-    let mut r = bytes.into_response();
-    let h = r.headers_mut();
     // Always a download, never rendered inline in our origin.
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"emrex-transcript.pdf\""),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    r
+    Ok(emrex_web::attachment(
+        bytes,
+        "application/pdf",
+        "emrex-transcript.pdf",
+    ))
 }
 
 async fn stylesheet() -> Response {
-    let mut r = pages::STYLE.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    r.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    r
+    emrex_web::stylesheet(pages::STYLE)
 }

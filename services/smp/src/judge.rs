@@ -121,8 +121,8 @@ pub fn judge(form: &ReturnForm, trust: &Trust<'_>, person: &Person, budget: &Bud
             };
         }
     };
-    outcome.signer_index = Some(verified.signer_index);
-    let elmo = match emrex_elmo::from_document(&verified.document) {
+    outcome.signer_index = Some(verified.signer_index());
+    let elmo = match emrex_elmo::from_verified(&verified) {
         Ok(e) => e,
         Err(e) => {
             outcome.kind = OutcomeKind::Undecodable;

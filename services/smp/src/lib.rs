@@ -12,12 +12,16 @@
 //! * [`http`] and [`pages`]: the chooser, the hand-over page, the return endpoint, the result
 //!   page; [`grpc`]: `emrex.smp.v1.Smp` for the SIS.
 
+mod assemble;
 pub mod config;
 pub mod grpc;
 pub mod http;
 pub mod judge;
+pub mod links;
 pub mod model;
 pub mod pages;
 pub mod registry;
 pub mod service;
 pub mod store;
+
+pub use assemble::{SetupError, assemble, run};

@@ -1,8 +1,7 @@
 //! The SMP's pages (maud, everything escaped; no external assets; the only script is the hashed
 //! auto-submit of the form that carries the student to the NCP).
 
-use base64::Engine as _;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 
 use crate::model::{ExchangeRecord, OutcomeKind};
 use crate::registry::Snapshot;
@@ -12,6 +11,7 @@ pub const STYLE: &str = r#"
 :root { color-scheme: light; --fg: #1a1a1a; --muted: #4a4a4a; --accent: #185c37; --line: #c8c8c8; }
 body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; color: var(--fg); line-height: 1.5; }
 main { max-width: 60rem; margin: 0 auto; padding: 1rem 1.25rem 3rem; }
+.skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: 1rem; background: #fff; padding: .5rem; z-index: 10; }
 .dev { background: #fff4ce; color: #4d3800; border-bottom: 2px solid #8a6d00; padding: .6rem 1.25rem; font-weight: 600; }
 h1 { font-size: 1.6rem; } table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -30,31 +30,20 @@ pub const AUTO_SUBMIT_JS: &str = "document.getElementById('emrex-go').submit();"
 
 /// `'sha256-…'` of [`AUTO_SUBMIT_JS`].
 pub fn auto_submit_hash() -> String {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, AUTO_SUBMIT_JS.as_bytes());
-    format!(
-        "'sha256-{}'",
-        base64::engine::general_purpose::STANDARD.encode(d.as_ref())
-    )
+    emrex_web::script_hash(AUTO_SUBMIT_JS)
 }
 
+/// The chrome of every page (the shell the NCP uses too).
 fn layout(dev_mode: bool, title: &str, body: Markup) -> String {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " — EMREX SMP" }
-                link rel="stylesheet" href="/assets/smp.css";
-            }
-            body {
-                @if dev_mode { div.dev role="note" { "Development mode: demo federation. Never use for real students." } }
-                main { (body) }
-            }
-        }
+    emrex_web::Shell {
+        lang: "en",
+        site: "EMREX SMP",
+        stylesheet: "/assets/smp.css",
+        skip_link: "Skip to content",
+        dev_banner: dev_mode
+            .then_some("Development mode: demo federation. Never use for real students."),
     }
-    .into_string()
+    .page(title, body)
 }
 
 /// The country list.
@@ -204,9 +193,13 @@ pub fn result(
 
 /// An error page.
 pub fn error(dev_mode: bool, message: &str) -> String {
+    let back = emrex_web::Link {
+        href: "/",
+        text: "Start again",
+    };
     layout(
         dev_mode,
         "Error",
-        html! { h1 { "This cannot be done" } p id="error" role="alert" { (message) } p { a href="/" { "Start again" } } },
+        emrex_web::refusal("This cannot be done", message, None, Some(back)),
     )
 }

@@ -103,7 +103,7 @@ pub struct SmpCore<S: SmpStore> {
     pub registry: RegistryFn,
     pub settings: Settings,
     pub metrics: SmpMetrics,
-    view_key: aws_lc_rs::hmac::Key,
+    links: crate::links::LinkKeys,
 }
 
 impl<S: SmpStore> std::fmt::Debug for SmpCore<S> {
@@ -130,23 +130,27 @@ pub fn new_session_id() -> String {
 
 impl<S: SmpStore> SmpCore<S> {
     /// A core over `store` and `registry`. Result-page links are keyed with a random per-process
-    /// key (they stop working after a restart; the SIS API is the durable way to the results).
+    /// key until [`SmpCore::with_links`] gives shared ones (see [`crate::links`]).
     pub fn new(
         store: Arc<S>,
         registry: RegistryFn,
         settings: Settings,
         metrics: SmpMetrics,
     ) -> Self {
-        let mut key = [0u8; 32];
-        #[allow(clippy::expect_used)]
-        aws_lc_rs::rand::fill(&mut key).expect("system random number generator");
         Self {
             store,
             registry,
             settings,
             metrics,
-            view_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key),
+            links: crate::links::LinkKeys::ephemeral(crate::links::LinksConfig::default().ttl),
         }
+    }
+
+    /// The keys of result-page links (shared by every replica when they come from a file).
+    #[must_use]
+    pub fn with_links(mut self, links: crate::links::LinkKeys) -> Self {
+        self.links = links;
+        self
     }
 
     /// Starts an exchange for `person` with the NCP `acronym`.
@@ -230,7 +234,7 @@ impl<S: SmpStore> SmpCore<S> {
         };
         let now = now_unix();
         if record.status == Status::Completed {
-            return refuse(ReturnRefused::Replayed);
+            return self.repeated(record, &raw, refuse);
         }
         if record.expires_unix <= now {
             return refuse(ReturnRefused::Expired);
@@ -267,6 +271,7 @@ impl<S: SmpStore> SmpCore<S> {
         };
         let outcome: Outcome = judgement.outcome;
         let kind = outcome.kind;
+        let raw_again = raw.clone();
         match self
             .store
             .complete(&record.session_id, now, outcome, raw, judgement.xml)
@@ -282,25 +287,54 @@ impl<S: SmpStore> SmpCore<S> {
                 tracing::info!(session = %short(&r.session_id), outcome = ?kind, "exchange completed");
                 Ok(Ok(*r))
             }
-            Completion::AlreadyCompleted => refuse(ReturnRefused::Replayed),
+            Completion::AlreadyCompleted => match self.store.get(&form.session_id).await? {
+                // Another request (the same browser, another replica) completed it meanwhile.
+                Some(now_stored) => self.repeated(now_stored, &raw_again, refuse),
+                None => refuse(ReturnRefused::Unknown),
+            },
             Completion::Expired => refuse(ReturnRefused::Expired),
             Completion::Unknown => refuse(ReturnRefused::Unknown),
         }
     }
 
-    /// The token that lets the browser which completed an exchange see its result page.
-    pub fn view_token(&self, session_id: &str) -> String {
-        let tag = aws_lc_rs::hmac::sign(&self.view_key, session_id.as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16])
+    /// A completed exchange received again. The very same response (the browser's reload, back
+    /// button or restored tab re-posting it) is answered with the stored result, changing
+    /// nothing; any other response is a replay and refused.
+    fn repeated(
+        &self,
+        record: ExchangeRecord,
+        raw: &[u8],
+        refuse: impl FnOnce(ReturnRefused) -> Result<Result<ExchangeRecord, ReturnRefused>, StoreError>,
+    ) -> Result<Result<ExchangeRecord, ReturnRefused>, StoreError> {
+        let digest = |b: &[u8]| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b);
+        let same = record.raw_response.as_deref().is_some_and(|stored| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(
+                digest(stored).as_ref(),
+                digest(raw).as_ref(),
+            )
+            .is_ok()
+        });
+        if !same {
+            return refuse(ReturnRefused::Replayed);
+        }
+        self.metrics
+            .refused_returns
+            .get_or_create(&ReasonLabels {
+                reason: "repeated".into(),
+            })
+            .inc();
+        tracing::info!(session = %short(&record.session_id), "the same response again: showing the stored result");
+        Ok(Ok(record))
     }
 
-    /// Whether `token` is the view token of `session_id` (constant time).
+    /// The token that lets the browser which completed an exchange see its result page.
+    pub fn view_token(&self, session_id: &str) -> String {
+        self.links.mint(session_id)
+    }
+
+    /// Whether `token` is a current view token of `session_id` (constant time).
     pub fn view_token_ok(&self, session_id: &str, token: &str) -> bool {
-        aws_lc_rs::constant_time::verify_slices_are_equal(
-            self.view_token(session_id).as_bytes(),
-            token.as_bytes(),
-        )
-        .is_ok()
+        self.links.check(session_id, token)
     }
 }
 

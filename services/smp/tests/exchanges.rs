@@ -4,7 +4,7 @@
 //! nothing else changed. And interop with a real peer: the Danish NCP's response verifies with
 //! the Danish certificate when its EMREG entry is flagged legacy (and only then).
 
-use std::path::PathBuf;
+use base64::Engine as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,20 +18,6 @@ use emrex_smp::registry::{RegistryCountry, RegistryNcp, Snapshot};
 use emrex_smp::service::{ReturnRefused, Settings, SmpCore, SmpMetrics};
 use emrex_smp::store::{SmpStore, SqliteStore};
 use emrex_xmldsig::{PinnedCert, SignOptions, SigningKey};
-
-fn fixtures() -> PathBuf {
-    let mut dir = Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
-    while let Some(d) = dir {
-        for base in [Some(d), d.parent()].into_iter().flatten() {
-            let c = base.join("shared/fixtures/emrex");
-            if c.is_dir() {
-                return c;
-            }
-        }
-        dir = d.parent();
-    }
-    panic!("shared/fixtures/emrex not found");
-}
 
 /// A test-only NCP key.
 fn ncp_key(name: &str) -> (SigningKey, PinnedCert) {
@@ -169,6 +155,11 @@ async fn every_return_is_recorded_with_its_outcome_and_nothing_else_changes() {
         "raw kept"
     );
     assert!(done.elmo_xml.is_some());
+    // The very same response again: the stored result, unchanged.
+    assert_eq!(
+        c.receive(raw.clone()).await.expect("store").as_ref(),
+        Ok(&done)
+    );
     let replay = body(
         &r.session_id,
         "NCP_OK",
@@ -306,7 +297,7 @@ async fn every_return_is_recorded_with_its_outcome_and_nothing_else_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_danish_response_verifies_when_its_entry_is_flagged_legacy() {
-    let fx = fixtures();
+    let fx = emrex_tests::fixtures_dir();
     let cert = PinnedCert::from_pem_or_der(
         &std::fs::read(fx.join("certs/dk-emrex-test.cer")).expect("cert"),
     )
@@ -481,30 +472,77 @@ async fn the_sis_api_starts_gets_lists_and_watches_exchanges() {
     assert_eq!(missing.expect_err("missing").code(), tonic::Code::NotFound);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_return_endpoint_answers_refusals_with_status_codes() {
-    let (key, cert) = ncp_key("ncp-a");
-    let f = core(
-        vec![entry("A", vec![cert], false)],
-        Duration::from_secs(600),
-    )
-    .await;
-    let core = Arc::new(f.core);
+/// Serves `core`'s router on loopback; returns the base URL.
+async fn serve<S: emrex_smp::store::SmpStore>(core: Arc<SmpCore<S>>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let router = emrex_smp::http::router(core.clone());
+    let router = emrex_smp::http::router(core);
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    let http = reqwest::Client::new();
+    base
+}
+
+/// The return endpoint over HTTP: post/redirect/get to a durable result page that reloads,
+/// the same response posted again (a reload of the NCP's form, a restored tab) shows the result
+/// again while any other replay is refused and changes nothing, and a result link minted by one
+/// replica opens on another that shares the link key file and the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_return_endpoint_answers_refusals_with_status_codes() {
+    let (key, cert) = ncp_key("ncp-a");
+    let f = core(
+        vec![entry("A", vec![cert.clone()], false)],
+        Duration::from_secs(600),
+    )
+    .await;
+    let keys = f._dir.path().join("link-keys");
+    std::fs::write(
+        &keys,
+        base64::engine::general_purpose::STANDARD.encode([42u8; 32]),
+    )
+    .expect("key file");
+    let links = || {
+        emrex_smp::links::LinkKeys::from_config(&emrex_smp::links::LinksConfig {
+            key_file: Some(keys.clone()),
+            ..Default::default()
+        })
+        .expect("link keys")
+    };
+    let store_path = f._dir.path().join("smp.db");
+    let core = Arc::new(f.core.with_links(links()));
+    let base = serve(core.clone()).await;
+    // Replica B: its own process state, the same database file and link keys.
+    let b_store = SqliteStore::open(&format!("sqlite:{}", store_path.display()))
+        .await
+        .expect("store B");
+    let b_snapshot = Arc::new(Snapshot {
+        countries: vec![],
+        ncps: vec![entry("A", vec![cert], false)],
+    });
+    let replica_b = Arc::new(
+        SmpCore::new(
+            Arc::new(b_store),
+            Arc::new(move || b_snapshot.clone()),
+            core.settings.clone(),
+            SmpMetrics::default(),
+        )
+        .with_links(links()),
+    );
+    let base_b = serve(replica_b).await;
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     let post = |b: Vec<u8>| {
         http.post(format!("{base}/return"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(b)
             .send()
     };
+    let get = |url: String| http.get(url).send();
     let r = core
         .start(Person::new("Åsa", "Ødegård", Some("1999-04-12")), "A", "")
         .await
@@ -513,25 +551,57 @@ async fn the_return_endpoint_answers_refusals_with_status_codes() {
     let first = post(body(&r.session_id, "NCP_OK", &good))
         .await
         .expect("post");
-    assert_eq!(first.status().as_u16(), 200);
-    let page = first.text().await.expect("text");
-    assert!(page.contains("data-kind=\"Verified\""), "{page}");
-    assert!(page.contains("Algebra"));
-    // The PDF link needs the token; without it, 403.
-    let no_token = http
-        .get(format!("{base}/result/{}", r.session_id))
-        .send()
+    assert_eq!(first.status().as_u16(), 303, "post/redirect/get");
+    let location = first
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("location")
+        .to_string();
+    assert!(
+        location.starts_with(&format!("/result/{}?t=", r.session_id)),
+        "{location}"
+    );
+    for attempt in ["first view", "reload"] {
+        let page = get(format!("{base}{location}")).await.expect("get");
+        assert_eq!(page.status().as_u16(), 200, "{attempt}");
+        let page = page.text().await.expect("text");
+        assert!(page.contains("data-kind=\"Verified\""), "{attempt}: {page}");
+        assert!(page.contains("Algebra"), "{attempt}");
+    }
+    // Minted on A, opened on B (page and transcript).
+    let on_b = get(format!("{base_b}{location}")).await.expect("get on B");
+    assert_eq!(on_b.status().as_u16(), 200);
+    assert!(on_b.text().await.expect("text").contains("Algebra"));
+    // Without the token, or with a forged one: 403.
+    let no_token = get(format!("{base}/result/{}", r.session_id))
         .await
         .expect("get");
     assert_eq!(no_token.status().as_u16(), 403);
+    let forged = get(format!(
+        "{base_b}/result/{}?t=9999999999.AAAAAAAAAAAAAAAAAAAAAA",
+        r.session_id
+    ))
+    .await
+    .expect("get");
+    assert_eq!(forged.status().as_u16(), 403);
+    // The very same response again (the NCP's form reloaded, a restored tab): the result again.
+    let again = post(body(&r.session_id, "NCP_OK", &good))
+        .await
+        .expect("post");
+    assert_eq!(again.status().as_u16(), 303);
+    let before = core.store.get(&r.session_id).await.expect("get");
+    // Another response for the same session: a replay, refused, nothing changes.
+    let other = signed(&key, &document("Mallory", "X", "2000-01-01"));
     assert_eq!(
-        post(body(&r.session_id, "NCP_OK", &good))
+        post(body(&r.session_id, "NCP_OK", &other))
             .await
             .expect("post")
             .status()
             .as_u16(),
         409
     );
+    assert_eq!(core.store.get(&r.session_id).await.expect("get"), before);
     assert_eq!(
         post(body("unknown", "NCP_OK", &good))
             .await

@@ -25,36 +25,11 @@ use emrex_smp::registry::{
     ListError, ListKey, ListWarning, ParseOptions, ParsedList, RegistryConfig, RegistryNcp,
     RegistryView, Snapshot, parse_list,
 };
+use emrex_tests::read_fixture as fixture;
 use emrex_xmldsig::PinnedCert;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/// The fixtures directory: `$EMREX_FIXTURES`, else the first `shared/fixtures/emrex` found in an
-/// ancestor of this crate or in an ancestor's parent.
-fn fixtures() -> PathBuf {
-    if let Some(dir) = std::env::var_os("EMREX_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let start = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for dir in start.ancestors() {
-        for base in [Some(dir), dir.parent()].into_iter().flatten() {
-            let candidate = base.join("shared/fixtures/emrex");
-            if candidate.is_dir() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "shared/fixtures/emrex not found above {}; set EMREX_FIXTURES",
-        start.display()
-    );
-}
-
-fn fixture(relative: &str) -> Vec<u8> {
-    let path = fixtures().join(relative);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 const NCP_LIST: &str = "emreg/emreg-ncp-list-CONSTRUCTED.json";
 const EMP_LIST: &str = "emreg/emreg-emp-list-CONSTRUCTED.json";

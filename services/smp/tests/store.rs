@@ -170,8 +170,17 @@ async fn all<S: SmpStore>(store: &S) -> Vec<ExchangeRecord> {
         .expect("list")
 }
 
-fn drain(rx: &mut broadcast::Receiver<ExchangeRecord>) -> Vec<ExchangeRecord> {
-    let mut out = Vec::new();
+/// The feed's records up to revision `until` (the feed delivers after commit, asynchronously;
+/// on PostgreSQL through LISTEN/NOTIFY), then whatever else is already there.
+async fn drain(rx: &mut broadcast::Receiver<ExchangeRecord>, until: i64) -> Vec<ExchangeRecord> {
+    let mut out: Vec<ExchangeRecord> = Vec::new();
+    while out.last().is_none_or(|r| r.revision < until) {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await {
+            Ok(Ok(r)) => out.push(r),
+            Ok(Err(e)) => panic!("broadcast: {e}"),
+            Err(_) => break,
+        }
+    }
     loop {
         match rx.try_recv() {
             Ok(r) => out.push(r),
@@ -596,7 +605,7 @@ async fn subscribe_delivers_in_revision_order<S: SmpStore>(store: Arc<S>) {
             .expect("replay"),
         Completion::AlreadyCompleted
     );
-    let live = drain(&mut rx);
+    let live = drain(&mut rx, 24).await;
     let revisions: Vec<i64> = live.iter().map(|r| r.revision).collect();
     assert_eq!(
         revisions,
@@ -624,8 +633,8 @@ async fn subscribe_delivers_in_revision_order<S: SmpStore>(store: Arc<S>) {
     // A second subscriber sees only what comes after it subscribed.
     let mut later = store.subscribe();
     let r = store.insert(record("after", "")).await.expect("insert");
-    assert_eq!(drain(&mut later), vec![r.clone()]);
-    assert_eq!(drain(&mut rx), vec![r]);
+    assert_eq!(drain(&mut later, r.revision).await, vec![r.clone()]);
+    assert_eq!(drain(&mut rx, r.revision).await, vec![r]);
 }
 
 /// The SQLite file keeps everything across reopening, revisions continue, and several store
@@ -715,27 +724,36 @@ async fn any_store_picks_the_back_end_from_the_url() {
             .expect("complete"),
     );
     let mut rx = store.subscribe();
-    store.insert(record("any2", "x")).await.expect("insert");
-    assert_eq!(drain(&mut rx).len(), 1);
+    let any2 = store.insert(record("any2", "x")).await.expect("insert");
+    // (A subscriber may also get changes committed just before it subscribed: consumers filter
+    // by revision.)
+    let live = drain(&mut rx, any2.revision).await;
+    assert_eq!(live.last(), Some(&any2));
+    assert_eq!(live.iter().filter(|r| r.session_id == "any2").count(), 1);
     assert_eq!(
         store.list(ListFilter::default()).await.expect("list").len(),
         2
     );
     assert!(dir.path().join("any.db").is_file());
 
-    for bad in ["mysql://u:secret@localhost/db", "/var/lib/smp.db", ""] {
+    for bad in ["mysql://u:secret@localhost/db", "/var/lib/smp.db"] {
         match AnyStore::connect(bad).await {
-            Err(StoreError::Url(msg)) => assert!(!msg.contains("secret"), "{msg}"),
+            Err(e @ StoreError::Open(emrex_store::DbError::Scheme(_))) => {
+                assert!(!e.to_string().contains("secret"), "{e}");
+            }
             other => panic!("{bad}: expected a URL error, got {other:?}"),
         }
     }
-    // No TLS in this build: only local PostgreSQL servers (refused before connecting).
+    // A PostgreSQL server on another host without verified TLS is refused before connecting.
     for remote in [
         "postgres://u:p@db.example:5432/smp",
-        "postgresql://u:p@10.0.0.1/smp",
+        "postgresql://u:p@10.0.0.1/smp?sslmode=require",
     ] {
         assert!(
-            matches!(AnyStore::connect(remote).await, Err(StoreError::Config(_))),
+            matches!(
+                AnyStore::connect(remote).await,
+                Err(StoreError::Open(emrex_store::DbError::UnverifiedTls { .. }))
+            ),
             "{remote}"
         );
     }
@@ -744,16 +762,18 @@ async fn any_store_picks_the_back_end_from_the_url() {
 #[tokio::test]
 async fn any_store_connects_to_postgres() {
     let url = postgres_url();
-    // A schema of its own, chosen in the URL as an operator would (`options[search_path]`).
+    // A schema of its own, as an operator would choose it (`store.schema`; created when missing).
     let schema = "smp_any_store";
     run_sql(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
-    run_sql(&url, &format!("CREATE SCHEMA {schema}")).await;
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{sep}options[search_path]={schema}");
-    let store = AnyStore::connect(&url).await.expect("postgres by URL");
+    let config = emrex_store::StoreConfig {
+        url: url.clone(),
+        schema: schema.into(),
+        ..Default::default()
+    };
+    let store = AnyStore::open(&config).await.expect("postgres by URL");
     assert!(matches!(store, AnyStore::Postgres(_)));
     // Connecting again finds the migrations applied.
-    let again = AnyStore::connect(&url).await.expect("second connect");
+    let again = AnyStore::open(&config).await.expect("second connect");
     let inserted = store.insert(record("any", "")).await.expect("insert");
     assert_eq!(inserted.revision, 1);
     assert_eq!(again.get("any").await.expect("get"), Some(inserted));
@@ -786,4 +806,73 @@ async fn any_store_connects_to_postgres() {
     .expect("count");
     assert_eq!(n, 2);
     conn.close().await.expect("close");
+}
+
+/// Two SMP replicas on one PostgreSQL database: replica B's change feed (what its SIS
+/// `WatchExchanges` streams follow) carries every change made through replica A, in revision
+/// order and once each, within a second — with no write on B to wake it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replicas_feed_follows_writes_through_another_replica() {
+    let url = postgres_url();
+    let schema = "smp_two_replicas";
+    run_sql(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+    let a = PostgresStore::connect_in_schema(&url, schema)
+        .await
+        .expect("replica A");
+    let b = PostgresStore::connect_in_schema(&url, schema)
+        .await
+        .expect("replica B");
+    let mut feed_b = b.subscribe();
+    let started = std::time::Instant::now();
+    let inserted = a
+        .insert(record("via-a", "sis"))
+        .await
+        .expect("insert via A");
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(1), feed_b.recv())
+        .await
+        .expect("B saw A's insert within a second")
+        .expect("open");
+    assert_eq!(seen, inserted);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+
+    // Interleaved writes through both: B's feed has 2..=21 exactly once, in order, in the
+    // stored state (a record completed before B read it arrives completed).
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let id = format!("x{i}");
+        tasks.push((i, id));
+    }
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let mut handles = Vec::new();
+    for (i, id) in tasks {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        handles.push(tokio::spawn(async move {
+            store.insert(record(&id, "")).await.expect("insert");
+            completed(
+                store
+                    .complete(&id, NOW, outcome(), Vec::new(), None)
+                    .await
+                    .expect("complete"),
+            );
+        }));
+    }
+    for h in handles {
+        h.await.expect("task");
+    }
+    let live = drain(&mut feed_b, 21).await;
+    let revisions: Vec<i64> = live.iter().map(|r| r.revision).collect();
+    assert!(
+        revisions.windows(2).all(|w| w[0] < w[1]),
+        "in order, no duplicates: {revisions:?}"
+    );
+    assert_eq!(revisions.last(), Some(&21));
+    for i in 0..10 {
+        let id = format!("x{i}");
+        let last = live
+            .iter()
+            .rev()
+            .find(|r| r.session_id == id)
+            .expect("seen");
+        assert_eq!(last.status, Status::Completed, "{id}");
+    }
 }

@@ -4,34 +4,16 @@
 //! `verify`). The ratio of the two is the cost of our XML handling; scripts/bench-report.py turns
 //! criterion's output into the table in docs/benchmarks.md.
 
-use std::path::{Path, PathBuf};
-
 use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use emrex_xmldsig::{C14nMethod, Policy, SignOptions, SigningKey, sign, verify};
 
-fn fixtures() -> PathBuf {
-    if let Ok(p) = std::env::var("EMREX_FIXTURES") {
-        return PathBuf::from(p);
-    }
-    let mut dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
-    while let Some(d) = dir {
-        for base in [Some(d), d.parent()].into_iter().flatten() {
-            let c = base.join("shared/fixtures/emrex");
-            if c.is_dir() {
-                return c;
-            }
-        }
-        dir = d.parent();
-    }
-    panic!("shared/fixtures/emrex not found; set EMREX_FIXTURES");
-}
-
 /// The v1.7 example without its illustrative (invalid) signature.
 fn example() -> Vec<u8> {
-    let s =
-        std::fs::read_to_string(fixtures().join("xml/elmo-schemas-examples/example-v1.7.0.xml"))
-            .expect("example");
+    let s = std::fs::read_to_string(
+        emrex_tests::fixtures_dir().join("xml/elmo-schemas-examples/example-v1.7.0.xml"),
+    )
+    .expect("example");
     let a = s.find("    <Signature xmlns=").expect("sig");
     let b = s.find("</Signature>\n").expect("sig end") + "</Signature>\n".len();
     format!("{}{}", &s[..a], &s[b..]).into_bytes()

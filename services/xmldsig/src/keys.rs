@@ -5,8 +5,12 @@
 //! sent to. No chain building, no `KeyInfo` lookups. Certificates are read with x509-parser; keys
 //! and signatures use aws-lc-rs.
 
+use std::borrow::Cow;
+
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
+use rustls_pki_types::pem::{self, PemObject};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
@@ -63,18 +67,20 @@ pub struct PinnedCert {
 }
 
 impl PinnedCert {
-    /// Reads a certificate from PEM (the first `CERTIFICATE` block) or, failing that, DER.
+    /// Reads a certificate from PEM (the first `CERTIFICATE` block) or, without any, DER.
     pub fn from_pem_or_der(bytes: &[u8]) -> Result<Self, KeyError> {
-        match pem_blocks(bytes, "CERTIFICATE") {
-            Ok(blocks) if !blocks.is_empty() => Self::from_der(&blocks[0]),
-            Ok(_) | Err(KeyError::NoPem(_)) => Self::from_der(bytes),
-            Err(e) => Err(e),
+        match CertificateDer::pem_slice_iter(&trimmed_lines(bytes)).next() {
+            Some(Ok(der)) => Self::from_der(&der),
+            Some(Err(e)) => Err(bad_pem(e)),
+            None => Self::from_der(bytes),
         }
     }
 
     /// Reads every certificate in a PEM bundle.
     pub fn all_from_pem(bytes: &[u8]) -> Result<Vec<Self>, KeyError> {
-        let blocks = pem_blocks(bytes, "CERTIFICATE")?;
+        let blocks = CertificateDer::pem_slice_iter(&trimmed_lines(bytes))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad_pem)?;
         if blocks.is_empty() {
             return Err(KeyError::NoPem("CERTIFICATE"));
         }
@@ -209,21 +215,24 @@ impl SigningKey {
     /// (PEM or DER), and checks that they belong together.
     pub fn from_pem(key_pem: &[u8], cert: &[u8]) -> Result<Self, KeyError> {
         let cert = PinnedCert::from_pem_or_der(cert)?;
-        let (label, der) = first_key_block(key_pem)?;
-        let key = match (cert.key_type, label.as_str()) {
-            (KeyType::Rsa(_), "PRIVATE KEY") => PrivateKey::Rsa(
-                RsaKeyPair::from_pkcs8(&der).map_err(|e| KeyError::BadPrivateKey(e.to_string()))?,
-            ),
-            (KeyType::Rsa(_), "RSA PRIVATE KEY") => PrivateKey::Rsa(
-                RsaKeyPair::from_der(&der).map_err(|e| KeyError::BadPrivateKey(e.to_string()))?,
-            ),
-            (KeyType::EcP256, "PRIVATE KEY" | "EC PRIVATE KEY") => PrivateKey::Ec(
-                EcdsaKeyPair::from_private_key_der(
-                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    &der,
-                )
-                .map_err(|e| KeyError::BadPrivateKey(e.to_string()))?,
-            ),
+        let der = PrivateKeyDer::from_pem_slice(&trimmed_lines(key_pem)).map_err(|e| match e {
+            pem::Error::NoItemsFound => KeyError::NoPem("PRIVATE KEY"),
+            e => bad_pem(e),
+        })?;
+        let bad = |e: aws_lc_rs::error::KeyRejected| KeyError::BadPrivateKey(e.to_string());
+        let ec = |der: &[u8]| {
+            EcdsaKeyPair::from_private_key_der(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                .map_err(bad)
+        };
+        let key = match (cert.key_type, &der) {
+            (KeyType::Rsa(_), PrivateKeyDer::Pkcs8(k)) => {
+                PrivateKey::Rsa(RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()).map_err(bad)?)
+            }
+            (KeyType::Rsa(_), PrivateKeyDer::Pkcs1(k)) => {
+                PrivateKey::Rsa(RsaKeyPair::from_der(k.secret_pkcs1_der()).map_err(bad)?)
+            }
+            (KeyType::EcP256, PrivateKeyDer::Pkcs8(k)) => PrivateKey::Ec(ec(k.secret_pkcs8_der())?),
+            (KeyType::EcP256, PrivateKeyDer::Sec1(k)) => PrivateKey::Ec(ec(k.secret_sec1_der())?),
             _ => return Err(KeyError::KeyCertificateMismatch),
         };
         let public = match &key {
@@ -260,67 +269,26 @@ impl SigningKey {
     }
 }
 
-/// Decodes every PEM block with the given label.
-pub(crate) fn pem_blocks(bytes: &[u8], label: &'static str) -> Result<Vec<Vec<u8>>, KeyError> {
-    Ok(all_pem_blocks(bytes)?
-        .into_iter()
-        .filter(|(l, _)| l == label)
-        .map(|(_, d)| d)
-        .collect())
-}
-
-fn first_key_block(bytes: &[u8]) -> Result<(String, Vec<u8>), KeyError> {
-    all_pem_blocks(bytes)?
-        .into_iter()
-        .find(|(l, _)| {
-            matches!(
-                l.as_str(),
-                "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY"
-            )
-        })
-        .ok_or(KeyError::NoPem("PRIVATE KEY"))
-}
-
-fn all_pem_blocks(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, KeyError> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(_) => return Err(KeyError::NoPem("any")),
-    };
-    let mut out = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let line = line.trim();
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
-        else {
-            continue;
-        };
-        let end = format!("-----END {label}-----");
-        let mut body = String::new();
-        let mut closed = false;
-        for l in lines.by_ref() {
-            let l = l.trim();
-            if l == end {
-                closed = true;
-                break;
-            }
-            if l.contains(':') {
-                return Err(KeyError::BadPem(
-                    "encrypted or header-carrying PEM is not supported".into(),
-                ));
-            }
-            body.push_str(l);
-        }
-        if !closed {
-            return Err(KeyError::BadPem(format!("missing {end}")));
-        }
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body.as_bytes())
-            .map_err(|e| KeyError::BadPem(e.to_string()))?;
-        out.push((label.to_string(), der));
+/// PEM text with each line's surrounding whitespace (and `\r`) removed: certificates pasted into
+/// JSON, YAML or a registration form are often indented, and the PEM reader wants `-----BEGIN`
+/// at the start of a line. Anything that is not text (DER) is passed on as it is.
+fn trimmed_lines(bytes: &[u8]) -> Cow<'_, [u8]> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.contains("-----BEGIN") => Cow::Owned(
+            text.lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes(),
+        ),
+        _ => Cow::Borrowed(bytes),
     }
-    Ok(out)
+}
+
+/// A PEM error as ours (`rustls-pki-types` reads PEM here as everywhere in the workspace).
+/// Encrypted or header-carrying PEM fails here too: its headers are not base64.
+fn bad_pem(e: pem::Error) -> KeyError {
+    KeyError::BadPem(e.to_string())
 }
 
 #[cfg(test)]
@@ -352,6 +320,30 @@ mod tests {
             PinnedCert::from_pem_or_der(pinned.to_pem().as_bytes()).expect("pem"),
             pinned
         );
+    }
+
+    #[test]
+    fn indented_and_crlf_pem_reads_as_the_same_certificate() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["emp.test.invalid".into()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        let pem = cert.pem();
+        let messy = pem
+            .lines()
+            .map(|l| format!("    {l}  \r\n"))
+            .collect::<String>();
+        assert_eq!(
+            PinnedCert::all_from_pem(messy.as_bytes()).expect("messy"),
+            PinnedCert::all_from_pem(pem.as_bytes()).expect("clean")
+        );
+        let key_pem = key
+            .serialize_pem()
+            .lines()
+            .map(|l| format!("\t{l}\r\n"))
+            .collect::<String>();
+        assert!(SigningKey::from_pem(key_pem.as_bytes(), messy.as_bytes()).is_ok());
     }
 
     #[test]

@@ -140,26 +140,60 @@ pub struct Policy {
     pub limits: Limits,
 }
 
-/// A document whose signature verified.
+/// A document whose signature verified. Only [`verify`] and [`verify_document`] make one (the
+/// fields are private), so a function that takes `&Verified` — `emrex_elmo::from_verified` —
+/// can only ever read a tree whose signature was checked: the compiler guards it.
+///
+/// Swapping the tree of a verified document does not compile:
+///
+/// ```compile_fail
+/// fn forge(v: &mut emrex_xmldsig::Verified, other: emrex_xmldsig::dom::Document) {
+///     v.document = other;
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Verified {
+    document: Document,
+    signer_index: usize,
+    signer: PinnedCert,
+    algorithms: Algorithms,
+    keyinfo_matches_signer: Option<bool>,
+}
+
+impl Verified {
     /// The tree that was verified. Read business data from here and nowhere else.
-    pub document: Document,
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
     /// Index (into the pinned certificates given) of the certificate that verified.
-    pub signer_index: usize,
+    pub fn signer_index(&self) -> usize {
+        self.signer_index
+    }
+
     /// The certificate that verified.
-    pub signer: PinnedCert,
-    pub algorithms: Algorithms,
-    /// Whether the certificate in `KeyInfo` (if any) is the pinned one that verified. It played no
-    /// part in the decision; a mismatch is worth logging (a provider rotated keys, or an attack).
-    pub keyinfo_matches_signer: Option<bool>,
+    pub fn signer(&self) -> &PinnedCert {
+        &self.signer
+    }
+
+    /// The algorithms the signature used.
+    pub fn algorithms(&self) -> Algorithms {
+        self.algorithms
+    }
+
+    /// Whether the certificate in `KeyInfo` (if any) is the pinned one that verified. It played
+    /// no part in the decision; a mismatch is worth logging (a provider rotated keys, or an
+    /// attack).
+    pub fn keyinfo_matches_signer(&self) -> Option<bool> {
+        self.keyinfo_matches_signer
+    }
 }
 
 /// Why a document did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     #[error("not well-formed or refused by the parser: {0}")]
-    Parse(#[from] ParseError),
+    Parse(ParseError),
     #[error("no pinned certificate was given to verify with")]
     NoPinnedCertificates,
     #[error("the document is not signed (no ds:Signature)")]
@@ -195,6 +229,13 @@ pub enum VerifyError {
     },
     #[error("the signature does not verify with any of the {0} pinned certificate(s)")]
     SignatureInvalid(usize),
+}
+
+// The parser's message is printed in the variant's, so it is not also a `source`.
+impl From<ParseError> for VerifyError {
+    fn from(e: ParseError) -> Self {
+        Self::Parse(e)
+    }
 }
 
 /// Verifies `bytes` against the pinned certificates.
@@ -697,15 +738,28 @@ impl Default for SignOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignError {
     #[error("the document cannot be parsed: {0}")]
-    Parse(#[from] ParseError),
+    Parse(ParseError),
     #[error("the document already contains an XML signature")]
     AlreadySigned,
     #[error("the root element is empty (written as <{0}/>); nothing to sign")]
     EmptyRoot(String),
     #[error("key error: {0}")]
-    Key(#[from] KeyError),
+    Key(KeyError),
     #[error("internal error: the signature just made does not verify ({0})")]
     SelfCheck(String),
+}
+
+// Printed in the variants' messages, so not also `source`s.
+impl From<ParseError> for SignError {
+    fn from(e: ParseError) -> Self {
+        Self::Parse(e)
+    }
+}
+
+impl From<KeyError> for SignError {
+    fn from(e: KeyError) -> Self {
+        Self::Key(e)
+    }
 }
 
 /// Signs a document with an enveloped signature appended as the last child of the root.

@@ -1,35 +1,10 @@
 //! The verifier against real EMREX peers' documents and the generated test vectors.
 
-use std::path::{Path, PathBuf};
-
+use emrex_tests::{fixtures_dir, read_fixture};
 use emrex_xmldsig::{PinnedCert, Policy, SignatureAlgorithm, VerifyError, verify};
 
-fn fixtures() -> PathBuf {
-    if let Ok(p) = std::env::var("EMREX_FIXTURES") {
-        return PathBuf::from(p);
-    }
-    let mut dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
-    while let Some(d) = dir {
-        for base in [Some(d), d.parent()].into_iter().flatten() {
-            let candidate = base.join("shared/fixtures/emrex");
-            if candidate.is_dir() {
-                return candidate;
-            }
-        }
-        dir = d.parent();
-    }
-    panic!(
-        "shared/fixtures/emrex not found above {}; set EMREX_FIXTURES",
-        env!("CARGO_MANIFEST_DIR")
-    );
-}
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
 fn cert(rel: &str) -> PinnedCert {
-    PinnedCert::from_pem_or_der(&read(rel)).expect(rel)
+    PinnedCert::from_pem_or_der(&read_fixture(rel)).expect(rel)
 }
 
 const LEGACY: Policy = Policy {
@@ -54,11 +29,11 @@ fn generated_vectors_verify_and_sha1_needs_the_legacy_flag() {
         ("rsa-sha1_c14n_sha256digest", true),
         ("rsa-sha1_exc-c14n_sha1", true),
     ] {
-        let doc = read(&format!("generated/elmo-v1.7-example-{profile}.xml"));
+        let doc = read_fixture(&format!("generated/elmo-v1.7-example-{profile}.xml"));
         let v = verify(&doc, std::slice::from_ref(&c), &LEGACY)
             .unwrap_or_else(|e| panic!("{profile}: {e}"));
-        assert_eq!(v.algorithms.is_legacy(), legacy, "{profile}");
-        assert_eq!(v.keyinfo_matches_signer, Some(true));
+        assert_eq!(v.algorithms().is_legacy(), legacy, "{profile}");
+        assert_eq!(v.keyinfo_matches_signer(), Some(true));
         let strict = verify(&doc, std::slice::from_ref(&c), &Policy::default());
         if legacy {
             assert!(
@@ -69,7 +44,8 @@ fn generated_vectors_verify_and_sha1_needs_the_legacy_flag() {
             strict.unwrap_or_else(|e| panic!("{profile}: {e}"));
         }
     }
-    let tampered = read("generated/NEGATIVE-tampered-familyName-rsa-sha256_c14n_sha256.xml");
+    let tampered =
+        read_fixture("generated/NEGATIVE-tampered-familyName-rsa-sha256_c14n_sha256.xml");
     assert_eq!(
         verify(&tampered, std::slice::from_ref(&c), &Policy::default()).map(|_| ()),
         Err(VerifyError::DigestMismatch)
@@ -83,10 +59,10 @@ fn danish_documents_verify_with_legacy_allowed_only() {
         "xml/signed/dk-elmo-tomcat-signed.xml",
         "xml/signed/dk-weblogic-fixed-ns0-prefixed.xml",
     ] {
-        let doc = read(f);
+        let doc = read_fixture(f);
         let v =
             verify(&doc, std::slice::from_ref(&c), &LEGACY).unwrap_or_else(|e| panic!("{f}: {e}"));
-        assert_eq!(v.algorithms.signature, SignatureAlgorithm::RsaSha1);
+        assert_eq!(v.algorithms().signature, SignatureAlgorithm::RsaSha1);
         let err = verify(&doc, std::slice::from_ref(&c), &Policy::default()).expect_err(f);
         assert!(err.to_string().contains("legacy"), "{f}: {err}");
     }
@@ -95,14 +71,14 @@ fn danish_documents_verify_with_legacy_allowed_only() {
 #[test]
 fn finnish_legacy_document_verifies_with_its_1024_bit_certificate() {
     let c = cert("certs/fi-csc-test-2015.crt");
-    let doc = read("xml/legacy-purl/fi-csc-signed-purl.xml");
+    let doc = read_fixture("xml/legacy-purl/fi-csc-signed-purl.xml");
     verify(&doc, std::slice::from_ref(&c), &LEGACY).expect("legacy verify");
     assert!(verify(&doc, std::slice::from_ref(&c), &Policy::default()).is_err());
 }
 
 #[test]
 fn every_negative_fixture_fails_with_a_reason() {
-    let dir = fixtures().join("xml/negative");
+    let dir = fixtures_dir().join("xml/negative");
     let certs = vec![
         cert("certs/dk-emrex-test.cer"),
         cert("certs/no-emrex-test-vitnemalsportalen-2022.pem"),
@@ -122,7 +98,7 @@ fn every_negative_fixture_fails_with_a_reason() {
 #[test]
 fn a_document_signed_by_another_provider_fails() {
     // Valid DK signature, but the session was sent to the provider with the generated cert.
-    let doc = read("xml/signed/dk-elmo-tomcat-signed.xml");
+    let doc = read_fixture("xml/signed/dk-elmo-tomcat-signed.xml");
     let other = cert("generated/GENERATED-TEST-ONLY-emp.crt");
     assert_eq!(
         verify(&doc, &[other], &LEGACY).map(|_| ()),

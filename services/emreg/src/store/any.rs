@@ -1,5 +1,6 @@
 //! A store chosen at run time from a URL, so a service can be configured with one string.
 
+use emrex_store::{Database, StoreConfig};
 use tokio::sync::broadcast;
 
 use super::{PostgresStore, RegistryStore, SqliteStore, StoreError};
@@ -16,17 +17,20 @@ pub enum AnyStore {
 }
 
 impl AnyStore {
-    /// `sqlite:PATH` / `sqlite://PATH` → SQLite; `postgres://…` / `postgresql://…` → PostgreSQL.
-    pub async fn connect(url: &str, opts: ValidationOptions) -> Result<Self, StoreError> {
-        if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqliteStore::open_url(url, opts).await?))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres(PostgresStore::connect(url, opts).await?))
-        } else {
-            Err(StoreError::Config(
-                "database URL must start with sqlite: or postgres://".into(),
-            ))
+    /// Opens the store `config` names: `sqlite:PATH` / `sqlite://PATH` → SQLite;
+    /// `postgres://…` / `postgresql://…` → PostgreSQL (in `config.schema`, default `emreg`).
+    pub async fn open(config: &StoreConfig, opts: ValidationOptions) -> Result<Self, StoreError> {
+        match emrex_store::open(config, super::SERVICE, &super::MIGRATIONS).await? {
+            Database::Sqlite(pool) => Ok(Self::Sqlite(SqliteStore::from_pool(pool, opts).await?)),
+            db @ Database::Postgres { .. } => Ok(Self::Postgres(
+                PostgresStore::from_database(&db, opts).await?,
+            )),
         }
+    }
+
+    /// [`AnyStore::open`] with every key but the URL at its default.
+    pub async fn connect(url: &str, opts: ValidationOptions) -> Result<Self, StoreError> {
+        Self::open(&StoreConfig::url(url), opts).await
     }
 }
 

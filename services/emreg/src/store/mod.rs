@@ -12,11 +12,13 @@
 //!   every committed change adds exactly one and appends one row to the change log (table
 //!   `changes`, the last [`CHANGE_LOG_RETENTION`] kept), so `changes_since` can replay and a
 //!   reader can detect a missed change by a jump in revision.
-//! * **Ordered notifications**: writes in one process are serialised by a lock that is held until
-//!   the change has been broadcast, so [`RegistryStore::subscribe`] delivers changes in revision
-//!   order. Writes by *other* processes sharing a PostgreSQL database are not broadcast here; a
-//!   Watch stream notices the jump in revision at the next local change and replays the missed
-//!   ones from the database.
+//! * **Ordered notifications across replicas**: [`RegistryStore::subscribe`] delivers every
+//!   committed change in revision order, without gaps or duplicates, whichever replica sharing a
+//!   PostgreSQL database made it (the change feed of `emrex-store`: `LISTEN/NOTIFY` plus a read
+//!   of the change log for what another replica wrote or a lost connection hid).
+//!
+//! Connecting, pool settings, the PostgreSQL schema (default `emreg`), TLS and the embedded
+//! migrations (`migrations/{sqlite,postgres}`) come from `emrex-store`.
 
 mod any;
 mod postgres;
@@ -26,9 +28,11 @@ mod sqlite;
 use std::collections::HashSet;
 use std::future::Future;
 
+use emrex_store::{DbError, FeedOptions, Migrations, Revisioned};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{Mutex, MutexGuard, broadcast};
+use sqlx::migrate::Migrator;
+use tokio::sync::broadcast;
 
 pub use any::AnyStore;
 pub use postgres::PostgresStore;
@@ -46,6 +50,34 @@ pub const CHANGE_LOG_RETENTION: u64 = 1000;
 /// Capacity of the in-process change broadcast. A subscriber that falls further behind is told it
 /// lagged and catches up from the change log.
 pub const BROADCAST_CAPACITY: usize = 1024;
+
+/// The service name: the default SQLite file (`emreg.db`) and PostgreSQL schema (`emreg`).
+pub(crate) const SERVICE: &str = "emreg";
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// EMREG's tables, embedded so the binary needs no files at run time.
+pub(crate) static MIGRATIONS: Migrations = Migrations {
+    sqlite: &SQLITE_MIGRATIONS,
+    postgres: &POSTGRES_MIGRATIONS,
+};
+
+/// The change feed of registry changes.
+pub(crate) type ChangeFeed = emrex_store::ChangeFeed<Change>;
+
+pub(crate) fn feed_options() -> FeedOptions {
+    FeedOptions {
+        capacity: BROADCAST_CAPACITY,
+        ..FeedOptions::default()
+    }
+}
+
+impl Revisioned for Change {
+    fn revision(&self) -> u64 {
+        self.revision
+    }
+}
 
 /// The registry's storage.
 ///
@@ -124,10 +156,11 @@ pub enum StoreError {
     Gap(#[from] Gap),
     #[error("store configuration: {0}")]
     Config(String),
-    #[error("database error: {0}")]
+    /// Opening the database (URL, TLS rule, connection, migrations).
+    #[error(transparent)]
+    Open(#[from] DbError),
+    #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
 }
@@ -145,39 +178,6 @@ pub struct Gap {
     pub earliest: u64,
     /// The registry's current revision.
     pub current: u64,
-}
-
-/// The in-process half of change notification, shared by the back ends: a broadcast channel and
-/// the lock that keeps commit order and broadcast order the same.
-#[derive(Debug)]
-pub(crate) struct ChangeFeed {
-    sender: broadcast::Sender<Change>,
-    write_lock: Mutex<()>,
-}
-
-impl ChangeFeed {
-    pub(crate) fn new() -> Self {
-        let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
-        Self {
-            sender,
-            write_lock: Mutex::new(()),
-        }
-    }
-
-    /// Held from the start of a write transaction until its change is broadcast.
-    pub(crate) async fn lock(&self) -> MutexGuard<'_, ()> {
-        self.write_lock.lock().await
-    }
-
-    /// Broadcasts a committed change (call with the write lock held). No subscribers is fine.
-    pub(crate) fn publish(&self, change: Change) {
-        tracing::debug!(revision = change.revision, "registry change committed");
-        let _ = self.sender.send(change);
-    }
-
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.sender.subscribe()
-    }
 }
 
 /// Validates a `replace_all` request in full before any database work.

@@ -1,14 +1,8 @@
-//! PostgreSQL back end, for operators who already run one.
-//!
-//! This build has no TLS support in the database driver (on purpose: fewer dependencies), so the
-//! store refuses to connect anywhere but a loopback address or a Unix socket, where the traffic
-//! never leaves the machine (e.g. a sidecar or a local server).
+//! PostgreSQL back end: what several EMREG replicas share (pool, schema, TLS and migrations from
+//! `emrex-store`; every write notifies the other replicas' change feeds).
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, Row};
+use emrex_store::Database;
+use sqlx::Row;
 
 use super::sql::{self, impl_sql_store};
 use super::{
@@ -18,9 +12,7 @@ use super::{
 use crate::model::{Change, ChangeKind, Country, Entry, ReplaceOutcome, Snapshot};
 use crate::validate::{ValidationOptions, validate_country, validate_entry};
 
-const MAX_CONNECTIONS: u32 = 4;
-
-/// The registry in a PostgreSQL database (optionally in its own schema).
+/// The registry in a PostgreSQL database, in its own schema.
 #[derive(Debug)]
 pub struct PostgresStore {
     pool: sqlx::PgPool,
@@ -29,12 +21,10 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://user:password@127.0.0.1:5432/db`) and applies the embedded
-    /// migrations in the connection's default schema.
+    /// Connects to `url` (`postgres://user:password@host:port/db`, TLS per `emrex-store`'s rule)
+    /// and applies the embedded migrations in the schema `emreg`.
     pub async fn connect(url: &str, opts: ValidationOptions) -> Result<Self, StoreError> {
-        let connect = PgConnectOptions::from_str(url)?;
-        check_loopback(&connect)?;
-        Self::connect_with(connect, opts).await
+        Self::connect_in_schema(url, super::SERVICE, opts).await
     }
 
     /// Like [`PostgresStore::connect`], but keeps every table in `schema` (created if missing),
@@ -45,43 +35,28 @@ impl PostgresStore {
         schema: &str,
         opts: ValidationOptions,
     ) -> Result<Self, StoreError> {
-        let valid = !schema.is_empty()
-            && schema.len() < 64
-            && schema
-                .bytes()
-                .enumerate()
-                .all(|(i, b)| b.is_ascii_lowercase() || b == b'_' || (i > 0 && b.is_ascii_digit()));
-        if !valid {
-            return Err(StoreError::Config(format!(
-                "schema name {schema:?} must match [a-z_][a-z0-9_]{{0,62}}"
-            )));
-        }
-        let connect = PgConnectOptions::from_str(url)?;
-        check_loopback(&connect)?;
-        let mut conn = connect.connect().await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE SCHEMA IF NOT EXISTS {schema}"
-        )))
-        .execute(&mut conn)
-        .await?;
-        conn.close().await?;
-        Self::connect_with(connect.options([("search_path", schema)]), opts).await
+        let db = emrex_store::open_postgres_in_schema(url, schema, &super::MIGRATIONS).await?;
+        Self::from_database(&db, opts).await
     }
 
-    async fn connect_with(
-        connect: PgConnectOptions,
+    /// A store over an open, migrated PostgreSQL database.
+    pub(crate) async fn from_database(
+        db: &Database,
         opts: ValidationOptions,
     ) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(connect)
-            .await?;
-        migrator().run(&pool).await?;
-        tracing::info!("EMREG PostgreSQL store ready");
+        let Database::Postgres { pool, .. } = db else {
+            return Err(StoreError::Config("not a PostgreSQL database".into()));
+        };
+        let start = Self::current_revision(pool).await?;
+        let feed = ChangeFeed::start(
+            db,
+            PostgresReplay { pool: pool.clone() },
+            start,
+            super::feed_options(),
+        );
         Ok(Self {
-            pool,
-            feed: ChangeFeed::new(),
+            pool: pool.clone(),
+            feed,
             opts,
         })
     }
@@ -92,64 +67,10 @@ impl PostgresStore {
     }
 }
 
-/// Refuses hosts other than loopback or a Unix socket (no TLS in this build).
-fn check_loopback(connect: &PgConnectOptions) -> Result<(), StoreError> {
-    if connect.get_socket().is_some() {
-        return Ok(());
-    }
-    let host = connect.get_host();
-    let host_trimmed = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host.starts_with('/')
-        || host.eq_ignore_ascii_case("localhost")
-        || host_trimmed
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if loopback {
-        Ok(())
-    } else {
-        Err(StoreError::Config(format!(
-            "PostgreSQL host {host:?} is not a loopback address or Unix socket; this build has no \
-             TLS for database connections, so it only connects locally"
-        )))
-    }
-}
-
-/// The PostgreSQL migrations, embedded so the binary needs no files at run time.
-fn migrator() -> sqlx::migrate::Migrator {
-    use sqlx::SqlSafeStr;
-    use sqlx::migrate::{Migration, MigrationType, Migrator};
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "registry".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/postgres/0001_registry.sql").into_sql_str(),
-        false,
-    )])
-}
-
 impl_sql_store!(
     PostgresStore,
+    PostgresReplay,
     sqlx::Postgres,
     write_begin = None::<&'static str>,
     read_begin = Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 );
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_local_hosts() {
-        for ok in [
-            "postgres://u:p@127.0.0.1:5432/db",
-            "postgres://u:p@localhost/db",
-            "postgres://u:p@[::1]:5432/db",
-            "postgres:///db?host=/var/run/postgresql",
-        ] {
-            let c = PgConnectOptions::from_str(ok).expect(ok);
-            assert!(check_loopback(&c).is_ok(), "{ok}");
-        }
-        let c = PgConnectOptions::from_str("postgres://u:p@db.example:5432/db").expect("url");
-        assert!(matches!(check_loopback(&c), Err(StoreError::Config(_))));
-    }
-}

@@ -58,12 +58,38 @@ pub(crate) const CHANGES_AFTER: &str =
     "SELECT revision, payload FROM changes WHERE revision > $1 ORDER BY revision";
 
 /// Implements [`super::RegistryStore`] for a struct with fields `pool: sqlx::Pool<$db>`,
-/// `feed: ChangeFeed` and `opts: ValidationOptions`.
+/// `feed: ChangeFeed` and `opts: ValidationOptions`, and defines `$replay`, the change feed's
+/// reader of committed changes (`emrex_store::Replay`) over the same SQL.
 ///
 /// `$write_begin` / `$read_begin`: `Option<&'static str>` statements that begin write and read
 /// transactions (`None` = the driver's plain `BEGIN`).
 macro_rules! impl_sql_store {
-    ($store:ty, $db:ty, write_begin = $write_begin:expr, read_begin = $read_begin:expr) => {
+    ($store:ty, $replay:ident, $db:ty, write_begin = $write_begin:expr, read_begin = $read_begin:expr) => {
+        /// Reads committed changes back for the change feed.
+        #[derive(Debug)]
+        pub(crate) struct $replay {
+            pool: sqlx::Pool<$db>,
+        }
+
+        impl emrex_store::Replay for $replay {
+            type Item = Change;
+
+            async fn after(
+                &self,
+                revision: u64,
+                _limit: usize,
+            ) -> Result<emrex_store::Replayed<Change>, String> {
+                // The change log holds at most CHANGE_LOG_RETENTION rows: read them all.
+                match <$store>::changes_since_in(&self.pool, revision).await {
+                    Ok(changes) => Ok(emrex_store::Replayed::Items(changes)),
+                    Err(StoreError::Gap(gap)) => Ok(emrex_store::Replayed::Pruned {
+                        current: gap.current,
+                    }),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        }
+
         impl $store {
             async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, StoreError> {
                 Ok(match $write_begin {
@@ -72,16 +98,30 @@ macro_rules! impl_sql_store {
                 })
             }
 
-            async fn begin_read(&self) -> Result<sqlx::Transaction<'static, $db>, StoreError> {
+            async fn begin_read_in(
+                pool: &sqlx::Pool<$db>,
+            ) -> Result<sqlx::Transaction<'static, $db>, StoreError> {
                 Ok(match $read_begin {
-                    Some(stmt) => self.pool.begin_with(stmt).await?,
-                    None => self.pool.begin().await?,
+                    Some(stmt) => pool.begin_with(stmt).await?,
+                    None => pool.begin().await?,
                 })
             }
 
+            async fn begin_read(&self) -> Result<sqlx::Transaction<'static, $db>, StoreError> {
+                Self::begin_read_in(&self.pool).await
+            }
+
+            /// The registry's revision now (where the change feed starts).
+            async fn current_revision(pool: &sqlx::Pool<$db>) -> Result<u64, StoreError> {
+                let state = sqlx::query(sql::SELECT_STATE).fetch_one(pool).await?;
+                from_db_int(state.try_get("revision")?, "revision")
+            }
+
             /// Takes the next revision (locking the state row) and returns it with the current
-            /// generation.
+            /// generation; on PostgreSQL also queues the notification other replicas' change
+            /// feeds receive when (and only if) this transaction commits.
             async fn bump(
+                &self,
                 tx: &mut sqlx::Transaction<'static, $db>,
                 now: i64,
             ) -> Result<(u64, u64), StoreError> {
@@ -89,8 +129,16 @@ macro_rules! impl_sql_store {
                     .bind(now)
                     .fetch_one(&mut **tx)
                     .await?;
+                let revision = from_db_int(row.try_get("revision")?, "revision")?;
+                if let Some(channel) = self.feed.notify_channel() {
+                    sqlx::query(emrex_store::NOTIFY_SQL)
+                        .bind(channel.to_string())
+                        .bind(revision.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 Ok((
-                    from_db_int(row.try_get("revision")?, "revision")?,
+                    revision,
                     from_db_int(row.try_get("generation")?, "generation")?,
                 ))
             }
@@ -236,10 +284,10 @@ macro_rules! impl_sql_store {
 
             async fn upsert(&self, entry: Entry) -> Result<Entry, StoreError> {
                 let entry = validate_entry(entry, &self.opts)?;
-                let _write = self.feed.lock().await;
+                let _write = self.feed.write_lock().await;
                 let now = now_unix();
                 let mut tx = self.begin_write().await?;
-                let (revision, _) = Self::bump(&mut tx, now).await?;
+                let (revision, _) = self.bump(&mut tx, now).await?;
                 let existing = sqlx::query(sql::SELECT_ENTRY)
                     .bind(entry.acronym.clone())
                     .fetch_optional(&mut *tx)
@@ -263,15 +311,15 @@ macro_rules! impl_sql_store {
                 };
                 Self::log_change(&mut tx, &change, now).await?;
                 tx.commit().await?;
-                self.feed.publish(change);
+                self.feed.committed(change);
                 Ok(entry)
             }
 
             async fn delete(&self, acronym: &str) -> Result<u64, StoreError> {
-                let _write = self.feed.lock().await;
+                let _write = self.feed.write_lock().await;
                 let now = now_unix();
                 let mut tx = self.begin_write().await?;
-                let (revision, _) = Self::bump(&mut tx, now).await?;
+                let (revision, _) = self.bump(&mut tx, now).await?;
                 let done = sqlx::query(sql::DELETE_ENTRY)
                     .bind(acronym.to_string())
                     .execute(&mut *tx)
@@ -286,16 +334,16 @@ macro_rules! impl_sql_store {
                 };
                 Self::log_change(&mut tx, &change, now).await?;
                 tx.commit().await?;
-                self.feed.publish(change);
+                self.feed.committed(change);
                 Ok(revision)
             }
 
             async fn set_country(&self, country: Country) -> Result<u64, StoreError> {
                 let country = validate_country(country)?;
-                let _write = self.feed.lock().await;
+                let _write = self.feed.write_lock().await;
                 let now = now_unix();
                 let mut tx = self.begin_write().await?;
-                let (revision, _) = Self::bump(&mut tx, now).await?;
+                let (revision, _) = self.bump(&mut tx, now).await?;
                 let existing = sqlx::query(sql::SELECT_COUNTRY)
                     .bind(country.code.clone())
                     .fetch_optional(&mut *tx)
@@ -313,7 +361,7 @@ macro_rules! impl_sql_store {
                 };
                 Self::log_change(&mut tx, &change, now).await?;
                 tx.commit().await?;
-                self.feed.publish(change);
+                self.feed.committed(change);
                 Ok(revision)
             }
 
@@ -326,10 +374,10 @@ macro_rules! impl_sql_store {
             ) -> Result<ReplaceOutcome, StoreError> {
                 let (entries, countries) =
                     prepare_replace(entries, countries, new_generation, &self.opts)?;
-                let _write = self.feed.lock().await;
+                let _write = self.feed.write_lock().await;
                 let now = now_unix();
                 let mut tx = self.begin_write().await?;
-                let (revision, current_generation) = Self::bump(&mut tx, now).await?;
+                let (revision, current_generation) = self.bump(&mut tx, now).await?;
                 if let Err(e) =
                     check_generation(current_generation, expected_generation, new_generation)
                 {
@@ -366,7 +414,7 @@ macro_rules! impl_sql_store {
                 Self::log_change(&mut tx, &change, now).await?;
                 // Any error above dropped `tx` without committing: SQL rolls it all back.
                 tx.commit().await?;
-                self.feed.publish(change);
+                self.feed.committed(change);
                 Ok(ReplaceOutcome {
                     revision,
                     generation: new_generation,
@@ -374,7 +422,20 @@ macro_rules! impl_sql_store {
             }
 
             async fn changes_since(&self, revision: u64) -> Result<Vec<Change>, StoreError> {
-                let mut tx = self.begin_read().await?;
+                Self::changes_since_in(&self.pool, revision).await
+            }
+
+            fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+                self.feed.subscribe()
+            }
+        }
+
+        impl $store {
+            async fn changes_since_in(
+                pool: &sqlx::Pool<$db>,
+                revision: u64,
+            ) -> Result<Vec<Change>, StoreError> {
+                let mut tx = Self::begin_read_in(pool).await?;
                 let state = sqlx::query(sql::SELECT_STATE).fetch_one(&mut *tx).await?;
                 let current = from_db_int(state.try_get("revision")?, "revision")?;
                 let oldest: Option<i64> = sqlx::query(sql::OLDEST_CHANGE)
@@ -397,10 +458,6 @@ macro_rules! impl_sql_store {
                         })
                     })
                     .collect()
-            }
-
-            fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
-                self.feed.subscribe()
             }
         }
     };

@@ -7,29 +7,9 @@ use std::sync::Arc;
 
 use emrex_emreg::{Country, Entry, PostgresStore, SqliteStore, ValidationOptions};
 
-/// The fixtures directory: `$EMREX_FIXTURES`, else the first `shared/fixtures/emrex` found in an
-/// ancestor of this crate or in an ancestor's parent.
-pub fn fixtures() -> PathBuf {
-    if let Some(dir) = std::env::var_os("EMREX_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let start = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for dir in start.ancestors() {
-        for base in [Some(dir), dir.parent()].into_iter().flatten() {
-            let candidate = base.join("shared/fixtures/emrex");
-            if candidate.is_dir() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "shared/fixtures/emrex not found above {}; set EMREX_FIXTURES",
-        start.display()
-    );
-}
-
+/// A fixture's text (the fixtures are found by `emrex-tests`).
 pub fn fixture_text(relative: &str) -> String {
-    let path = fixtures().join(relative);
+    let path = emrex_tests::fixture(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -119,6 +99,23 @@ pub async fn postgres_store(name: &str) -> TestStore<PostgresStore> {
     let store = PostgresStore::connect_in_schema(&url, &schema, ValidationOptions::default())
         .await
         .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    TestStore {
+        store: Arc::new(store),
+        path: None,
+        _dir: None,
+    }
+}
+
+/// A second store (another replica) on the schema [`postgres_store`] made for `name`.
+pub async fn postgres_store_again(name: &str) -> TestStore<PostgresStore> {
+    let url = postgres_url();
+    let store = PostgresStore::connect_in_schema(
+        &url,
+        &format!("emreg_{name}"),
+        ValidationOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
     TestStore {
         store: Arc::new(store),
         path: None,

@@ -70,7 +70,11 @@ pub fn flow_with(smp: &str, login: Vec<Value>, out: &str, options: &RunOptions) 
         json!({"check": "#c-r1-1"}),
         json!({"check": "#consent"}),
         json!({"click": "#send"}),
-        json!({"waitForUrl": format!("{smp}return")}),
+        // Post/redirect/get: the result has its own address…
+        json!({"waitForUrl": format!("{smp}result/")}),
+        json!({"expectText": "Verified"}),
+        // …so a reload shows it again (no re-post, no "This cannot be done").
+        json!({"reload": true}),
         json!({"expectText": "Verified"}),
         json!({"expectText": "Introduction to Object-oriented Programming"}),
         json!({"expectText": "Svenska som främmande språk"}),
@@ -80,21 +84,38 @@ pub fn flow_with(smp: &str, login: Vec<Value>, out: &str, options: &RunOptions) 
     Browser::run_with_options(&json!(steps), &emrex_tests::output_dir(out), options)
 }
 
-/// The newest exchange the SMP recorded, read over its SIS API at `smp_grpc`.
-pub async fn newest_exchange(smp_grpc: &str) -> emrex_proto::smp::v1::Exchange {
+/// The newest exchange the SMP recorded, read over its SIS API at `smp_grpc` with the
+/// development token `emrex dev` wrote (its gRPC hops are authenticated even in development).
+pub async fn newest_exchange(smp_grpc: &str, token: &str) -> emrex_proto::smp::v1::Exchange {
     let mut client = SmpClient::connect(smp_grpc.to_string())
         .await
         .expect("connect")
         .max_decoding_message_size(64 << 20);
+    let mut request = tonic::Request::new(ListExchangesRequest {
+        limit: 1,
+        ..Default::default()
+    });
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", token.trim()).parse().expect("header"),
+    );
     let list = client
-        .list_exchanges(ListExchangesRequest {
-            limit: 1,
-            ..Default::default()
-        })
+        .list_exchanges(request)
         .await
         .expect("list")
         .into_inner();
     list.exchanges.into_iter().next().expect("an exchange")
+}
+
+/// The SIS API refuses a caller without the token.
+pub async fn assert_sis_api_refuses_without_token(smp_grpc: &str) {
+    let refused = SmpClient::connect(smp_grpc.to_string())
+        .await
+        .expect("connect")
+        .list_exchanges(ListExchangesRequest::default())
+        .await
+        .expect_err("no token");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
 }
 
 /// Checks what the SMP recorded for the exchange [`flow`] ran: verified, the two ticked courses,

@@ -114,11 +114,12 @@ impl TestNcp {
         config.http.public_url = format!("http://{addr}");
         config.signer.client.endpoint = format!("http://{signer_addr}");
         config.signer.client.timeout = Duration::from_secs(20);
+        config.store.url = "sqlite::memory:".into();
         tweak(&mut config);
         let metrics = NcpMetrics::default();
         let mut registry = prometheus_client::registry::Registry::default();
         metrics.register(&mut registry);
-        let ncp = Arc::new(emrex_ncp::build(&config, metrics).expect("build"));
+        let ncp = Arc::new(emrex_ncp::build(&config, metrics).await.expect("build"));
         let router = emrex_ncp::router(ncp);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -281,4 +282,24 @@ pub fn return_fields(html: &str) -> HashMap<String, String> {
         .iter()
         .map(|n| (n.to_string(), input(html, n)))
         .collect()
+}
+
+/// One NCP replica serving `config` on a fresh loopback port (its `public_url` is set to that
+/// port); the task ends when aborted (a crash or a restart, as far as the store can tell).
+pub async fn serve_replica(mut config: NcpServiceConfig) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    config.http.public_url = format!("http://{addr}");
+    let ncp = Arc::new(
+        emrex_ncp::build(&config, NcpMetrics::default())
+            .await
+            .expect("build"),
+    );
+    let router = emrex_ncp::router(ncp);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (format!("http://{addr}"), task)
 }

@@ -66,7 +66,7 @@ pub enum ConfigError {
     /// A value has the wrong type or is missing, the file is not valid TOML, … The message
     /// (from figment) names the key and the layer.
     #[error("invalid configuration: {0}")]
-    Invalid(#[from] Box<figment::Error>),
+    Invalid(Box<figment::Error>),
     /// A CLI override could not be turned into a config value.
     #[error("invalid override for `{key}`: {message}")]
     Override {
@@ -75,6 +75,13 @@ pub enum ConfigError {
         /// What went wrong.
         message: String,
     },
+}
+
+// figment's message is the whole story (key, value, layer): printed, not a `source`.
+impl From<Box<figment::Error>> for ConfigError {
+    fn from(e: Box<figment::Error>) -> Self {
+        Self::Invalid(e)
+    }
 }
 
 /// One key the config type does not know, and where it was set.

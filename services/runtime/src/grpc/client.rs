@@ -2,7 +2,8 @@
 //! reload certificates either).
 
 use std::{
-    io,
+    fmt, io,
+    path::{Path, PathBuf},
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -16,6 +17,8 @@ use tokio::{
     net::TcpStream,
 };
 use tokio_rustls::{TlsConnector, client::TlsStream};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::{Interceptor, interceptor::InterceptedService};
 use tonic::transport::{Channel, Endpoint};
 
 use super::GrpcError;
@@ -106,6 +109,99 @@ pub fn channel_with_tls(
     Ok(endpoint.connect_with_connector_lazy(connector))
 }
 
+/// A channel whose calls carry the [`Bearer`] token, if one is configured.
+pub type AuthChannel = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer …` to every call when a token is configured (development setups
+/// and peers that authenticate callers by token; mTLS is configured in the channel's TLS). The
+/// token never appears in `Debug` output or logs.
+#[derive(Clone, Default)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Bearer(redacted)"
+        } else {
+            "Bearer(none)"
+        })
+    }
+}
+
+/// Why a bearer token could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    /// The token file could not be read.
+    #[error("reading the bearer token file {}", path.display())]
+    Read {
+        /// The configured file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The token cannot be sent as a header value (control characters, non-ASCII).
+    #[error("the bearer token in {} is not a valid header value", path.display())]
+    Invalid {
+        /// The configured file.
+        path: PathBuf,
+    },
+}
+
+impl Bearer {
+    /// The token in `path` (surrounding whitespace trimmed), or no token without a path.
+    pub fn from_file(path: Option<&Path>) -> Result<Self, BearerError> {
+        let Some(path) = path else {
+            return Ok(Self(None));
+        };
+        let token = std::fs::read_to_string(path).map_err(|source| BearerError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let value =
+            format!("Bearer {}", token.trim())
+                .parse()
+                .map_err(|_| BearerError::Invalid {
+                    path: path.to_path_buf(),
+                })?;
+        Ok(Self(Some(value)))
+    }
+
+    /// Whether a token is sent.
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(v) = &self.0 {
+            request.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// `e` and its causes on one line, `a: b: c`, for a status field or a log value where `{:#}`
+/// is not available. A cause whose text the message already contains is not repeated (some
+/// libraries print their cause in their own message).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s
+}
+
 /// A client connection, plain or TLS.
 enum ClientIo {
     Plain(TcpStream),
@@ -167,5 +263,63 @@ impl AsyncWrite for ClientIo {
             Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Self::Tls(s) => Pin::new(s).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] Middle);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("middle: inner")]
+    struct Middle(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner")]
+    struct Inner;
+
+    #[test]
+    fn error_chain_says_each_cause_once() {
+        assert_eq!(error_chain(&Outer(Middle(Inner))), "outer: middle: inner");
+        assert_eq!(error_chain(&Inner), "inner");
+    }
+
+    #[test]
+    fn bearer_from_a_file_is_trimmed_sent_and_redacted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").expect("write");
+        let mut bearer = Bearer::from_file(Some(&path)).expect("token");
+        assert!(bearer.is_set());
+        assert_eq!(format!("{bearer:?}"), "Bearer(redacted)");
+        let request = bearer.call(tonic::Request::new(())).expect("call");
+        assert_eq!(
+            request
+                .metadata()
+                .get("authorization")
+                .map(|v| v.to_str().ok()),
+            Some(Some("Bearer s3cret"))
+        );
+        let mut none = Bearer::from_file(None).expect("none");
+        assert!(!none.is_set());
+        let request = none.call(tonic::Request::new(())).expect("call");
+        assert!(request.metadata().get("authorization").is_none());
+    }
+
+    #[test]
+    fn unreadable_or_invalid_tokens_name_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("missing");
+        let err = Bearer::from_file(Some(&missing)).expect_err("missing");
+        assert!(matches!(err, BearerError::Read { .. }));
+        assert!(err.to_string().contains("missing"), "{err}");
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, "a\u{7f}b").expect("write");
+        let err = Bearer::from_file(Some(&bad)).expect_err("invalid");
+        assert!(matches!(err, BearerError::Invalid { .. }), "{err:?}");
     }
 }

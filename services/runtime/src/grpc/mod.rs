@@ -31,7 +31,7 @@ use tonic::{body::Body, server::NamedService, service::RoutesBuilder, transport:
 use tonic_health::ServingStatus;
 use tower::Service;
 
-pub use client::{channel, channel_with_tls};
+pub use client::{AuthChannel, Bearer, BearerError, channel, channel_with_tls, error_chain};
 pub use health::GrpcHealth;
 pub use identity::{ConnectInfo, PeerIdentity, connect_info, peer_identity};
 pub use incoming::{MAX_PENDING_HANDSHAKES, ServerIo};
@@ -49,20 +49,19 @@ pub enum GrpcError {
     #[error(transparent)]
     Tls(#[from] TlsError),
     /// Binding the listen address failed.
-    #[error("cannot bind the gRPC server to {addr}: {source}")]
+    #[error("cannot bind the gRPC server to {addr}: {error}")]
     Bind {
         /// The configured address.
         addr: SocketAddr,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (printed in the message, so not a `source`: said once).
+        error: std::io::Error,
     },
     /// A descriptor set for reflection is invalid.
     #[error("cannot build gRPC reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
+    Reflection(tonic_reflection::server::Error),
     /// tonic failed while serving.
     #[error("gRPC server failed: {0}")]
-    Serve(#[from] tonic::transport::Error),
+    Serve(tonic::transport::Error),
     /// A client endpoint is unusable.
     #[error("invalid gRPC endpoint {endpoint:?}: {message}")]
     Endpoint {
@@ -71,6 +70,19 @@ pub enum GrpcError {
         /// What is wrong with it.
         message: String,
     },
+}
+
+// Printed in the messages above, so `From` without `source`: each cause is said once.
+impl From<tonic_reflection::server::Error> for GrpcError {
+    fn from(e: tonic_reflection::server::Error) -> Self {
+        Self::Reflection(e)
+    }
+}
+
+impl From<tonic::transport::Error> for GrpcError {
+    fn from(e: tonic::transport::Error) -> Self {
+        Self::Serve(e)
+    }
 }
 
 /// A gRPC server being assembled: services, health, reflection, TLS.
@@ -175,7 +187,7 @@ impl GrpcServer {
 
         let bind_error = |source| GrpcError::Bind {
             addr: self.listen,
-            source,
+            error: source,
         };
         let listener = TcpListener::bind(self.listen).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;

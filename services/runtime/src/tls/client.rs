@@ -37,7 +37,7 @@ pub fn client_config(
                     .build()
                     .map_err(|source| TlsError::Verifier {
                         path: ca_file.clone(),
-                        source,
+                        error: source,
                     })
             },
         )?
@@ -49,7 +49,7 @@ pub fn client_config(
         .map_err(|source| TlsError::Rustls {
             what: "protocol versions",
             path: config.ca_file.clone(),
-            source,
+            error: source,
         })?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(ReloadingServerVerifier(verifier)));

@@ -29,31 +29,30 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use rustls::crypto::CryptoProvider;
 
 pub use client::client_config;
-pub use pem::{CertificateSummary, summarize_certificate};
+pub use pem::{CertificateSummary, load_certificates, summarize_certificate};
 pub use server::server_config;
 
 use crate::metrics::TlsMetrics;
 
-/// Why TLS material could not be loaded or a TLS config built.
+/// Why TLS material could not be loaded or a TLS config built. Each message is complete: the
+/// underlying error is printed in it and not repeated as a `source`.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error. (printed in the message, so not a `source`: said once)
+        error: std::io::Error,
     },
     /// A file is not valid PEM.
-    #[error("invalid PEM in {}: {source}", path.display())]
+    #[error("invalid PEM in {}: {error}", path.display())]
     Pem {
         /// The file.
         path: PathBuf,
-        /// The PEM error.
-        #[source]
-        source: rustls_pki_types::pem::Error,
+        /// The PEM error. (printed in the message, so not a `source`: said once)
+        error: rustls_pki_types::pem::Error,
     },
     /// A certificate file holds no certificate.
     #[error("no certificate found in {}", path.display())]
@@ -74,24 +73,22 @@ pub enum TlsError {
         path: PathBuf,
     },
     /// The key does not fit the certificate, or rustls refused the material.
-    #[error("{what} from {}: {source}", path.display())]
+    #[error("{what} from {}: {error}", path.display())]
     Rustls {
         /// What was being built, e.g. "certificate and key".
         what: &'static str,
         /// The main file involved.
         path: PathBuf,
-        /// The rustls error.
-        #[source]
-        source: rustls::Error,
+        /// The rustls error. (printed in the message, so not a `source`: said once)
+        error: rustls::Error,
     },
     /// The CA bundle could not be made into a verifier.
-    #[error("cannot build a certificate verifier from {}: {source}", path.display())]
+    #[error("cannot build a certificate verifier from {}: {error}", path.display())]
     Verifier {
         /// The CA file.
         path: PathBuf,
-        /// The rustls error.
-        #[source]
-        source: rustls::server::VerifierBuilderError,
+        /// The rustls error. (printed in the message, so not a `source`: said once)
+        error: rustls::server::VerifierBuilderError,
     },
     /// The configuration is inconsistent (e.g. `require_client_cert` without `client_ca_file`).
     #[error("invalid TLS configuration: {0}")]

@@ -16,18 +16,20 @@ use super::TlsError;
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|source| TlsError::Read {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 
-/// All certificates in a PEM file, in file order (leaf first for a chain).
-pub(crate) fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+/// All certificates in a PEM file, in file order (leaf first for a chain); an error when there
+/// is none. The one PEM reader of the workspace (services building other clients, e.g. reqwest,
+/// read their CA bundles with it too).
+pub fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let bytes = read(path)?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| TlsError::Pem {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificates {
@@ -46,7 +48,7 @@ pub(crate) fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Tl
         },
         source => TlsError::Pem {
             path: path.to_path_buf(),
-            source,
+            error: source,
         },
     })
 }
@@ -63,7 +65,7 @@ pub(crate) fn load_certified_key(
         CertifiedKey::from_der(chain, key, provider).map_err(|source| TlsError::Rustls {
             what: "certificate and key do not match or are unsupported",
             path: cert_file.to_path_buf(),
-            source,
+            error: source,
         })?;
     if let Some(leaf) = certified.cert.first() {
         log_certificate("loaded certificate", cert_file, leaf);
@@ -182,4 +184,46 @@ pub(crate) fn sha256_fingerprint(der: &[u8]) -> String {
 /// Paths for log fields.
 pub(crate) fn paths(paths: &[&Path]) -> Vec<PathBuf> {
     paths.iter().map(|p| p.to_path_buf()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_named_and_its_cause_said_once() {
+        let path = Path::new("/nonexistent/emrex-ca.pem");
+        let Err(err) = load_certificates(path) else {
+            panic!("a missing file loads");
+        };
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot read /nonexistent/emrex-ca.pem: "),
+            "{text}"
+        );
+        // The I/O error is in the message and not repeated as a source (`{:#}` prints once).
+        assert!(std::error::Error::source(&err).is_none());
+        assert_eq!(crate::grpc::error_chain(&err), text);
+    }
+
+    #[test]
+    fn broken_pem_is_refused_and_an_empty_bundle_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        assert!(matches!(
+            load_certificates(&broken),
+            Err(TlsError::Pem { .. })
+        ));
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificates here\n").expect("write");
+        assert!(matches!(
+            load_certificates(&empty),
+            Err(TlsError::NoCertificates { .. })
+        ));
+    }
 }

@@ -154,7 +154,7 @@ mod tests {
     fn parse(path: &PathBuf) -> Result<u32, TlsError> {
         let text = std::fs::read_to_string(path).map_err(|source| TlsError::Read {
             path: path.clone(),
-            source,
+            error: source,
         })?;
         text.trim()
             .parse()

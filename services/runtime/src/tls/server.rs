@@ -35,7 +35,7 @@ pub fn server_config(
         .map_err(|source| TlsError::Rustls {
             what: "protocol versions",
             path: config.cert_file.clone(),
-            source,
+            error: source,
         })?;
     let builder = match (&config.client_ca_file, config.require_client_cert) {
         (Some(_), required) => builder.with_client_cert_verifier(Arc::new(
@@ -126,7 +126,7 @@ impl ReloadingClientVerifier {
                 };
                 builder.build().map_err(|source| TlsError::Verifier {
                     path: ca_file.clone(),
-                    source,
+                    error: source,
                 })
             },
         )?;

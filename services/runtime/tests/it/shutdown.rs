@@ -1,5 +1,5 @@
 //! Graceful shutdown through `ServiceRunner`: NOT_SERVING + /ready 503 during the drain,
-//! in-flight calls complete, then the listener is closed.
+//! in-flight calls complete, then the listener is closed — for gRPC and HTTP listeners alike.
 
 use std::{
     sync::atomic::Ordering,
@@ -13,7 +13,8 @@ use emrex_runtime::{
     auth::Authenticator,
     config::{AdminConfig, GrpcServerConfig, ShutdownConfig},
     grpc::GrpcServer,
-    service::{ServiceHandles, ServiceRunner},
+    http::HttpServer,
+    service::{Servers, ServiceHandles, ServiceRunner},
 };
 use tokio::net::TcpStream;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -41,7 +42,7 @@ async fn shutdown_drains_then_finishes_in_flight_calls_then_refuses_connections(
     ));
     let drain_delay = Duration::from_millis(1500);
     let service = ServiceRunner::new(
-        grpc,
+        Servers::new().grpc(grpc),
         &AdminConfig {
             listen: ([127, 0, 0, 1], 0).into(),
         },
@@ -55,7 +56,7 @@ async fn shutdown_drains_then_finishes_in_flight_calls_then_refuses_connections(
     .bind()
     .await
     .expect("bind");
-    let (grpc_addr, admin_addr) = (service.grpc_addr(), service.admin_addr());
+    let (grpc_addr, admin_addr) = (service.grpc_addr().expect("gRPC"), service.admin_addr());
     let run = tokio::spawn(service.run());
 
     let client = ClientFiles::new(&ca, Some(&ca.client("ncp", &[])));
@@ -159,7 +160,7 @@ async fn listener_closes_after_drain_while_calls_finish() {
     let mut grpc = GrpcServer::new(&grpc_config, &handles.metrics).expect("server");
     grpc.add_service(SignerServer::new(signer.clone()));
     let service = ServiceRunner::new(
-        grpc,
+        Servers::new().grpc(grpc),
         &AdminConfig {
             listen: ([127, 0, 0, 1], 0).into(),
         },
@@ -173,7 +174,7 @@ async fn listener_closes_after_drain_while_calls_finish() {
     .bind()
     .await
     .expect("bind");
-    let grpc_addr = service.grpc_addr();
+    let grpc_addr = service.grpc_addr().expect("gRPC");
     let run = tokio::spawn(service.run());
 
     let channel = crate::common::plain_channel(grpc_addr);
@@ -223,7 +224,7 @@ async fn sigterm_starts_graceful_shutdown() {
     let mut grpc = GrpcServer::new(&grpc_config, &handles.metrics).expect("server");
     grpc.add_service(SignerServer::new(EchoSigner::default()));
     let service = ServiceRunner::new(
-        grpc,
+        Servers::new().grpc(grpc),
         &AdminConfig {
             listen: ([127, 0, 0, 1], 0).into(),
         },
@@ -261,4 +262,136 @@ async fn sigterm_starts_graceful_shutdown() {
     result.expect("task").expect("clean shutdown");
     assert!(handles.shutdown.is_triggered());
     assert!(handles.readiness.is_shutting_down());
+}
+
+/// The HTTP listener goes through the same drain as gRPC: during `drain_delay` it still accepts
+/// new connections and answers them, a request in flight at SIGTERM completes, and only then is
+/// the listener closed and the service returns `Ok` (the process would exit 0).
+#[tokio::test]
+async fn http_listener_keeps_accepting_during_the_drain_and_finishes_requests_in_flight() {
+    use axum::{Router, routing::get};
+    let handles = ServiceHandles::new();
+    let grpc_config = GrpcServerConfig {
+        listen: ([127, 0, 0, 1], 0).into(),
+        ..GrpcServerConfig::default()
+    };
+    let mut grpc = GrpcServer::new(&grpc_config, &handles.metrics).expect("server");
+    grpc.add_service(SignerServer::new(EchoSigner::default()));
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = started.clone();
+    let router = Router::new()
+        .route("/fast", get(|| async { "fast" }))
+        .route(
+            "/slow",
+            get(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(2500)).await;
+                    "slow done"
+                }
+            }),
+        );
+    let http = HttpServer::new("test pages", "127.0.0.1:0", router);
+    let drain_delay = Duration::from_millis(1500);
+    let service = ServiceRunner::new(
+        Servers::new().grpc(grpc).http(http),
+        &AdminConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+        },
+        &ShutdownConfig {
+            drain_delay,
+            timeout: Duration::from_secs(10),
+        },
+        handles.clone(),
+    )
+    .without_signal_handlers()
+    .bind()
+    .await
+    .expect("bind");
+    let http_addr = service.http_addr().expect("HTTP");
+    let admin_addr = service.admin_addr();
+    let run = tokio::spawn(service.run());
+    assert_eq!(
+        http_get(http_addr, "/fast").await,
+        (200, "text/plain; charset=utf-8".into(), "fast".into())
+    );
+
+    let slow = tokio::spawn(async move { http_get(http_addr, "/slow").await });
+    let t0 = Instant::now();
+    while started.load(Ordering::SeqCst) == 0 {
+        assert!(
+            t0.elapsed() < DEADLINE,
+            "slow request never reached the handler"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let triggered_at = Instant::now();
+    handles.shutdown.trigger();
+
+    // During the drain: not ready, yet a NEW connection is accepted and answered.
+    loop {
+        if http_get(admin_addr, "/ready").await.0 == 503 {
+            break;
+        }
+        assert!(
+            triggered_at.elapsed() < drain_delay,
+            "/ready never went 503"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, _, body) = http_get(http_addr, "/fast").await;
+    assert_eq!((status, body.as_str()), (200, "fast"));
+    assert!(
+        triggered_at.elapsed() < drain_delay,
+        "the checks took longer than the drain delay"
+    );
+
+    // The request in flight since before SIGTERM completes, after the listener closed.
+    let (status, _, body) = tokio::time::timeout(DEADLINE, slow)
+        .await
+        .expect("slow request timed out")
+        .expect("task");
+    assert_eq!((status, body.as_str()), (200, "slow done"));
+    tokio::time::timeout(DEADLINE, run)
+        .await
+        .expect("run did not return")
+        .expect("task")
+        .expect("clean shutdown");
+    assert!(triggered_at.elapsed() >= drain_delay);
+    assert!(
+        TcpStream::connect(http_addr).await.is_err(),
+        "HTTP port still accepts after shutdown"
+    );
+}
+
+/// A server that stops on its own takes the service down with an error (the process exits
+/// non-zero and Kubernetes restarts it) instead of running on half-alive.
+#[tokio::test]
+async fn a_failing_listener_stops_the_service_with_its_error() {
+    use axum::Router;
+    let handles = ServiceHandles::new();
+    // Two HTTP servers on the same fixed port: the second bind fails before anything serves.
+    let first = HttpServer::new("first", "127.0.0.1:0", Router::new())
+        .bind()
+        .await
+        .expect("bind");
+    let taken = first.local_addr();
+    let err = ServiceRunner::new(
+        Servers::new().http(HttpServer::new("second", taken, Router::new())),
+        &AdminConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+        },
+        &ShutdownConfig::default(),
+        handles,
+    )
+    .without_signal_handlers()
+    .bind()
+    .await
+    .expect_err("port in use");
+    let text = err.to_string();
+    assert!(
+        text.contains("second") && text.contains(&taken.to_string()),
+        "{text}"
+    );
 }

@@ -1,5 +1,6 @@
 //! A store chosen at run time from a URL, so the service is configured with one string.
 
+use emrex_store::{Database, StoreConfig};
 use tokio::sync::broadcast;
 
 use super::{Completion, ListFilter, PostgresStore, SmpStore, SqliteStore, StoreError};
@@ -15,17 +16,20 @@ pub enum AnyStore {
 }
 
 impl AnyStore {
-    /// `sqlite:PATH` / `sqlite://PATH` → SQLite; `postgres://…` / `postgresql://…` → PostgreSQL.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqliteStore::open(url).await?))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres(PostgresStore::connect(url).await?))
-        } else {
-            // Only the scheme: the rest of a URL may hold a password.
-            let scheme = url.split_once(':').map_or("(no scheme)", |(s, _)| s);
-            Err(StoreError::Url(format!("with scheme {scheme:?}")))
+    /// Opens the store `config` names: `sqlite:PATH` / `sqlite://PATH` → SQLite;
+    /// `postgres://…` / `postgresql://…` → PostgreSQL (in `config.schema`, default `smp`).
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        match emrex_store::open(config, super::SERVICE, &super::MIGRATIONS).await? {
+            Database::Sqlite(pool) => Ok(Self::Sqlite(SqliteStore::from_pool(pool).await?)),
+            db @ Database::Postgres { .. } => {
+                Ok(Self::Postgres(PostgresStore::from_database(&db).await?))
+            }
         }
+    }
+
+    /// [`AnyStore::open`] with every key but the URL at its default.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::open(&StoreConfig::url(url)).await
     }
 }
 
@@ -68,6 +72,17 @@ impl SmpStore for AnyStore {
         match self {
             Self::Sqlite(s) => s.list(filter).await,
             Self::Postgres(s) => s.list(filter).await,
+        }
+    }
+
+    async fn changed_after(
+        &self,
+        revision: i64,
+        limit: usize,
+    ) -> Result<Vec<ExchangeRecord>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.changed_after(revision, limit).await,
+            Self::Postgres(s) => s.changed_after(revision, limit).await,
         }
     }
 

@@ -10,9 +10,13 @@
 //!   'pending' AND expires_unix > now` inside a write transaction, so of any number of concurrent
 //!   callers (in this process or in others sharing the database) exactly one completes the
 //!   record. A refused completion or insert changes nothing and uses no revision.
-//! * **Ordered notifications**: writes through one store value are serialised by a lock held until
-//!   the change has been broadcast, so [`SmpStore::subscribe`] delivers records in revision order.
-//!   Changes made by other processes sharing a PostgreSQL database are not broadcast here.
+//! * **Ordered notifications across replicas**: [`SmpStore::subscribe`] delivers every committed
+//!   change in revision order, without duplicates, whichever replica sharing a PostgreSQL
+//!   database made it (the change feed of `emrex-store`). A record changed twice before a
+//!   subscriber saw it arrives once, in its latest state (its row holds only that).
+//!
+//! Connecting, pool settings, the PostgreSQL schema (default `smp`), TLS and the embedded
+//! migrations come from `emrex-store`.
 //! * **Bounds**: session ids of 1 to [`MAX_SESSION_ID_CHARS`] characters; raw responses and ELMO
 //!   XML of at most [`MAX_BLOB_BYTES`] each ([`StoreError::Invalid`] otherwise, nothing stored).
 
@@ -23,9 +27,10 @@ mod sqlite;
 
 use std::future::Future;
 
+use emrex_store::{DbError, FeedOptions, Migrations, Revisioned};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{Mutex, MutexGuard, broadcast};
+use sqlx::migrate::Migrator;
 
 pub use any::AnyStore;
 pub use postgres::PostgresStore;
@@ -50,6 +55,34 @@ pub const MAX_LIST_LIMIT: usize = 1000;
 /// further behind is told it lagged and can catch up with [`ListFilter::after_revision`].
 pub const BROADCAST_CAPACITY: usize = 256;
 
+/// The service name: the default SQLite file (`smp.db`) and PostgreSQL schema (`smp`).
+pub(crate) const SERVICE: &str = "smp";
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The SMP's tables, embedded so the binary needs no files at run time.
+pub(crate) static MIGRATIONS: Migrations = Migrations {
+    sqlite: &SQLITE_MIGRATIONS,
+    postgres: &POSTGRES_MIGRATIONS,
+};
+
+/// The change feed of exchange records.
+pub(crate) type ChangeFeed = emrex_store::ChangeFeed<ExchangeRecord>;
+
+pub(crate) fn feed_options() -> FeedOptions {
+    FeedOptions {
+        capacity: BROADCAST_CAPACITY,
+        ..FeedOptions::default()
+    }
+}
+
+impl Revisioned for ExchangeRecord {
+    fn revision(&self) -> u64 {
+        u64::try_from(self.revision).unwrap_or(0)
+    }
+}
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -64,20 +97,14 @@ pub enum StoreError {
     /// The request was refused before any database work (bounds, a non-pending new record, …).
     #[error("invalid request: {0}")]
     Invalid(String),
-    /// The store cannot be set up as configured (e.g. a PostgreSQL host that is not local).
-    #[error("store configuration: {0}")]
-    Config(String),
+    /// Opening the database (URL, TLS rule, connection, migrations).
+    #[error(transparent)]
+    Open(#[from] DbError),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         Self::Database(e.to_string())
-    }
-}
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        Self::Database(format!("migration failed: {e}"))
     }
 }
 
@@ -136,42 +163,17 @@ pub trait SmpStore: Send + Sync + 'static {
         filter: ListFilter,
     ) -> impl Future<Output = Result<Vec<ExchangeRecord>, StoreError>> + Send;
 
+    /// Records changed after `revision`, **oldest first**, at most `limit` (capped like
+    /// [`ListFilter::limit`]): for resuming a watch in order.
+    fn changed_after(
+        &self,
+        revision: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ExchangeRecord>, StoreError>> + Send;
+
     /// Every record change made through this store value from now on (inserts and
     /// completions), in revision order.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ExchangeRecord>;
-}
-
-/// The in-process half of change notification, shared by the back ends: a broadcast channel and
-/// the lock that keeps commit order and broadcast order the same.
-#[derive(Debug)]
-pub(crate) struct ChangeFeed {
-    sender: broadcast::Sender<ExchangeRecord>,
-    write_lock: Mutex<()>,
-}
-
-impl ChangeFeed {
-    pub(crate) fn new() -> Self {
-        let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
-        Self {
-            sender,
-            write_lock: Mutex::new(()),
-        }
-    }
-
-    /// Held from the start of a write transaction until its change is broadcast.
-    pub(crate) async fn lock(&self) -> MutexGuard<'_, ()> {
-        self.write_lock.lock().await
-    }
-
-    /// Broadcasts a committed record (call with the write lock held). No subscribers is fine.
-    pub(crate) fn publish(&self, record: ExchangeRecord) {
-        tracing::debug!(revision = record.revision, "SMP exchange change committed");
-        let _ = self.sender.send(record);
-    }
-
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<ExchangeRecord> {
-        self.sender.subscribe()
-    }
 }
 
 /// Whether `session_id` could be stored (1 to [`MAX_SESSION_ID_CHARS`] characters).

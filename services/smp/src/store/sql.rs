@@ -25,6 +25,8 @@ macro_rules! columns {
 pub(crate) const BUMP_REVISION: &str =
     "UPDATE smp_state SET revision = revision + 1 WHERE id = 1 RETURNING revision";
 
+pub(crate) const SELECT_REVISION: &str = "SELECT revision FROM smp_state WHERE id = 1";
+
 pub(crate) const INSERT_EXCHANGE: &str = concat!(
     "INSERT INTO exchanges (",
     columns!(),
@@ -70,6 +72,12 @@ pub(crate) const LIST_AFTER: &str = concat!(
     columns!(),
     " FROM exchanges WHERE revision > $2 ORDER BY revision DESC LIMIT $1"
 );
+/// `$1` limit, `$2` revision: oldest first (replay, the change feed's read-back).
+pub(crate) const CHANGED_AFTER: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM exchanges WHERE revision > $2 ORDER BY revision ASC LIMIT $1"
+);
 /// `$1` limit, `$2` SIS reference, `$3` revision.
 pub(crate) const LIST_BY_SIS_AFTER: &str = concat!(
     "SELECT ",
@@ -78,12 +86,35 @@ pub(crate) const LIST_BY_SIS_AFTER: &str = concat!(
 );
 
 /// Implements [`super::SmpStore`] for a struct with fields `pool: sqlx::Pool<$db>` and
-/// `feed: ChangeFeed`.
+/// `feed: ChangeFeed`, and defines `$replay`, the change feed's reader of committed records
+/// (`emrex_store::Replay`).
 ///
 /// `$write_begin`: `Option<&'static str>`, the statement that begins a write transaction
 /// (`None` = the driver's plain `BEGIN`).
 macro_rules! impl_sql_store {
-    ($store:ty, $db:ty, write_begin = $write_begin:expr) => {
+    ($store:ty, $replay:ident, $db:ty, write_begin = $write_begin:expr) => {
+        /// Reads committed records back for the change feed.
+        #[derive(Debug)]
+        pub(crate) struct $replay {
+            pool: sqlx::Pool<$db>,
+        }
+
+        impl emrex_store::Replay for $replay {
+            type Item = ExchangeRecord;
+
+            async fn after(
+                &self,
+                revision: u64,
+                limit: usize,
+            ) -> Result<emrex_store::Replayed<ExchangeRecord>, String> {
+                let revision = i64::try_from(revision).unwrap_or(i64::MAX);
+                <$store>::changed_after_in(&self.pool, revision, limit)
+                    .await
+                    .map(emrex_store::Replayed::Items)
+                    .map_err(|e| e.to_string())
+            }
+        }
+
         impl $store {
             async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, StoreError> {
                 Ok(match $write_begin {
@@ -92,10 +123,45 @@ macro_rules! impl_sql_store {
                 })
             }
 
-            /// Takes the next revision (locking the state row until the transaction ends).
-            async fn bump(tx: &mut sqlx::Transaction<'static, $db>) -> Result<i64, StoreError> {
+            /// The store's revision now (where the change feed starts).
+            async fn current_revision(pool: &sqlx::Pool<$db>) -> Result<u64, StoreError> {
+                let row = sqlx::query(sql::SELECT_REVISION).fetch_one(pool).await?;
+                let revision: i64 = row.try_get("revision")?;
+                u64::try_from(revision)
+                    .map_err(|_| StoreError::Corrupt(format!("negative revision {revision}")))
+            }
+
+            /// Records changed after `revision`, oldest first.
+            async fn changed_after_in(
+                pool: &sqlx::Pool<$db>,
+                revision: i64,
+                limit: usize,
+            ) -> Result<Vec<ExchangeRecord>, StoreError> {
+                let rows = sqlx::query(sql::CHANGED_AFTER)
+                    .bind(effective_limit(limit))
+                    .bind(revision)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter().map(Self::record_from_row).collect()
+            }
+
+            /// Takes the next revision (locking the state row until the transaction ends); on
+            /// PostgreSQL also queues the notification other replicas' change feeds receive when
+            /// (and only if) this transaction commits.
+            async fn bump(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+            ) -> Result<i64, StoreError> {
                 let row = sqlx::query(sql::BUMP_REVISION).fetch_one(&mut **tx).await?;
-                Ok(row.try_get("revision")?)
+                let revision: i64 = row.try_get("revision")?;
+                if let Some(channel) = self.feed.notify_channel() {
+                    sqlx::query(emrex_store::NOTIFY_SQL)
+                        .bind(channel.to_string())
+                        .bind(revision.to_string())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(revision)
             }
 
             fn record_from_row(
@@ -128,9 +194,9 @@ macro_rules! impl_sql_store {
             async fn insert(&self, record: ExchangeRecord) -> Result<ExchangeRecord, StoreError> {
                 check_new_record(&record)?;
                 let person = to_json(&record.person, "person")?;
-                let _write = self.feed.lock().await;
+                let _write = self.feed.write_lock().await;
                 let mut tx = self.begin_write().await?;
-                let revision = Self::bump(&mut tx).await?;
+                let revision = self.bump(&mut tx).await?;
                 let row = sqlx::query(sql::INSERT_EXCHANGE)
                     .bind(record.session_id)
                     .bind(record.sis_reference)
@@ -155,7 +221,7 @@ macro_rules! impl_sql_store {
                 };
                 let stored = Self::record_from_row(&row)?;
                 tx.commit().await?;
-                self.feed.publish(stored.clone());
+                self.feed.committed(stored.clone());
                 Ok(stored)
             }
 
@@ -173,9 +239,9 @@ macro_rules! impl_sql_store {
                     return Ok(Completion::Unknown);
                 }
                 let outcome = to_json(&outcome, "outcome")?;
-                let _write = self.feed.lock().await;
+                let _write = self.feed.write_lock().await;
                 let mut tx = self.begin_write().await?;
-                let revision = Self::bump(&mut tx).await?;
+                let revision = self.bump(&mut tx).await?;
                 let row = sqlx::query(sql::COMPLETE_EXCHANGE)
                     .bind(session_id.to_string())
                     .bind(now_unix)
@@ -188,7 +254,7 @@ macro_rules! impl_sql_store {
                 if let Some(row) = row {
                     let stored = Self::record_from_row(&row)?;
                     tx.commit().await?;
-                    self.feed.publish(stored.clone());
+                    self.feed.committed(stored.clone());
                     return Ok(Completion::Completed(Box::new(stored)));
                 }
                 // Nothing was pending and unexpired: say why, change nothing (the rollback also
@@ -239,6 +305,14 @@ macro_rules! impl_sql_store {
                 };
                 let rows = query.fetch_all(&self.pool).await?;
                 rows.iter().map(Self::record_from_row).collect()
+            }
+
+            async fn changed_after(
+                &self,
+                revision: i64,
+                limit: usize,
+            ) -> Result<Vec<ExchangeRecord>, StoreError> {
+                Self::changed_after_in(&self.pool, revision, limit).await
             }
 
             fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ExchangeRecord> {

@@ -1,15 +1,10 @@
-//! SQLite back end: the default, one database file next to the service.
-//!
-//! WAL journal (readers never block the writer), `synchronous = FULL` (a completed exchange is the
-//! only copy of what the NCP sent: it must survive a power cut), a busy timeout for the rare case
-//! of a second process writing.
+//! SQLite back end: the default, one database file next to the service (pool settings and
+//! migrations from `emrex-store`). One replica: the file is not shared.
 
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
 
+use emrex_store::{Database, StoreConfig};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::sql::{self, impl_sql_store};
 use super::{
@@ -17,9 +12,6 @@ use super::{
     effective_limit, from_json, session_id_in_bounds, status_from_db, status_to_db, to_json,
 };
 use crate::model::{ExchangeRecord, Outcome, Status};
-
-/// Connections in the pool: one writer at a time anyway, a few concurrent readers.
-const MAX_CONNECTIONS: u32 = 4;
 
 /// The exchanges in a SQLite file (or in memory, for tests).
 #[derive(Debug)]
@@ -36,52 +28,33 @@ impl SqliteStore {
         if !url.starts_with("sqlite:") {
             return Err(StoreError::Url("(not a sqlite: URL)".into()));
         }
-        let connect = SqliteConnectOptions::from_str(url)?;
-        Self::open_file(connect).await
+        match emrex_store::open(&StoreConfig::url(url), super::SERVICE, &super::MIGRATIONS).await? {
+            Database::Sqlite(pool) => Self::from_pool(pool).await,
+            Database::Postgres { .. } => Err(StoreError::Url("(not a sqlite: URL)".into())),
+        }
     }
 
-    /// Opens (creating it if missing) the database file at `path`: no URL parsing, so any file
-    /// name works.
+    /// Opens (creating it if missing) the database file at `path`.
     pub async fn open_path(path: &Path) -> Result<Self, StoreError> {
-        Self::open_file(SqliteConnectOptions::new().filename(path)).await
+        Self::open(&format!("sqlite:{}", path.display())).await
     }
 
     /// A private, empty in-memory database (for tests): gone when the store is dropped.
     pub async fn in_memory() -> Result<Self, StoreError> {
-        let connect = SqliteConnectOptions::from_str("sqlite::memory:")?;
-        // One connection, kept open for the store's lifetime: an in-memory database lives only
-        // as long as a connection to it, and a single connection never meets SQLite's
-        // shared-cache table locks.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(connect)
-            .await?;
-        Self::ready(pool).await
+        let pool = emrex_store::open_sqlite_memory(&super::MIGRATIONS).await?;
+        Self::from_pool(pool).await
     }
 
-    async fn open_file(connect: SqliteConnectOptions) -> Result<Self, StoreError> {
-        let connect = connect
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(connect)
-            .await?;
-        Self::ready(pool).await
-    }
-
-    async fn ready(pool: sqlx::SqlitePool) -> Result<Self, StoreError> {
-        migrator().run(&pool).await?;
-        tracing::info!("SMP SQLite store ready");
-        Ok(Self {
-            pool,
-            feed: ChangeFeed::new(),
-        })
+    /// A store over an open, migrated pool.
+    pub(crate) async fn from_pool(pool: sqlx::SqlitePool) -> Result<Self, StoreError> {
+        let start = Self::current_revision(&pool).await?;
+        let feed = ChangeFeed::start(
+            &Database::Sqlite(pool.clone()),
+            SqliteReplay { pool: pool.clone() },
+            start,
+            super::feed_options(),
+        );
+        Ok(Self { pool, feed })
     }
 
     /// Closes the pool (waits for connections to be returned).
@@ -90,21 +63,9 @@ impl SqliteStore {
     }
 }
 
-/// The SQLite migrations, embedded so the binary needs no files at run time.
-fn migrator() -> sqlx::migrate::Migrator {
-    use sqlx::SqlSafeStr;
-    use sqlx::migrate::{Migration, MigrationType, Migrator};
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "exchanges".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/sqlite/0001_exchanges.sql").into_sql_str(),
-        false,
-    )])
-}
-
 impl_sql_store!(
     SqliteStore,
+    SqliteReplay,
     sqlx::Sqlite,
     write_begin = Some("BEGIN IMMEDIATE")
 );
