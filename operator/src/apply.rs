@@ -10,7 +10,10 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{
+    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -80,6 +83,70 @@ where
     Ok((out, pruned))
 }
 
+/// Where PodDisruptionBudgets live on this API server, asked once at start: `policy/v1` from
+/// Kubernetes 1.21 on, `policy/v1beta1` before (with the same fields we use).
+pub async fn disruption_budget_api(client: &Client) -> Result<ApiResource, kube::Error> {
+    let v1 = match client.list_api_group_resources("policy/v1").await {
+        Ok(list) => list
+            .resources
+            .iter()
+            .any(|r| r.name == "poddisruptionbudgets"),
+        Err(kube::Error::Api(s)) if s.code == 404 => false,
+        Err(e) => return Err(e),
+    };
+    Ok(disruption_budget_version(if v1 { "v1" } else { "v1beta1" }))
+}
+
+/// PodDisruptionBudgets at `policy/{version}`.
+pub fn disruption_budget_version(version: &str) -> ApiResource {
+    ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "policy",
+        version,
+        "PodDisruptionBudget",
+    ))
+}
+
+/// [`apply_kind`] for PodDisruptionBudgets, in the version the server serves.
+async fn apply_disruption_budgets(
+    client: &Client,
+    ar: &ApiResource,
+    ns: &str,
+    owner_uid: &str,
+    budgets: Vec<PodDisruptionBudget>,
+) -> Result<usize, kube::Error> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
+    let mut keep = BTreeSet::new();
+    for pdb in budgets {
+        let name = pdb.name_any();
+        let mut body = serde_json::to_value(&pdb).map_err(kube::Error::SerdeError)?;
+        body["apiVersion"] = serde_json::Value::String(ar.api_version.clone());
+        api.patch(&name, &apply_params(), &Patch::Apply(&body))
+            .await?;
+        keep.insert(name);
+    }
+    let existing = api
+        .list_metadata(
+            &ListParams::default()
+                .labels(&format!("{OWNER_UID_LABEL}={owner_uid}"))
+                .match_any(),
+        )
+        .await?;
+    let mut pruned = 0;
+    for item in existing.items {
+        let name = item.name_any();
+        if keep.contains(&name) || item.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        tracing::info!(kind = "PodDisruptionBudget", %name, "deleting a child that is no longer desired");
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => pruned += 1,
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(pruned)
+}
+
 /// What was last applied per owner (UID → hash of the desired children, when), so the burst of
 /// reconciles a Deployment's status updates cause does not re-apply a dozen unchanged objects
 /// each time. A hit still reads the Deployments and RegistryEntries (their status is what those
@@ -116,6 +183,7 @@ fn children_hash(children: &Children) -> u64 {
         children.deployments,
         children.network_policies,
         children.persistent_volume_claims,
+        children.pod_disruption_budgets,
         children.registry_entries,
     ]);
     json.to_string().hash(&mut h);
@@ -126,6 +194,7 @@ fn children_hash(children: &Children) -> u64 {
 pub async fn apply_cached(
     client: &Client,
     cache: &AppliedCache,
+    pdb: &ApiResource,
     owner: &Owner,
     children: Children,
 ) -> Result<Applied, kube::Error> {
@@ -135,7 +204,7 @@ pub async fn apply_cached(
     {
         return Ok(applied);
     }
-    let applied = apply(client, owner, children).await?;
+    let applied = apply(client, pdb, owner, children).await?;
     cache.record(&owner.uid, hash);
     Ok(applied)
 }
@@ -164,9 +233,11 @@ async fn read_back(
     Ok(Some(applied))
 }
 
-/// Applies every child of `owner` and prunes the rest.
+/// Applies every child of `owner` and prunes the rest (`pdb`: where this server keeps
+/// PodDisruptionBudgets, see [`disruption_budget_api`]).
 pub async fn apply(
     client: &Client,
+    pdb: &ApiResource,
     owner: &Owner,
     children: Children,
 ) -> Result<Applied, kube::Error> {
@@ -179,6 +250,7 @@ pub async fn apply(
         deployments,
         network_policies,
         persistent_volume_claims,
+        pod_disruption_budgets,
         registry_entries,
     } = children;
     let (ns, uid) = (owner.namespace.as_str(), owner.uid.as_str());
@@ -198,6 +270,7 @@ pub async fn apply(
     pruned += apply_kind::<NetworkPolicy>(client, ns, uid, network_policies)
         .await?
         .1;
+    pruned += apply_disruption_budgets(client, pdb, ns, uid, pod_disruption_budgets).await?;
     let (deployments, p) = apply_kind::<Deployment>(client, ns, uid, deployments).await?;
     pruned += p;
     let (registry_entries, p) =

@@ -44,8 +44,9 @@ pub struct SecretKeyRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Workload {
-    /// Number of replicas (default 1; the NCP keeps exchange state in memory, so more than one
-    /// needs session affinity, which the operator's Service sets).
+    /// Number of replicas (default 1). More than one needs a shared PostgreSQL (`postgresUrl`)
+    /// for the services that keep state; they then get a PodDisruptionBudget and roll with
+    /// `maxUnavailable: 0`, and no session affinity is needed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
     /// Container image of the `emrex` binary (default: the operator's own version).
@@ -240,6 +241,11 @@ pub struct NationalContactPointSpec {
     pub login: NcpLogin,
     /// Where results come from.
     pub source: ResultsSource,
+    /// Secret key with a `postgres://` URL where the NCP keeps exchanges in progress, shared by
+    /// its replicas (required for more than one); without it a SQLite file on the Pod's own
+    /// volume (one replica; exchanges in progress end when the Pod is replaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_url: Option<SecretKeyRef>,
     /// Pods of the NCP.
     #[serde(default)]
     pub workload: Workload,

@@ -89,6 +89,18 @@ pub fn cert_info(pem: &str) -> Result<CertInfo, PkiError> {
 }
 
 /// Lower-case hex SHA-256.
+/// A fresh key for an SMP's result links: 32 random bytes, base64, on a line of its own (the
+/// format of `links.key_file`).
+pub fn random_link_key() -> Result<String, PkiError> {
+    use base64::Engine as _;
+    let mut key = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut key).map_err(|_| PkiError::Randomness)?;
+    Ok(format!(
+        "{}\n",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    ))
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()

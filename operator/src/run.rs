@@ -40,6 +40,8 @@ pub enum RunError {
     Client(#[source] kube::Error),
     #[error("applying the CRDs failed")]
     Crds(#[source] kube::Error),
+    #[error("asking the API server which PodDisruptionBudget version it serves")]
+    Discovery(#[source] kube::Error),
     #[error("the admin server failed")]
     Admin(#[from] emrex_runtime::admin::AdminError),
     #[error(
@@ -110,6 +112,9 @@ pub async fn run_with_client(
     }
     op_metrics.leader.set(1);
 
+    let pdb = crate::apply::disruption_budget_api(&client)
+        .await
+        .map_err(RunError::Discovery)?;
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         namespace: config.namespace.clone(),
@@ -125,6 +130,7 @@ pub async fn run_with_client(
         metrics: op_metrics.clone(),
         emreg: EmregClients::default(),
         applied: crate::apply::AppliedCache::default(),
+        pdb,
     });
     let controllers = tokio::spawn(controllers(ctx));
     started.set(true);

@@ -70,6 +70,7 @@ fn children_json(c: &Children) -> Value {
         "deployments": c.deployments,
         "networkPolicies": c.network_policies,
         "persistentVolumeClaims": c.persistent_volume_claims,
+        "podDisruptionBudgets": c.pod_disruption_budgets,
         "registryEntries": c.registry_entries,
     })
 }
@@ -235,7 +236,7 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
     };
     let o = owner("NationalContactPoint", "helsinki");
     let dir = ncp_object(
-        json!({"spec": {"source": {"kind": "Directory", "claimName": "results", "endpoint": null, "tlsSecret": null}, "workload": {"replicas": 3, "image": "custom:1"}}}),
+        json!({"spec": {"source": {"kind": "Directory", "claimName": "results", "endpoint": null, "tlsSecret": null}, "workload": {"replicas": 3, "image": "custom:1"}, "postgresUrl": {"name": "ncp-db", "key": "url"}}}),
     );
     let c = ncp::build(&ncp::validate(&dir, o).expect("valid"), &inputs).expect("build");
     let cfg: emrex_ncp::NcpServiceConfig =
@@ -254,10 +255,52 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
             .iter()
             .any(|v| v["persistentVolumeClaim"]["claimName"] == "results")
     );
+    // Replicas share exchanges through PostgreSQL: no session affinity, a disruption budget,
+    // rolling updates that never go below the wanted count, the URL from the Secret.
     let svc = serde_json::to_value(&c.services[0]).expect("json");
+    assert!(
+        svc["spec"].get("sessionAffinity").is_none(),
+        "any replica serves any step: {svc}"
+    );
     assert_eq!(
-        svc["spec"]["sessionAffinity"], "ClientIP",
-        "exchange state is per replica"
+        v["spec"]["strategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}})
+    );
+    assert_eq!(
+        v["spec"]["template"]["spec"]["containers"][0]["env"],
+        json!([{"name": "EMREX_NCP_STORE__URL", "valueFrom": {"secretKeyRef": {"name": "ncp-db", "key": "url"}}}])
+    );
+    let pdbs: Vec<Value> = c
+        .pod_disruption_budgets
+        .iter()
+        .map(|p| serde_json::to_value(p).expect("json"))
+        .collect();
+    assert_eq!(pdbs.len(), 1, "the NCP only: its Signer has one replica");
+    assert_eq!(pdbs[0]["metadata"]["name"], "helsinki-ncp");
+    assert_eq!(pdbs[0]["spec"]["maxUnavailable"], 1);
+    assert_eq!(
+        pdbs[0]["spec"]["selector"]["matchLabels"],
+        v["spec"]["selector"]["matchLabels"]
+    );
+    // One replica: SQLite on the Pod's own volume, no budget.
+    let one = ncp_object(json!({}));
+    let c1 = ncp::build(
+        &ncp::validate(&one, owner("NationalContactPoint", "helsinki")).expect("valid"),
+        &inputs,
+    )
+    .expect("build");
+    assert!(c1.pod_disruption_budgets.is_empty());
+    let cfg1: emrex_ncp::NcpServiceConfig =
+        load("EMREX_NCP_", &config_file(&c1, "helsinki-ncp", "ncp.toml"));
+    assert_eq!(cfg1.store.url, "sqlite:/var/lib/emrex/data/ncp.db");
+    let v1 = serde_json::to_value(&c1.deployments[0]).expect("json");
+    assert!(
+        v1["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .any(|m| m["mountPath"] == "/var/lib/emrex/data"),
+        "the SQLite file is on a writable volume (the root file system is read-only)"
     );
 
     for (patch, field) in [
@@ -277,6 +320,11 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
         ),
         (
             json!({"spec": {"workload": {"replicas": 1000}}}),
+            "spec.workload.replicas",
+        ),
+        (
+            // Several replicas without a shared store would each see a part of the exchanges.
+            json!({"spec": {"workload": {"replicas": 2}}}),
             "spec.workload.replicas",
         ),
         (
@@ -539,7 +587,9 @@ fn smp_children_snapshot_and_configuration() {
         in_cluster: true,
     };
     let valid = smp::validate(&obj, owner("StudentMobilityPlugin", "mobility")).expect("valid");
-    let c = smp::build(&valid, "ghcr.io/emrex-rs/emrex:test", &ep).expect("build");
+    // A test-only key (the controller reads the Secret or makes one).
+    let keys = "VEVTVC1PTkxZIGxpbmsga2V5LCAzMiBieXRlcyBsb25nISE=\n";
+    let c = smp::build(&valid, "ghcr.io/emrex-rs/emrex:test", &ep, keys).expect("build");
     snapshot("smp", &children_json(&c));
     assert_hardened(&c);
     // Only ca.crt of the operator's client Secret reaches the SMP.
@@ -562,6 +612,26 @@ fn smp_children_snapshot_and_configuration() {
         cfg.grpc.tls.is_some_and(|t| t.require_client_cert),
         "the SIS API needs client certificates"
     );
+    // Result links: the key file every replica shares, from the operator's Secret, and the
+    // real SMP accepts the key.
+    assert_eq!(
+        cfg.links.key_file.as_deref(),
+        Some(std::path::Path::new("/var/run/emrex/links/keys"))
+    );
+    let secret = c
+        .secrets
+        .iter()
+        .find(|s| s.metadata.name.as_deref() == Some("mobility-smp-links"))
+        .expect("links Secret");
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("keys");
+    std::fs::write(&path, &secret.data.as_ref().expect("data")["keys"].0).expect("write");
+    emrex_smp::links::LinkKeys::from_config(&emrex_smp::links::LinksConfig {
+        key_file: Some(path),
+        ..Default::default()
+    })
+    .expect("the SMP loads the operator's link keys");
+    assert!(c.pod_disruption_budgets.is_empty(), "one replica");
 }
 
 #[test]

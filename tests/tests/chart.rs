@@ -639,6 +639,11 @@ fn check_operator_rules(role: &Value) {
         "networkpolicies",
         &["get", "list", "watch", "create", "patch", "delete"],
     );
+    has(
+        "policy",
+        "poddisruptionbudgets",
+        &["get", "list", "watch", "create", "patch", "delete"],
+    );
     has("", "events", &["create", "patch"]);
     has("events.k8s.io", "events", &["create", "patch"]);
     // Nothing cluster-admin-like.

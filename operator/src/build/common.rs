@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde_json::{Value, json};
 
@@ -111,6 +112,7 @@ pub struct Children {
     pub deployments: Vec<Deployment>,
     pub network_policies: Vec<NetworkPolicy>,
     pub persistent_volume_claims: Vec<PersistentVolumeClaim>,
+    pub pod_disruption_budgets: Vec<PodDisruptionBudget>,
     pub registry_entries: Vec<RegistryEntry>,
 }
 
@@ -184,17 +186,14 @@ pub fn service(
     name: &str,
     component: &str,
     ports: Vec<Value>,
-    sticky: bool,
 ) -> Result<Service, BuildError> {
-    let mut spec = json!({
+    // No session affinity: every service keeps what replicas share in its database, so any
+    // Pod serves any request (affinity behind an ingress would send everyone to one Pod).
+    let spec = json!({
         "type": "ClusterIP",
         "selector": names::selector_labels(&owner.name, component),
         "ports": ports,
     });
-    if sticky {
-        // The NCP keeps exchange state per replica: a browser must come back to the same Pod.
-        spec["sessionAffinity"] = json!("ClientIP");
-    }
     typed(
         "Service",
         json!({
@@ -203,6 +202,38 @@ pub fn service(
             "spec": spec,
         }),
     )
+}
+
+/// A PodDisruptionBudget for one component with several replicas: a drain or node upgrade
+/// takes at most one Pod away at a time, so the others keep serving.
+pub fn pod_disruption_budget(
+    owner: &Owner,
+    name: &str,
+    component: &str,
+) -> Result<PodDisruptionBudget, BuildError> {
+    typed(
+        "PodDisruptionBudget",
+        json!({
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": owner.meta(name, component),
+            "spec": {
+                "maxUnavailable": 1,
+                "selector": {"matchLabels": names::selector_labels(&owner.name, component)},
+            },
+        }),
+    )
+}
+
+/// The PodDisruptionBudgets of components with more than one replica.
+pub fn disruption_budgets(
+    owner: &Owner,
+    components: &[(&str, &str, i32)],
+) -> Result<Vec<PodDisruptionBudget>, BuildError> {
+    components
+        .iter()
+        .filter(|(_, _, replicas)| *replicas > 1)
+        .map(|(name, component, _)| pod_disruption_budget(owner, name, component))
+        .collect()
 }
 
 /// A PersistentVolumeClaim for a service's SQLite file.

@@ -197,7 +197,16 @@ pub fn validate(ncp: &NationalContactPoint, owner: Owner) -> Result<ValidatedNcp
             }
         }
     }
+    if let Some(pg) = &s.postgres_url {
+        common::check_ref("spec.postgresUrl.name", &pg.name)?;
+    }
     let ncp_replicas = common::replicas("spec.workload.replicas", s.workload.replicas)?;
+    if s.postgres_url.is_none() && ncp_replicas > 1 {
+        return Err(BuildError::invalid(
+            "spec.workload.replicas",
+            "more than one replica needs spec.postgresUrl (exchanges in progress must be shared: any replica serves any step)",
+        ));
+    }
     let signer_replicas =
         common::replicas("spec.signerWorkload.replicas", s.signer_workload.replicas)?;
     Ok(ValidatedNcp {
@@ -265,6 +274,8 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
                 "oidc": oidc,
             },
             "source": source,
+            // Overridden by EMREX_NCP_STORE__URL (from spec.postgresUrl's Secret) when set.
+            "store": {"url": "sqlite:/var/lib/emrex/data/ncp.db"},
             "signer": {"client": {
                 "endpoint": format!("https://{}:{GRPC_PORT}", signer_dns[0]),
                 "tls": {
@@ -334,6 +345,19 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
         volumes.push(v);
         mounts.push(m);
     }
+    // Exchanges in progress: PostgreSQL shared by the replicas, or SQLite on the Pod's own
+    // volume (one replica; it survives container restarts, not the Pod's replacement).
+    let mut ncp_env = Vec::new();
+    match &s.postgres_url {
+        Some(pg) => ncp_env.push(json!({
+            "name": "EMREX_NCP_STORE__URL",
+            "valueFrom": {"secretKeyRef": {"name": pg.name, "key": pg.key}},
+        })),
+        None => {
+            volumes.push(json!({"name": "data", "emptyDir": {"sizeLimit": "256Mi"}}));
+            mounts.push(json!({"name": "data", "mountPath": "/var/lib/emrex/data"}));
+        }
+    }
     let ncp_replicas = valid.ncp_replicas;
     let ncp_deployment = common::deployment(
         owner,
@@ -351,7 +375,7 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
             ports: vec![("http", HTTP_PORT)],
             volumes,
             mounts,
-            env: vec![],
+            env: ncp_env,
             recreate: false,
         },
     )?;
@@ -455,24 +479,24 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
             ),
         ],
         services: vec![
-            common::service(
-                owner,
-                n,
-                "ncp",
-                vec![service_port("http", 80, "http")],
-                ncp_replicas > 1,
-            )?,
+            common::service(owner, n, "ncp", vec![service_port("http", 80, "http")])?,
             common::service(
                 owner,
                 &signer_dep,
                 "signer",
                 vec![service_port("grpc", GRPC_PORT, "grpc")],
-                false,
             )?,
         ],
         deployments: vec![ncp_deployment, signer_deployment],
         network_policies: vec![network_policy],
         persistent_volume_claims: vec![],
+        pod_disruption_budgets: common::disruption_budgets(
+            owner,
+            &[
+                (&ncp_dep, "ncp", ncp_replicas),
+                (&signer_dep, "signer", valid.signer_replicas),
+            ],
+        )?,
         registry_entries: vec![entry],
     })
 }

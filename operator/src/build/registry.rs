@@ -249,11 +249,11 @@ pub fn build(
                 service_port("grpc", GRPC_PORT, "grpc"),
                 service_port("http", 80, "http"),
             ],
-            false,
         )?],
         deployments: vec![deployment],
         network_policies: vec![],
         persistent_volume_claims: claims,
+        pod_disruption_budgets: common::disruption_budgets(owner, &[(&name, "emreg", replicas)])?,
         registry_entries: vec![],
     })
 }

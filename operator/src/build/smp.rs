@@ -15,6 +15,14 @@ pub fn smp_name(n: &str) -> String {
 pub fn data_claim_name(n: &str) -> String {
     format!("{n}-smp-data")
 }
+/// The Secret with the result-link keys every replica shares (`keys`: base64 keys, one per line,
+/// the first signs). Made once by the operator; rotate by editing it (new key first, the old one
+/// kept below for the links' lifetime): the operator keeps what the Secret holds.
+pub fn links_secret_name(n: &str) -> String {
+    format!("{n}-smp-links")
+}
+/// The entry of [`links_secret_name`] holding the keys.
+pub const LINK_KEYS: &str = "keys";
 
 /// A StudentMobilityPlugin whose spec passed [`validate`]: the only input [`build`] takes
 /// (fields private: only `validate` makes one).
@@ -67,6 +75,7 @@ pub fn build(
     valid: &ValidatedSmp<'_>,
     image: &str,
     registry: &RegistryEndpoint,
+    link_keys: &str,
 ) -> Result<Children, BuildError> {
     let (smp, owner, replicas) = (valid.smp, &valid.owner, valid.replicas);
     let n = owner.name.as_str();
@@ -102,6 +111,14 @@ pub fn build(
         volumes.push(v);
         mounts.push(m);
     }
+    let (v, m) = secret_volume(
+        "links",
+        &links_secret_name(n),
+        &[(LINK_KEYS, LINK_KEYS)],
+        "/var/run/emrex/links",
+    );
+    volumes.push(v);
+    mounts.push(m);
     let mut env = Vec::new();
     let mut claims = Vec::new();
     match &s.postgres_url {
@@ -131,6 +148,7 @@ pub fn build(
             "log": {"format": "json"},
             "registry": {"kind": "grpc", "client": registry_client},
             "store": {"url": "sqlite:/var/lib/emrex/smp.db"},
+            "links": {"key_file": format!("/var/run/emrex/links/{LINK_KEYS}")},
         }),
     )?;
     let deployment = common::deployment(
@@ -156,7 +174,12 @@ pub fn build(
     Ok(Children {
         service_accounts: vec![common::service_account(owner, &name, "smp")],
         config_maps: vec![common::config_map(owner, &name, "smp", "smp.toml", toml)],
-        secrets: vec![],
+        secrets: vec![common::secret(
+            owner,
+            &links_secret_name(n),
+            "smp",
+            std::collections::BTreeMap::from([(LINK_KEYS.to_string(), link_keys.to_string())]),
+        )],
         services: vec![common::service(
             owner,
             n,
@@ -165,11 +188,11 @@ pub fn build(
                 service_port("http", 80, "http"),
                 service_port("grpc", GRPC_PORT, "grpc"),
             ],
-            false,
         )?],
         deployments: vec![deployment],
         network_policies: vec![],
         persistent_volume_claims: claims,
+        pod_disruption_budgets: common::disruption_budgets(owner, &[(&name, "smp", replicas)])?,
         registry_entries: vec![],
     })
 }

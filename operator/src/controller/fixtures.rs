@@ -63,6 +63,7 @@ pub fn context() -> (Arc<Ctx>, ApiServer) {
         metrics: crate::metrics::OperatorMetrics::register(&metrics),
         emreg: crate::emreg::EmregClients::default(),
         applied: crate::apply::AppliedCache::default(),
+        pdb: crate::apply::disruption_budget_version("v1"),
     };
     (Arc::new(ctx), ApiServer { handle, metrics })
 }

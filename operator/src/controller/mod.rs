@@ -52,6 +52,8 @@ pub struct Ctx {
     pub emreg: EmregClients,
     /// Recently applied children per owner.
     pub applied: crate::apply::AppliedCache,
+    /// Where this API server keeps PodDisruptionBudgets (`policy/v1` or `v1beta1`).
+    pub pdb: kube::api::ApiResource,
 }
 
 impl Ctx {
@@ -236,6 +238,19 @@ pub async fn internal_mtls(
     }
     tracing::info!(%ns, %purpose, "minting internal mTLS material");
     Ok(crate::pki::mint_mtls(purpose, dns, Timestamp::now())?.into())
+}
+
+/// The SMP's result-link keys: what its Secret holds (the operator never replaces keys someone
+/// rotated by hand), or one fresh random key the first time.
+pub async fn link_keys(client: &Client, ns: &str, secret: &str) -> Result<String, Error> {
+    if let Some(entries) = read_secret(client, ns, secret).await?
+        && let Some(keys) = entries.get(crate::build::smp::LINK_KEYS)
+        && !keys.trim().is_empty()
+    {
+        return Ok(keys.clone());
+    }
+    tracing::info!(%ns, %secret, "making the SMP's result-link key");
+    Ok(crate::pki::random_link_key()?)
 }
 
 #[cfg(test)]

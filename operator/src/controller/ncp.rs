@@ -58,7 +58,7 @@ async fn reconcile_ncp(obj: &NationalContactPoint, ctx: &Ctx) -> Flow<Action> {
         mtls: &mtls,
     };
     let children = checked(ctx, obj, &old, ncp::build(&valid, &inputs)).await?;
-    let applied = apply::apply_cached(&ctx.client, &ctx.applied, owner, children).await?;
+    let applied = apply::apply_cached(&ctx.client, &ctx.applied, &ctx.pdb, owner, children).await?;
 
     let conds = [
         status::applied(applied.pruned),

@@ -53,7 +53,7 @@ async fn reconcile_registry(obj: &Registry, ctx: &Ctx) -> Flow<Action> {
             checked(ctx, obj, &old.common, registry::build(r, &ctx.image, &mtls)).await?
         }
     };
-    let applied = apply::apply_cached(&ctx.client, &ctx.applied, owner, children).await?;
+    let applied = apply::apply_cached(&ctx.client, &ctx.applied, &ctx.pdb, owner, children).await?;
 
     // Entries published to this Registry.
     let entries: Api<RegistryEntry> = Api::namespaced(ctx.client.clone(), &owner.namespace);
@@ -115,6 +115,7 @@ mod tests {
             "/api/v1/namespaces/alliance/persistentvolumeclaims",
             "/api/v1/namespaces/alliance/services",
             "/apis/networking.k8s.io/v1/namespaces/alliance/networkpolicies",
+            "/apis/policy/v1/namespaces/alliance/poddisruptionbudgets",
             "/apis/apps/v1/namespaces/alliance/deployments",
             "/apis/emrex.eu/v1alpha1/namespaces/alliance/registryentries",
         ];

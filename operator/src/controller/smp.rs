@@ -38,8 +38,20 @@ async fn reconcile_smp(obj: &StudentMobilityPlugin, ctx: &Ctx) -> Flow<Action> {
     let registry_ref = &valid.spec().registry_ref;
     let reg: Registry = dereference(ctx, obj, &old, registry_ref).await?;
     let endpoint = registry::endpoint(&reg, registry_ref, &owner.namespace);
-    let children = checked(ctx, obj, &old, smp::build(&valid, &ctx.image, &endpoint)).await?;
-    let applied = apply::apply_cached(&ctx.client, &ctx.applied, owner, children).await?;
+    let keys = super::link_keys(
+        &ctx.client,
+        &owner.namespace,
+        &smp::links_secret_name(&owner.name),
+    )
+    .await?;
+    let children = checked(
+        ctx,
+        obj,
+        &old,
+        smp::build(&valid, &ctx.image, &endpoint, &keys),
+    )
+    .await?;
+    let applied = apply::apply_cached(&ctx.client, &ctx.applied, &ctx.pdb, owner, children).await?;
     let conds = [
         status::applied(applied.pruned),
         status::available(&applied.deployments),

@@ -747,3 +747,121 @@ async fn a_registry_run_in_the_cluster_gets_an_emreg_and_entries_wait_for_it() {
     );
     delete_namespace(&client, &ns).await;
 }
+
+/// Replicas that share a PostgreSQL: an SMP with two replicas gets a PodDisruptionBudget (in the
+/// version this API server serves), no session affinity, and its result-link key Secret; a key
+/// rotated by hand in that Secret is kept; back to one replica, the budget is pruned. An NCP
+/// asking for two replicas without a shared store is refused with a condition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_get_a_disruption_budget_and_the_smp_keeps_its_link_keys() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    let (client, kubeconfig) = client().await;
+    let ns = namespace(&client, "op-replicas").await;
+    let _op = Operator::start(&kubeconfig, &ns, "op-replicas-1");
+    apply::<Registry>(&client, &ns, json!({
+        "apiVersion": "emrex.eu/v1alpha1", "kind": "Registry", "metadata": {"name": "fed"}, "spec": {},
+    }))
+    .await;
+    let smp = |replicas: i32| {
+        json!({
+            "apiVersion": "emrex.eu/v1alpha1", "kind": "StudentMobilityPlugin",
+            "metadata": {"name": "mob"},
+            "spec": {"publicUrl": "https://mob.example", "registryRef": "fed",
+                     "postgresUrl": {"name": "smp-db", "key": "url"},
+                     "workload": {"replicas": replicas}},
+        })
+    };
+    apply::<StudentMobilityPlugin>(&client, &ns, smp(2)).await;
+    wait_for(
+        &client,
+        &ns,
+        "mob",
+        30,
+        "Reconciled",
+        |o: &StudentMobilityPlugin| is(o, "Reconciled", "True"),
+    )
+    .await;
+
+    // The budget, in whichever policy version this server serves.
+    let discovered = emrex_operator::apply::disruption_budget_api(&client)
+        .await
+        .expect("discovery");
+    let version = client.apiserver_version().await.expect("version");
+    let minor: u32 = version.minor.trim_end_matches('+').parse().expect("minor");
+    assert_eq!(
+        discovered.version,
+        if minor >= 21 { "v1" } else { "v1beta1" },
+        "{version:?}"
+    );
+    let pdbs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &ns,
+        &ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "policy",
+            &discovered.version,
+            "PodDisruptionBudget",
+        )),
+    );
+    let pdb = pdbs.get("mob-smp").await.expect("the SMP's budget");
+    assert_eq!(pdb.data["spec"]["maxUnavailable"], 1);
+    let svc = Api::<Service>::namespaced(client.clone(), &ns)
+        .get("mob")
+        .await
+        .expect("service");
+    assert_ne!(
+        svc.spec.and_then(|s| s.session_affinity).as_deref(),
+        Some("ClientIP"),
+        "no session affinity"
+    );
+
+    // The link key Secret: made once, and a hand rotation is kept.
+    let keys = secret_entry(&client, &ns, "mob-smp-links", "keys")
+        .await
+        .expect("link keys");
+    assert!(keys.trim().len() >= 43, "{keys:?}");
+    let rotated = format!(
+        "{}\n{}",
+        "Uk9UQVRFRC1URVNULU9OTFkga2V5IG9mIDMyIGJ5dGVzISE=",
+        keys.trim()
+    );
+    Api::<Secret>::namespaced(client.clone(), &ns)
+        .patch(
+            "mob-smp-links",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"keys": rotated}})),
+        )
+        .await
+        .expect("rotate by hand");
+    // A spec change makes the operator apply again; the rotated keys survive it.
+    apply::<StudentMobilityPlugin>(&client, &ns, smp(1)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pdbs.get_opt("mob-smp").await.expect("get").is_some() {
+        assert!(Instant::now() < deadline, "the budget was not pruned");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        secret_entry(&client, &ns, "mob-smp-links", "keys")
+            .await
+            .as_deref(),
+        Some(rotated.as_str()),
+        "the operator keeps what the Secret holds"
+    );
+
+    // Two NCP replicas without a shared store: refused, with the reason.
+    apply::<SigningCertificate>(&client, &ns, signing_certificate("c", json!({}))).await;
+    let mut two = ncp("n", "fed", "c", &["N"]);
+    two["spec"]["workload"] = json!({"replicas": 2});
+    apply::<NationalContactPoint>(&client, &ns, two).await;
+    let n: NationalContactPoint = wait_for(
+        &client,
+        &ns,
+        "n",
+        30,
+        "InvalidSpec",
+        |o: &NationalContactPoint| condition(o, "Reconciled").is_some_and(|c| c.1 == "InvalidSpec"),
+    )
+    .await;
+    let (_, _, message) = condition(&n, "Reconciled").expect("condition");
+    assert!(message.contains("postgresUrl"), "{message}");
+    delete_namespace(&client, &ns).await;
+}
