@@ -1526,7 +1526,7 @@ fn containerfile_builds_the_binary_into_a_non_root_image() {
     assert!(
         build
             .iter()
-            .any(|i| i.starts_with("RUN ") && i.contains("cargo build --release --locked -p emrex")),
+            .any(|i| i.starts_with("RUN ") && i.contains("cargo build --profile image --locked -p emrex")),
         "{build:?}"
     );
     assert!(
