@@ -865,15 +865,18 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         step_timeout: Duration::from_secs(30),
     };
     let pl_host = host_of(pl["spec"]["publicUrl"].as_str().expect("publicUrl"));
+    let idp_host = host_of(pl["spec"]["login"]["issuer"].as_str().expect("issuer"));
+    // OpenID Connect is the NCP's only login: the hand-over goes straight on to the provider
+    // (through the NCP's redirects, which the SMP's form-action must allow).
     let login_steps = |url: &str| {
         vec![
             json!({"goto": url}),
-            json!({"waitForUrl": pl_host}),
-            json!({"click": "#oidc-login"}),
+            json!({"waitForUrl": format!("https://{idp_host}/")}),
             json!({"waitFor": "input[name=login]"}),
             json!({"fill": "input[name=login]", "value": STUDENT_SUB}),
             json!({"fill": "input[name=password]", "value": "any"}),
             json!({"click": "button[type=submit]"}),
+            json!({"waitForUrl": format!("https://{pl_host}/x/")}),
             json!({"waitFor": "#consent"}),
             json!({"expectText": STUDENT_FAMILY}),
             json!({"check": "#c-r0-0"}),
