@@ -27,6 +27,7 @@
 #
 #   EMREX_PG_DIR       where the cluster lives
 #   EMREX_PG_STOP=1    stop the cluster instead (prints nothing on stdout)
+#   EMREX_PG_RESTART=1 restart the running cluster (prints nothing on stdout)
 set -euo pipefail
 
 log() { printf '[postgres-test-db] %s\n' "$*" >&2; }
@@ -75,6 +76,11 @@ pgctl() { as_owner "$bindir/pg_ctl" -D "$data" "$@"; }
 
 if [ "${EMREX_PG_STOP:-0}" = 1 ]; then
   if [ -f "$data/PG_VERSION" ]; then pgctl -m fast stop >&2 || true; fi
+  exit 0
+fi
+# A fault to survive (scripts/fault-bench.sh): restart the server, cutting every connection.
+if [ "${EMREX_PG_RESTART:-0}" = 1 ]; then
+  pgctl -w -t 60 -m fast -l "$dir/server.log" restart >&2
   exit 0
 fi
 

@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn the_committed_crds_match_the_types() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
+        let dir = emrex_tests::workspace_dir().join("crds");
         let committed = std::fs::read_to_string(dir.join("emrex.eu.yaml")).unwrap_or_default();
         assert!(
             committed == crds_yaml().expect("render"),

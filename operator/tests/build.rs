@@ -3,8 +3,6 @@
 //! the diff is reviewed like code), the hardening every Pod gets, and every generated
 //! configuration file loaded by the real service's own configuration loader and checks.
 
-use std::path::PathBuf;
-
 use emrex_operator::build::ncp::{MtlsPem, NcpInputs};
 use emrex_operator::build::registry::{RegistryEndpoint, ValidatedRegistry};
 use emrex_operator::build::{BuildError, Children, Owner, entry, ncp, registry, smp};
@@ -77,8 +75,7 @@ fn children_json(c: &Children) -> Value {
 
 /// Compares with (or, with `EMREX_UPDATE_SNAPSHOTS=1`, writes) `tests/snapshots/{name}.json`.
 fn snapshot(name: &str, value: &Value) {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/snapshots/{name}.json"));
+    let path = emrex_tests::workspace_dir().join(format!("operator/tests/snapshots/{name}.json"));
     let text = serde_json::to_string_pretty(value).expect("json") + "\n";
     if std::env::var_os("EMREX_UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &text).expect("write snapshot");
@@ -383,8 +380,10 @@ fn ncp_login_ca_secret_is_mounted_and_trusted() {
     )
     .expect("build");
     assert!(volume_of(&plain, "helsinki-ncp").is_none());
-    let cfg: emrex_ncp::NcpServiceConfig =
-        load("EMREX_NCP_", &config_file(&plain, "helsinki-ncp", "ncp.toml"));
+    let cfg: emrex_ncp::NcpServiceConfig = load(
+        "EMREX_NCP_",
+        &config_file(&plain, "helsinki-ncp", "ncp.toml"),
+    );
     assert_eq!(cfg.login.oidc.expect("oidc").ca_file, None);
 
     let with_ca_obj = ncp_object(json!({"spec": {"login": {"caSecret": "helsinki-idp-ca"}}}));
@@ -402,12 +401,14 @@ fn ncp_login_ca_secret_is_mounted_and_trusted() {
     assert_eq!(mount["mountPath"], "/var/run/emrex/oidc-ca");
     assert_eq!(mount["readOnly"], true);
     assert!(volume_of(&with_ca, "helsinki-signer").is_none());
-    let cfg: emrex_ncp::NcpServiceConfig =
-        load("EMREX_NCP_", &config_file(&with_ca, "helsinki-ncp", "ncp.toml"));
+    let cfg: emrex_ncp::NcpServiceConfig = load(
+        "EMREX_NCP_",
+        &config_file(&with_ca, "helsinki-ncp", "ncp.toml"),
+    );
     cfg.check().expect("valid");
     assert_eq!(
         cfg.login.oidc.expect("oidc").ca_file,
-        Some(PathBuf::from("/var/run/emrex/oidc-ca/ca.crt"))
+        Some(std::path::PathBuf::from("/var/run/emrex/oidc-ca/ca.crt"))
     );
 
     let bad = ncp_object(json!({"spec": {"login": {"caSecret": "Not_A_Name"}}}));

@@ -26,10 +26,8 @@ async fn the_crds_are_accepted_and_every_kind_round_trips() {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let pp = PatchParams::apply("emrex-operator-test").force();
     // The committed file, exactly as `kubectl apply -f crds/` would send it.
-    let yaml = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds/emrex.eu.yaml"),
-    )
-    .expect("crds/emrex.eu.yaml");
+    let yaml = std::fs::read_to_string(emrex_tests::workspace_dir().join("crds/emrex.eu.yaml"))
+        .expect("crds/emrex.eu.yaml");
     let docs: Vec<CustomResourceDefinition> = yaml
         .split("\n---\n")
         .filter(|d| d.contains("kind: CustomResourceDefinition"))

@@ -9,6 +9,8 @@
 // `caFile` (optional) is a PEM CA certificate the browser trusts besides the system's (a test CA
 // of an HTTPS ingress): it goes into an NSS database in a temporary HOME, which is where Chromium
 // on Linux reads trust from (Debian's `certutil`, package libnss3-tools).
+// (optional: "locale": "de-DE" for the browser's language, "pageScripts": false for pages without
+// their scripts)
 // The step vocabulary is documented in README.md (beside this file).
 //
 // Standard output: exactly one JSON object
@@ -27,6 +29,7 @@ import { execFileSync } from 'node:child_process';
 import {
   existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
@@ -86,8 +89,24 @@ mkdirSync(outputDir, { recursive: true });
 
 const KINDS = [
   'goto', 'click', 'check', 'uncheck', 'fill', 'select', 'waitForUrl', 'waitFor', 'text', 'html',
-  'url', 'screenshot', 'expectText', 'setContent', 'evaluate', 'reload', 'handoff',
+  'url', 'screenshot', 'expectText', 'setContent', 'evaluate', 'reload', 'handoff', 'audit',
 ];
+
+// The widths every `audit` step checks: a desktop and a phone (issue #16: 390 px is a common
+// phone's CSS width). The desktop one is also the page's normal size between audits.
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+// axe-core's source, read once and evaluated in the page by the DevTools protocol (so the page's
+// Content-Security-Policy, which allows no foreign script, does not apply to it).
+let axeSource = null;
+function axe() {
+  if (axeSource === null) {
+    const require = createRequire(import.meta.url);
+    axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  }
+  return axeSource;
+}
 
 // Checked before the browser starts, so a typo costs no browser start.
 spec.steps.forEach((step, i) => {
@@ -99,6 +118,9 @@ spec.steps.forEach((step, i) => {
   const allowed = kinds[0] === 'handoff' ? ['timeoutMs'] : ['value', 'state'];
   const extra = Object.keys(step).filter((k) => !KINDS.includes(k) && !allowed.includes(k));
   if (extra.length) usage(`step ${i} has unknown keys: ${extra.join(', ')}`);
+  if (kinds[0] === 'audit' && !/^[A-Za-z0-9_.-]+$/.test(String(step.audit))) {
+    usage(`step ${i} (audit) needs a file-name-safe name`);
+  }
   if (['fill', 'select'].includes(kinds[0]) && typeof step.value !== 'string') {
     usage(`step ${i} (${kinds[0]}) needs a string "value"`);
   }
@@ -162,7 +184,33 @@ const watchdog = setTimeout(async () => {
 }, overallMs);
 watchdog.unref();
 
-const context = await browser.newContext({ ignoreHTTPSErrors: false, locale: 'en-GB' });
+const context = await browser.newContext({
+  ignoreHTTPSErrors: false,
+  locale: typeof spec.locale === 'string' ? spec.locale : 'en-GB',
+  viewport: DESKTOP,
+});
+
+// `"pageScripts": false`: every page arrives without its <script> elements, as if the person's
+// browser blocked them (auto-submitting pages stay on screen with their buttons). JavaScript
+// itself stays on, because the harness's own `evaluate` and `audit` (axe-core) need it; Chromium's
+// "JavaScript disabled" would stop axe-core's timers too. Redirects are passed to the browser as
+// they come, so the address bar follows them as usual.
+if (spec.pageScripts === false) {
+  await context.route('**/*', async (route) => {
+    if (route.request().resourceType() !== 'document') {
+      await route.continue();
+      return;
+    }
+    const response = await route.fetch({ maxRedirects: 0 });
+    const type = response.headers()['content-type'] ?? '';
+    if (!type.startsWith('text/html')) {
+      await route.fulfill({ response });
+      return;
+    }
+    const body = (await response.text()).replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, '');
+    await route.fulfill({ response, body });
+  });
+}
 const page = await context.newPage();
 page.setDefaultTimeout(timeoutMs);
 page.setDefaultNavigationTimeout(timeoutMs);
@@ -204,6 +252,62 @@ page.on('dialog', async (dialog) => {
   output.console.push(`dialog: ${dialog.type()}: ${dialog.message()}`);
   await dialog.dismiss().catch(() => {});
 });
+
+// One width of an audit: the page must not scroll sideways, and axe-core must find nothing.
+async function auditAt(name, size) {
+  await page.setViewportSize(size);
+  // Let the layout settle at the new width before measuring.
+  await page.evaluate(() => new Promise((r) => { requestAnimationFrame(() => requestAnimationFrame(r)); }));
+  const overflow = await page.evaluate(() => {
+    const doc = document.documentElement;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > doc.clientWidth + 0.5)
+      .slice(0, 5)
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className && typeof e.className === 'string' ? `.${e.className.split(' ').join('.')}` : ''}`);
+    return { scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth, wide };
+  });
+  const shot = join(outputDir, `${name}-${size.width}.png`);
+  await page.screenshot({ path: shot, fullPage: true });
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    await page.evaluate(axe());
+  }
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+    }));
+  });
+  const problems = [];
+  if (overflow.scrollWidth > overflow.clientWidth) {
+    problems.push(`scrolls sideways at ${size.width} px: ${overflow.scrollWidth} > ${overflow.clientWidth} (too wide: ${overflow.wide.join(', ')})`);
+  }
+  for (const v of result) {
+    problems.push(`axe ${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => `${n.target} — ${n.summary}`).join('; ')}`);
+  }
+  return { width: size.width, scrollWidth: overflow.scrollWidth, violations: result.length, screenshot: shot, problems };
+}
+
+// `{"audit": "name"}`: the page at desktop and at phone width, each with a full-page screenshot
+// (`name-1280.png`, `name-390.png`), no sideways scrolling and no axe-core violation; any problem
+// fails the step with all of them listed.
+async function audit(name) {
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  const widths = [];
+  try {
+    widths.push(await auditAt(name, DESKTOP));
+    widths.push(await auditAt(name, PHONE));
+  } finally {
+    await page.setViewportSize(DESKTOP);
+  }
+  const problems = widths.flatMap((w) => w.problems.map((p) => `[${w.width} px] ${p}`));
+  if (problems.length) {
+    throw new Error(`audit ${name} (${page.url()}, lang=${lang}): ${problems.join(' | ')}`);
+  }
+  return { lang, url: page.url(), widths: widths.map(({ problems: _, ...w }) => w) };
+}
 
 async function runStep(step) {
   if ('goto' in step) {
@@ -298,6 +402,9 @@ async function runStep(step) {
     unlinkSync(go);
     unlinkSync(ready);
     return said;
+  }
+  if ('audit' in step) {
+    return audit(String(step.audit));
   }
   if ('evaluate' in step) {
     // An expression, or a function body's value: `document.title`, `(() => 1 + 1)()`.

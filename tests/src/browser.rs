@@ -313,13 +313,14 @@ impl Browser {
         output_dir: &Path,
         step_timeout: Duration,
     ) -> StepsOutcome {
-        Self::run_with_options(
+        Self::run_spec(
             steps,
             output_dir,
             &RunOptions {
                 step_timeout,
                 ..RunOptions::default()
             },
+            serde_json::json!({}),
         )
     }
 
@@ -328,6 +329,36 @@ impl Browser {
         steps: &Value,
         output_dir: &Path,
         options: &RunOptions,
+    ) -> StepsOutcome {
+        Self::run_spec(steps, output_dir, options, serde_json::json!({}))
+    }
+
+    /// [`Browser::run`] in a browser whose language is `locale` (e.g. `"de-DE"`): it sends that
+    /// `Accept-Language`, as a person's browser set to that language does.
+    pub fn run_in_locale(steps: &Value, output_dir: &Path, locale: &str) -> StepsOutcome {
+        let extra = serde_json::json!({ "locale": locale });
+        Self::run_spec(steps, output_dir, &RunOptions::default(), extra)
+    }
+
+    /// [`Browser::run_in_locale`] with every page's `<script>` elements removed on the way in, as
+    /// for a person whose browser blocks them: auto-submitting pages stay, showing their button.
+    /// (JavaScript stays on for the harness's own `evaluate` and `audit` steps.)
+    pub fn run_without_page_scripts(
+        steps: &Value,
+        output_dir: &Path,
+        locale: &str,
+    ) -> StepsOutcome {
+        let extra = serde_json::json!({ "locale": locale, "pageScripts": false });
+        Self::run_spec(steps, output_dir, &RunOptions::default(), extra)
+    }
+
+    /// `extra`: the spec's optional top-level keys besides the options' (`locale`,
+    /// `pageScripts`).
+    fn run_spec(
+        steps: &Value,
+        output_dir: &Path,
+        options: &RunOptions,
+        extra: Value,
     ) -> StepsOutcome {
         let step_timeout = options.step_timeout;
         let dir = ensure_node_modules();
@@ -344,15 +375,17 @@ impl Browser {
         for stale in ["failure.png", "failure.html", "outcome.json"] {
             let _ = std::fs::remove_file(output_dir.join(stale));
         }
-        let spec = serde_json::json!({
+        let mut spec = serde_json::json!({
             "outputDir": output_dir,
             "timeoutMs": u64::try_from(step_timeout.as_millis()).unwrap_or(u64::MAX),
             "steps": steps,
             "hosts": options.hosts,
         });
-        let mut spec = spec;
         if let Some(ca) = &options.ca_file {
             spec["caFile"] = Value::from(ca.display().to_string());
+        }
+        if let (Some(spec), Value::Object(extra)) = (spec.as_object_mut(), extra) {
+            spec.extend(extra);
         }
         let spec_path = output_dir.join("steps.json");
         write_json(&spec_path, &spec);

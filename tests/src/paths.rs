@@ -12,19 +12,31 @@ pub const FIXTURES_ENV: &str = "EMREX_FIXTURES";
 ///
 /// Exists so tests can name workspace files (and [`output_dir`] can place its folders) without
 /// depending on the current directory, which cargo sets to each *package* root.
+///
+/// Found at *run* time: cargo sets `CARGO_MANIFEST_DIR` for every test process to the package
+/// being tested, and the workspace root is the nearest ancestor holding `Cargo.lock`. The
+/// compile-time value is only the fallback, because a build cache shared between two clones
+/// (CI's clone and a developer's) reuses this crate's compiled code with the *other* clone's
+/// path baked in.
 pub fn workspace_dir() -> PathBuf {
-    // This crate lives at `<workspace>/tests`.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| compiled.to_path_buf());
+    start
+        .ancestors()
+        .find(|a| a.join("Cargo.lock").is_file())
+        .map(Path::to_path_buf)
+        // This crate lives at `<workspace>/tests`.
+        .or_else(|| compiled.parent().map(Path::to_path_buf))
         .expect("the tests crate is one level below the workspace root")
-        .to_path_buf()
 }
 
 /// The `shared/fixtures/emrex` folder (read-only test data; see its `SOURCES.md`).
 ///
 /// Exists because the fixtures live *outside* the git checkout: on the development machine the
 /// checkout is `/work/main` and the fixtures `/work/shared/...`; in CI the clone sits in some other
-/// folder with a copy of `shared/` beside it. The search walks up from this crate's manifest folder
+/// folder with a copy of `shared/` beside it. The search walks up from the workspace root ([`workspace_dir`])
 /// and, for every ancestor `A`, tries `A/shared/fixtures/emrex` and `A/../shared/fixtures/emrex`.
 /// `EMREX_FIXTURES` (a path to the `emrex` folder itself) overrides the search.
 ///
@@ -41,7 +53,8 @@ pub fn fixtures_dir() -> PathBuf {
         );
         return dir;
     }
-    let start = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = workspace_dir();
+    let start = root.as_path();
     let mut tried = Vec::new();
     for ancestor in start.ancestors() {
         let candidates = [

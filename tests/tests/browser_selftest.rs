@@ -330,6 +330,46 @@ fn failing_step_is_reported_with_screenshot_and_html() {
     );
 }
 
+/// The `audit` step (issue #16 items 1 and 9) fails on what it is there to catch: a page wider
+/// than a phone, and axe-core violations (here: no `lang`, an image without text, content outside
+/// any landmark); and passes a small page that has none of them, with both screenshots.
+#[test]
+fn audit_fails_on_sideways_scrolling_and_axe_violations_and_passes_a_clean_page() {
+    let out = output_dir("browser_selftest/audit");
+    let bad = r#"<!doctype html><html><head><title>Bad</title></head><body>
+<div style="width:525px">a table as wide as the NCP's selection page was</div>
+<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+</body></html>"#;
+    let outcome = Browser::run(&json!([{"setContent": bad}, {"audit": "bad"}]), &out);
+    assert!(!outcome.ok, "{outcome:?}");
+    let error = outcome.error.as_deref().expect("an error message");
+    for wanted in [
+        "[390 px] scrolls sideways at 390 px: ",
+        "axe html-has-lang",
+        "axe image-alt",
+        "axe region",
+    ] {
+        assert!(error.contains(wanted), "{wanted:?} in {error}");
+    }
+    assert!(
+        !error.contains("[1280 px] scrolls sideways"),
+        "wide enough at desktop width: {error}"
+    );
+
+    let good = r#"<!doctype html><html lang="en"><head><title>Good</title></head><body>
+<main><h1>Fine</h1><p>Short enough for any phone.</p></main></body></html>"#;
+    let outcome = Browser::run(&json!([{"setContent": good}, {"audit": "good"}]), &out);
+    outcome.assert_ok();
+    let value = outcome.value(1);
+    assert_eq!(value["lang"], "en");
+    for (i, width) in [1280, 390].into_iter().enumerate() {
+        assert_eq!(value["widths"][i]["width"], width, "{value}");
+        assert_eq!(value["widths"][i]["violations"], 0, "{value}");
+    }
+    assert_png(&out.join("good-390.png"));
+    assert_png(&out.join("good-1280.png"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // (c) CSP violations show up in `console`.
 // ---------------------------------------------------------------------------------------------

@@ -117,7 +117,10 @@ fn a_pod_runs_resolves_a_service_by_name_and_reaches_cluster_ips() {
         None,
     );
     let hello = phase(cp, &ns, "hello");
-    assert_eq!(hello["spec"]["nodeName"], "emrex-node", "scheduled: {hello}");
+    assert_eq!(
+        hello["spec"]["nodeName"], "emrex-node",
+        "scheduled: {hello}"
+    );
     let pod_ip = hello["status"]["podIP"].as_str().expect("pod IP");
     assert!(pod_ip.starts_with("10.244.0."), "{pod_ip}");
 

@@ -8,7 +8,12 @@
 //! # Rules
 //!
 //! Birth dates are compared as calendar days (an `xs:date` zone suffix is ignored):
-//! different ⇒ **Mismatch**; missing or unreadable on either side ⇒ at most **Review**.
+//! different ⇒ **Mismatch**, except two differences that are typing slips far more often than
+//! another person — day and month swapped (`1999-04-12` / `1999-12-04`, the US and European
+//! orders) or exactly one digit different (`1999-04-12` / `1999-04-13`) — which are at most
+//! **Review** ([`Reason::BirthDateSwapped`], [`Reason::BirthDateOneDigit`]): calling a student a
+//! fraud over a swapped date is worse than asking a human; missing or unreadable on either
+//! side ⇒ at most **Review**.
 //!
 //! Names are compared at increasing normalization levels; the first level at which both the
 //! given names and the family name are equal decides:
@@ -104,6 +109,10 @@ pub enum Side {
 pub enum Reason {
     /// Birth dates are both valid and different.
     BirthDateDiffers,
+    /// Birth dates differ only by day and month being swapped.
+    BirthDateSwapped,
+    /// Birth dates differ in exactly one digit.
+    BirthDateOneDigit,
     /// A birth date is missing.
     BirthDateMissing { side: Side },
     /// A birth date is not a valid `xs:date`.
@@ -140,6 +149,10 @@ impl Reason {
         };
         match self {
             Reason::BirthDateDiffers => "birth dates differ".into(),
+            Reason::BirthDateSwapped => {
+                "birth dates differ only by day and month being swapped".into()
+            }
+            Reason::BirthDateOneDigit => "birth dates differ in one digit".into(),
             Reason::BirthDateMissing { side: s } => format!("birth date missing in {}", side(s)),
             Reason::BirthDateInvalid { side: s } => {
                 format!("birth date of {} is not a valid date", side(s))
@@ -196,6 +209,10 @@ pub fn match_person(expected: &Person, actual: &Person) -> IdentityMatch {
             verdict = verdict.max(Verdict::Review);
             0.9
         }
+        DateOutcome::Close => {
+            verdict = verdict.max(Verdict::Review);
+            0.7
+        }
         DateOutcome::Differs => {
             verdict = Verdict::Mismatch;
             0.3
@@ -228,6 +245,8 @@ pub fn match_elmo(expected: &Person, elmo: &Elmo) -> IdentityMatch {
 enum DateOutcome {
     Equal,
     Uncertain,
+    /// Different, but by a typing slip (swapped day and month, one digit).
+    Close,
     Differs,
 }
 
@@ -254,12 +273,25 @@ fn compare_birth_dates(e: &Person, a: &Person, reasons: &mut Vec<Reason>) -> Dat
     let da = read(a, Side::Actual, reasons);
     match (de, da) {
         (Some(x), Some(y)) if x == y => DateOutcome::Equal,
+        (Some(x), Some(y)) if x.year == y.year && x.day == y.month && x.month == y.day => {
+            reasons.push(Reason::BirthDateSwapped);
+            DateOutcome::Close
+        }
+        (Some(x), Some(y)) if one_digit_apart(&x.to_string(), &y.to_string()) => {
+            reasons.push(Reason::BirthDateOneDigit);
+            DateOutcome::Close
+        }
         (Some(_), Some(_)) => {
             reasons.push(Reason::BirthDateDiffers);
             DateOutcome::Differs
         }
         _ => DateOutcome::Uncertain,
     }
+}
+
+/// Whether two equally long strings differ in exactly one character.
+fn one_digit_apart(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count() == 1
 }
 
 /// Both name fields of one side at one normalization level.
@@ -690,7 +722,14 @@ mod tests {
             ("Anna", "Nowak", D, "Maria", "Nowak", D, Mismatch, &["given_names_distance"]),
             ("Anna", "Nowak", D, "Eve", "Smith", D, Mismatch, &["family_name_distance", "given_names_distance"]),
             // birth dates
-            ("Anna", "Nowak", D, "Anna", "Nowak", Some("1983-04-13"), Mismatch, &["birth_date_differs"]),
+            ("Anna", "Nowak", D, "Anna", "Nowak", Some("1983-05-21"), Mismatch, &["birth_date_differs"]),
+            ("Anna", "Nowak", D, "Anna", "Nowak", Some("1984-04-12"), Review, &["birth_date_one_digit"]),
+            // a typing slip, not another person
+            ("Anna", "Nowak", D, "Anna", "Nowak", Some("1983-12-04"), Review, &["birth_date_swapped"]),
+            ("Anna", "Nowak", D, "Anna", "Nowak", Some("1983-04-13"), Review, &["birth_date_one_digit"]),
+            ("Anna", "Nowak", D, "Anna", "Nowak", Some("1983-04-21"), Mismatch, &["birth_date_differs"]),
+            // …but a slip does not excuse another name
+            ("Anna", "Nowak", D, "Eve", "Smith", Some("1983-12-04"), Mismatch, &["family_name_distance", "given_names_distance", "birth_date_swapped"]),
             ("Anna", "Nowak", D, "Anna", "Nowak", None, Review, &["birth_date_missing"]),
             ("Anna", "Nowak", None, "Anna", "Nowak", D, Review, &["birth_date_missing"]),
             ("Anna", "Nowak", D, "Anna", "Nowak", Some("12.04.1983"), Review, &["birth_date_invalid"]),

@@ -31,11 +31,14 @@ use crate::store::RegistryStore;
 pub const CACHE_CONTROL_VALUE: &str = "public, max-age=60";
 
 /// The router serving both lists from `store`.
+/// Every answer, the empty 404/405 ones included, carries `emrex_runtime`'s plain headers.
 pub fn router<S: RegistryStore>(store: Arc<S>) -> Router {
-    Router::new()
-        .route("/ncp-list.json", get(ncp_list::<S>))
-        .route("/emp-list.json", get(emp_list::<S>))
-        .with_state(store)
+    emrex_runtime::http::with_plain_headers(
+        Router::new()
+            .route("/ncp-list.json", get(ncp_list::<S>))
+            .route("/emp-list.json", get(emp_list::<S>))
+            .with_state(store),
+    )
 }
 
 async fn ncp_list<S: RegistryStore>(

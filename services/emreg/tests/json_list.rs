@@ -312,3 +312,31 @@ async fn empty_registry_is_still_a_valid_document() {
     assert_eq!(v, serde_json::json!({"countries": [], "emps": []}));
     common::python_jsonschema_validate(&schema, &f.body).expect("valid");
 }
+
+/// Every answer of the list server carries `nosniff` and a policy, the empty 404 and 405 ones
+/// included (issue #16, item 12).
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let t = common::sqlite_store().await;
+    for (method, path, status) in [
+        (Method::GET, "/ncp-list.json", StatusCode::OK),
+        (Method::GET, "/nothing-here", StatusCode::NOT_FOUND),
+        (
+            Method::POST,
+            "/ncp-list.json",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ] {
+        let f = fetch(&t.store, method.clone(), path, None).await;
+        assert_eq!(f.status, status, "{method} {path}");
+        assert_eq!(
+            f.headers[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff",
+            "{path}"
+        );
+        assert!(
+            f.headers.contains_key(header::CONTENT_SECURITY_POLICY),
+            "{method} {path}"
+        );
+    }
+}

@@ -75,14 +75,24 @@ pub struct OperatorArgs {
     pub image: Option<String>,
     /// Log format.
     #[arg(long, value_enum, default_value = "plain")]
-    pub log_format: OperatorLogFormat,
+    pub log_format: LogFormatArg,
 }
 
-/// Log formats of `emrex operator`.
+/// Log formats of `emrex operator` and `emrex dev` (plain lines are coloured only on a terminal
+/// and never when NO_COLOR is set).
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OperatorLogFormat {
+pub enum LogFormatArg {
     Plain,
     Json,
+}
+
+impl From<LogFormatArg> for emrex_runtime::config::LogFormat {
+    fn from(arg: LogFormatArg) -> Self {
+        match arg {
+            LogFormatArg::Plain => Self::Plain,
+            LogFormatArg::Json => Self::Json,
+        }
+    }
 }
 
 /// Flags of `emrex smp`; each overrides the same key of the config file and environment.
@@ -147,6 +157,9 @@ pub struct DevArgs {
     /// File with the client secret.
     #[arg(long, value_name = "FILE")]
     pub oidc_client_secret_file: Option<PathBuf>,
+    /// Log format: plain lines for people, json for a log collector.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub log_format: LogFormatArg,
 }
 
 /// Flags of `emrex ncp`; each overrides the same key of the config file and environment.

@@ -9,6 +9,7 @@ use emrex_elmo::{
 };
 use emrex_xmldsig::{PinnedCert, Policy, SignOptions, SigningKey};
 
+use crate::input::say;
 use crate::input::{Failure, Outcome};
 
 fn fail(step: &str) -> impl Fn(String) -> Failure + '_ {
@@ -94,7 +95,7 @@ pub fn run(dir: &Path) -> Outcome {
         Ok(p.display().to_string())
     };
 
-    println!("1. A throwaway signing key and self-signed certificate for a demo NCP (RSA-2048).");
+    say!("1. A throwaway signing key and self-signed certificate for a demo NCP (RSA-2048).");
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)
         .map_err(|e| fail("key generation")(e.to_string()))?;
     let mut params = rcgen::CertificateParams::new(vec!["ncp.demo.invalid".into()])
@@ -105,42 +106,44 @@ pub fn run(dir: &Path) -> Outcome {
     let cert = params
         .self_signed(&key)
         .map_err(|e| fail("certificate")(e.to_string()))?;
-    let key_path = write("ncp-key.pem", key.serialize_pem().as_bytes())?;
+    // The key is throwaway, but a key all the same: owner-only, like every key this binary writes.
+    let key_path = dir.join("ncp-key.pem");
+    crate::private_file::write_private(&key_path, key.serialize_pem().as_bytes())
+        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", key_path.display())))?;
+    let key_path = key_path.display().to_string();
     let cert_path = write("ncp-cert.pem", cert.pem().as_bytes())?;
-    println!("   {key_path}\n   {cert_path}");
+    say!("   {key_path}\n   {cert_path}");
     let signing_key = SigningKey::from_pem(key.serialize_pem().as_bytes(), cert.pem().as_bytes())
         .map_err(|e| fail("loading the key")(e.to_string()))?;
 
-    println!("2. The NCP builds an ELMO v1.7 transcript of the courses the student selected.");
+    say!("2. The NCP builds an ELMO v1.7 transcript of the courses the student selected.");
     let now = emrex_elmo::dates::format_date_time_utc(std::time::SystemTime::now());
     let elmo = demo_elmo(&now);
     let xml = emrex_elmo::to_xml_v17(&elmo);
     let unsigned_path = write("transcript-unsigned.xml", xml.as_bytes())?;
     let issues = emrex_elmo::validate(&elmo);
-    println!(
+    say!(
         "   {unsigned_path} ({} bytes; {} validation warning(s), e.g. no PDF transcript yet: {})",
         xml.len(),
         issues.len(),
         issues.first().map(|i| i.message.as_str()).unwrap_or("none")
     );
 
-    println!("3. It signs the document: an enveloped XML signature, RSA-SHA256, inclusive C14N.");
+    say!("3. It signs the document: an enveloped XML signature, RSA-SHA256, inclusive C14N.");
     let signed = emrex_xmldsig::sign(xml.as_bytes(), &signing_key, &SignOptions::default())
         .map_err(|e| fail("signing")(e.to_string()))?;
-    println!("   {}", write("transcript-signed.xml", &signed)?);
+    say!("   {}", write("transcript-signed.xml", &signed)?);
 
-    println!(
-        "4. It encodes it as the `elmo` form parameter (gzip + base64) for the browser to POST."
-    );
+    say!("4. It encodes it as the `elmo` form parameter (gzip + base64) for the browser to POST.");
     let param = transport::encode(&signed);
-    println!(
+    say!(
         "   {} ({} characters for {} bytes of XML)",
         write("elmo-param.txt", param.as_bytes())?,
         param.len(),
         signed.len()
     );
 
-    println!("5. The SMP decodes it with budgets and gets back exactly the signed bytes.");
+    say!("5. The SMP decodes it with budgets and gets back exactly the signed bytes.");
     let decoded = transport::decode(&param, &transport::Budget::default())
         .map_err(|e| fail("decoding")(e.to_string()))?;
     if decoded != signed {
@@ -148,9 +151,9 @@ pub fn run(dir: &Path) -> Outcome {
             "decoded bytes differ from the signed bytes".into(),
         ));
     }
-    println!("   identical: yes");
+    say!("   identical: yes");
 
-    println!("6. It verifies the signature against the certificate EMREG lists for this NCP.");
+    say!("6. It verifies the signature against the certificate EMREG lists for this NCP.");
     let pinned = PinnedCert::from_pem_or_der(cert.pem().as_bytes())
         .map_err(|e| fail("certificate")(e.to_string()))?;
     let verified =
@@ -158,14 +161,14 @@ pub fn run(dir: &Path) -> Outcome {
             .map_err(|e| fail("verification")(e.to_string()))?;
     let received =
         emrex_elmo::from_verified(&verified).map_err(|e| fail("reading ELMO")(e.to_string()))?;
-    println!(
+    say!(
         "   valid: signed by {} ({:?}); {} report(s)",
         verified.signer().subject(),
         verified.algorithms().signature,
         received.reports.len()
     );
 
-    println!("7. A forger changes a grade: the same check refuses it.");
+    say!("7. A forger changes a grade: the same check refuses it.");
     let forged = String::from_utf8_lossy(&decoded).replacen(
         "<resultLabel>4</resultLabel>",
         "<resultLabel>5</resultLabel>",
@@ -176,18 +179,18 @@ pub fn run(dir: &Path) -> Outcome {
         std::slice::from_ref(&pinned),
         &Policy::default(),
     ) {
-        Err(e) => println!("   refused: {e}"),
+        Err(e) => say!("   refused: {e}"),
         Ok(_) => return Err(Failure::Invalid("a forged document verified".into())),
     }
 
-    println!("8. It matches the learner against the student who started the exchange.");
+    say!("8. It matches the learner against the student who started the exchange.");
     let expected = Person {
         given_names: "Aino Asa".into(),
         family_name: "Jarvinen-Oberg".into(),
         birth_date: Some("2002-04-17".into()),
     };
     let m = emrex_elmo::match_elmo(&expected, &received);
-    println!(
+    say!(
         "   {:?} (score {:.2}): {}",
         m.verdict,
         m.score,
@@ -200,8 +203,8 @@ pub fn run(dir: &Path) -> Outcome {
 
     let summary = serde_json::to_string_pretty(&emrex_elmo::summarize(&received))
         .map_err(|e| fail("summary")(e.to_string()))?;
-    println!("9. Summary: {}", write("summary.json", summary.as_bytes())?);
-    println!(
+    say!("9. Summary: {}", write("summary.json", summary.as_bytes())?);
+    say!(
         "\nTry the tools on these files, e.g.\n  emrex elmo verify --cert {cert_path} {}\n  emrex elmo inspect {}",
         dir.join("elmo-param.txt").display(),
         dir.join("transcript-signed.xml").display()

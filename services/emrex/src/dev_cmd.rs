@@ -26,6 +26,7 @@ use emrex_smp::config::SmpServiceConfig;
 use emrex_smp::registry::RegistryConfig;
 
 use crate::cli::DevArgs;
+use crate::data_lock::DataDirLock;
 
 /// The acronym and country of the development NCP in the embedded EMREG.
 const DEV_NCP: &str = "DEV-NCP";
@@ -36,7 +37,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Runs the federation until Ctrl-C / SIGTERM.
 pub fn run(args: DevArgs) -> anyhow::Result<()> {
-    let log = emrex_runtime::config::LogConfig::default();
+    let log = emrex_runtime::config::LogConfig {
+        format: args.log_format.into(),
+        ..emrex_runtime::config::LogConfig::default()
+    };
     crate::serve::serve(&log, serve(args))
 }
 
@@ -68,16 +72,7 @@ fn concrete_port(port: u16) -> anyhow::Result<u16> {
 
 /// Writes `contents` to `path` readable by the owner only (keys, tokens).
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(contents)
+    crate::private_file::write_private(path, contents)
         .with_context(|| format!("writing {}", path.display()))
 }
 
@@ -117,6 +112,16 @@ fn dev_token(dir: &Path) -> anyhow::Result<(String, PathBuf)> {
 async fn serve(args: DevArgs) -> anyhow::Result<()> {
     let data = args.data_dir.clone();
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    // Held until this function returns: a second `emrex dev` on this directory stops here.
+    let _lock = DataDirLock::acquire(
+        &data,
+        &format!(
+            "pid {}, admin port {}, SMP port {}",
+            std::process::id(),
+            args.admin_port,
+            args.smp_port
+        ),
+    )?;
     let handles = ServiceHandles::new();
     let (token, token_file) = dev_token(&data)?;
     let auth = AuthConfig {

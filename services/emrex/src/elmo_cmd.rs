@@ -5,6 +5,7 @@ use emrex_elmo::Elmo;
 use emrex_xmldsig::{C14nMethod, PinnedCert, Policy, SignOptions, SigningKey, Verified};
 
 use crate::cli::{C14n, DecodeArgs, ElmoCommand, EncodeArgs, InputArgs, SignArgs, VerifyArgs};
+use crate::input::say;
 use crate::input::{self, Failure, Outcome};
 
 pub fn run(cmd: ElmoCommand) -> Outcome {
@@ -54,15 +55,22 @@ fn verify(a: VerifyArgs) -> Outcome {
         allow_legacy: a.allow_sha1,
         ..Policy::default()
     };
-    let verified = emrex_xmldsig::verify(&xml, &certs, &policy)
-        .map_err(|e| Failure::Invalid(e.to_string()))?;
+    let verified = emrex_xmldsig::verify(&xml, &certs, &policy).map_err(|e| {
+        // The library speaks of "an explicit legacy flag"; here that flag has a name.
+        let hint = if matches!(e, emrex_xmldsig::VerifyError::LegacyNotAllowed(_)) {
+            "; pass --allow-sha1 to accept it from a provider known to sign with SHA-1"
+        } else {
+            ""
+        };
+        Failure::Invalid(format!("{e}{hint}"))
+    })?;
     // Business data comes from the verified tree, never from a second parse.
     let elmo = emrex_elmo::from_verified(&verified).map_err(|e| {
         Failure::Invalid(format!(
             "the signature is valid but the document is not ELMO: {e}"
         ))
     })?;
-    println!("{}", summary_line(&verified, &elmo));
+    say!("{}", summary_line(&verified, &elmo));
     Ok(())
 }
 
@@ -99,7 +107,7 @@ fn inspect(a: InputArgs) -> Outcome {
     let summary = emrex_elmo::summarize(&elmo);
     let json =
         serde_json::to_string_pretty(&summary).map_err(|e| Failure::Invalid(e.to_string()))?;
-    println!("{json}");
+    say!("{json}");
     Ok(())
 }
 
@@ -113,7 +121,7 @@ fn validate(a: InputArgs) -> Outcome {
         if issue.severity == emrex_elmo::Severity::Error {
             errors += 1;
         }
-        println!("{issue}");
+        say!("{issue}");
     }
     if errors > 0 {
         return Err(Failure::Invalid(format!(
@@ -121,7 +129,7 @@ fn validate(a: InputArgs) -> Outcome {
             issues.len() - errors
         )));
     }
-    println!("ok: {} warning(s)", issues.len());
+    say!("ok: {} warning(s)", issues.len());
     Ok(())
 }
 

@@ -61,17 +61,43 @@ pub fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     Ok(buf)
 }
 
-/// Writes to a file, or standard output when no path is given.
+/// Writes to a file, or standard output when no path is given. A reader that stopped reading
+/// (`… | head`) is not an error: the output was simply not wanted any more.
 pub fn write(path: Option<&Path>, bytes: &[u8]) -> Outcome {
     match path {
         Some(p) => std::fs::write(p, bytes)
             .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", p.display()))),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(bytes)
-                .and_then(|_| out.flush())
-                .map_err(|e| Failure::Usage(format!("cannot write to standard output: {e}")))
+            match out.write_all(bytes).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::Usage(
+                    format!("cannot write to standard output: {e}"),
+                )),
+                _ => Ok(()),
+            }
         }
+    }
+}
+
+/// `println!` for the ELMO tools. `println!` panics with a backtrace when standard output is a
+/// pipe whose reader has gone (`emrex elmo inspect F | head`); this ends the program quietly
+/// instead, with success, as `cat` does (issue #16 item 16).
+macro_rules! say {
+    () => { $crate::input::say_line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::input::say_line(format_args!($($arg)*)) };
+}
+pub(crate) use say;
+
+/// One line on standard output (see [`say!`]); any other write error exits 2 with a message.
+pub fn say_line(line: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
+        drop(out);
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(2);
     }
 }
 
@@ -96,7 +122,13 @@ pub fn to_xml(bytes: &[u8]) -> Result<(Vec<u8>, Kind), Failure> {
     let text = std::str::from_utf8(trimmed)
         .map_err(|_| Failure::Invalid("input is neither XML nor a base64 `elmo` parameter".into()))?
         .trim();
-    if let Some(param) = form_field(text, "elmo") {
+    // A response body without any `elmo=` (an NCP_CANCEL or NCP_ERROR often omits it) is a form
+    // all the same: say there is no document rather than decode the form as base64.
+    let is_response = ["returnCode", "sessionId"]
+        .iter()
+        .any(|f| form_field(text, f).is_some());
+    let elmo = form_field(text, "elmo").or_else(|| is_response.then(String::new));
+    if let Some(param) = elmo {
         if param.is_empty() {
             let code = form_field(text, "returnCode").unwrap_or_default();
             let msg = form_field(text, "returnMessage").unwrap_or_default();
@@ -166,5 +198,25 @@ mod tests {
         assert_eq!(form_field(body, "missing"), None);
         assert_eq!(form_field("H4sIAAAA", "elmo"), None);
         assert_eq!(percent_decode("%zz"), None);
+    }
+
+    #[test]
+    fn a_response_without_an_elmo_field_says_there_is_no_document() {
+        for body in [
+            "sessionId=abc&returnCode=NCP_CANCEL&returnMessage=The+student+cancelled",
+            "returnCode=NCP_ERROR",
+            "sessionId=abc&returnCode=NCP_CANCEL&returnMessage=&elmo=",
+        ] {
+            let Err(Failure::Invalid(msg)) = to_xml(body.as_bytes()) else {
+                panic!("{body}: not refused as invalid");
+            };
+            assert!(msg.contains("no elmo document"), "{body}: {msg}");
+            assert!(msg.contains("NCP_"), "{body}: {msg}");
+        }
+        // Base64 padding is not a form field.
+        let Err(Failure::Invalid(msg)) = to_xml(b"H4sIAAAA==") else {
+            panic!("garbage accepted");
+        };
+        assert!(!msg.contains("no elmo document"), "{msg}");
     }
 }

@@ -8,6 +8,7 @@ use clap::Parser;
 use crate::input::IntoExitCode;
 
 mod cli;
+mod data_lock;
 mod demo;
 mod dev_cmd;
 mod elmo_cmd;
@@ -15,6 +16,7 @@ mod emreg_cmd;
 mod input;
 mod ncp_cmd;
 mod operator_cmd;
+mod private_file;
 mod serve;
 mod signer_cmd;
 mod smp_cmd;

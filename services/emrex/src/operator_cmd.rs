@@ -2,17 +2,14 @@
 
 use anyhow::Context;
 use emrex_operator::run::OperatorConfig;
-use emrex_runtime::config::{LogConfig, LogFormat};
+use emrex_runtime::config::LogConfig;
 use emrex_runtime::shutdown::Shutdown;
 
-use crate::cli::{OperatorArgs, OperatorLogFormat};
+use crate::cli::OperatorArgs;
 
 pub fn run(args: OperatorArgs) -> anyhow::Result<()> {
     let log = LogConfig {
-        format: match args.log_format {
-            OperatorLogFormat::Plain => LogFormat::Plain,
-            OperatorLogFormat::Json => LogFormat::Json,
-        },
+        format: args.log_format.into(),
         ..LogConfig::default()
     };
     emrex_runtime::telemetry::init_tracing(&log).context("logging")?;

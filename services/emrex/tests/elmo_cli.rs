@@ -56,6 +56,12 @@ fn verify_accepts_real_danish_documents_only_with_the_legacy_flag() {
             "{input}: {}",
             text(&strict.stderr)
         );
+        // The refusal names the flag that accepts it.
+        assert!(
+            text(&strict.stderr).contains("--allow-sha1"),
+            "{input}: {}",
+            text(&strict.stderr)
+        );
     }
 }
 
@@ -317,6 +323,23 @@ fn demo_runs_end_to_end_and_its_files_work_with_the_tools() {
         stdout.contains("refused: the document was changed after signing"),
         "{stdout}"
     );
+    // The throwaway key is still a private key: owner-only.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |name: &str| {
+            std::fs::metadata(d.join(name))
+                .expect("stat")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("ncp-key.pem"), 0o600);
+        assert_eq!(
+            mode("ncp-cert.pem") & 0o044,
+            0o044,
+            "the certificate stays readable"
+        );
+    }
     let cert = d.join("ncp-cert.pem").display().to_string();
     assert_exit(
         &emrex(&[
@@ -352,4 +375,86 @@ fn demo_runs_end_to_end_and_its_files_work_with_the_tools() {
         ]),
         1,
     );
+}
+
+/// Issue #16 item 16: `emrex elmo inspect FILE | head` — the reader goes away before the output
+/// is written; the command ends quietly instead of panicking with a broken-pipe backtrace.
+#[test]
+fn a_closed_standard_output_ends_quietly() {
+    use std::process::Stdio;
+    for args in [
+        vec!["elmo", "inspect"],
+        vec!["elmo", "validate"],
+        vec!["elmo", "decode"],
+    ] {
+        let input = if args[1] == "decode" {
+            fx("generated/elmo-v1.7-example-rsa-sha256_c14n_sha256.elmo-param.txt")
+        } else {
+            fx("xml/unsigned/fi-my_elmo-2020.xml")
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_emrex"))
+            .args(&args)
+            .arg(&input)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Close the reading end at once: the command's first write meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_exit(&out, 0);
+    }
+}
+
+/// Issue #16 item 16: an NCP response without any `elmo=` (a cancel) says there is no document
+/// instead of "Invalid symbol 61".
+#[test]
+fn a_response_without_elmo_says_there_is_no_document() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let body = dir.path().join("cancel.txt");
+    std::fs::write(
+        &body,
+        "sessionId=3f2c9a7e&returnCode=NCP_CANCEL&returnMessage=The+student+cancelled\n",
+    )
+    .expect("write");
+    for cmd in ["decode", "inspect"] {
+        let out = emrex(&["elmo", cmd, &body.display().to_string()]);
+        assert_exit(&out, 1);
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("no elmo document"), "{cmd}: {stderr}");
+        assert!(stderr.contains("NCP_CANCEL"), "{cmd}: {stderr}");
+        assert!(!stderr.contains("Invalid symbol"), "{cmd}: {stderr}");
+    }
+}
+
+/// Issue #16 item 16: an RSA key with an EC certificate is "does not belong to the certificate",
+/// not aws-lc-rs's "UnexpectedError".
+#[test]
+fn a_key_of_another_kind_than_the_certificate_is_named_as_such() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["ec.test.invalid".into()])
+        .expect("params")
+        .self_signed(&ec)
+        .expect("cert");
+    let cert_path = dir.path().join("ec.crt");
+    std::fs::write(&cert_path, cert.pem()).expect("write");
+    let out = emrex(&[
+        "elmo",
+        "sign",
+        "--key",
+        &fx("generated/GENERATED-TEST-ONLY-emp.key"),
+        "--cert",
+        &cert_path.display().to_string(),
+        &fx("xml/unsigned/fi-my_elmo-2020.xml"),
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("does not belong to the certificate"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("UnexpectedError"), "{stderr}");
+    assert_exit(&out, 2);
 }

@@ -134,7 +134,14 @@ fn the_image_is_laid_out_like_the_containerfile_small_stripped_and_without_a_she
     }
     let tmp = entry("tmp/").expect("/tmp");
     assert!(tmp.starts_with("drwxrwxrwt"), "{tmp}");
-    for absent in ["bin/sh", "bin/bash", "usr/bin/", "bin/", "sbin/", "var/lib/dpkg/"] {
+    for absent in [
+        "bin/sh",
+        "bin/bash",
+        "usr/bin/",
+        "bin/",
+        "sbin/",
+        "var/lib/dpkg/",
+    ] {
         assert!(
             entry(absent).is_none(),
             "{absent} is in the image:\n{listing}"
@@ -142,7 +149,15 @@ fn the_image_is_laid_out_like_the_containerfile_small_stripped_and_without_a_she
     }
     // No shell to run: exec fails (127: command not found).
     let sh = podman(
-        &["run", "--rm", "--entrypoint", "/bin/sh", &image, "-c", "true"],
+        &[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/bin/sh",
+            &image,
+            "-c",
+            "true",
+        ],
         Duration::from_secs(60),
     );
     assert_eq!(sh.status.code(), Some(127), "{}", sh.stderr_text());
@@ -271,10 +286,9 @@ async fn emrex_dev_in_the_container_passes_the_browser_federation_flow() {
             "/run/secrets/oidc-client-secret",
         ],
     );
-    let ready: Value = serde_json::from_str(
-        &container.wait_for_line("emrex-dev-ready ", Duration::from_secs(60)),
-    )
-    .expect("ready JSON");
+    let ready: Value =
+        serde_json::from_str(&container.wait_for_line("emrex-dev-ready ", Duration::from_secs(60)))
+            .expect("ready JSON");
     let smp_url = format!("http://127.0.0.1:{smp}/");
     assert_eq!(ready["smp"], smp_url.as_str());
     assert_eq!(ready["ncp"], format!("http://127.0.0.1:{ncp}/").as_str());

@@ -137,7 +137,11 @@ impl Cluster {
                 ));
             }
         }
-        out.push_str(&self.kubectl(&["get", "pods,pvc", "-o", "wide"], None).unwrap_or_default());
+        out.push_str(
+            &self
+                .kubectl(&["get", "pods,pvc", "-o", "wide"], None)
+                .unwrap_or_default(),
+        );
         out.push_str(
             &self
                 .kubectl(&["get", "events", "--sort-by=.lastTimestamp"], None)
@@ -436,7 +440,10 @@ impl ResultsProvider for Institution {
         request: tonic::Request<GetResultsRequest>,
     ) -> Result<tonic::Response<GetResultsResponse>, tonic::Status> {
         let r = request.into_inner();
-        if r.identifiers.iter().any(|i| i.r#type == "local" && i.value == STUDENT_SUB) {
+        if r.identifiers
+            .iter()
+            .any(|i| i.r#type == "local" && i.value == STUDENT_SUB)
+        {
             let xml = std::fs::read(emrex_tests::fixture(
                 "xml/elmo-schemas-examples/example-v1.7.0.xml",
             ))
@@ -474,9 +481,9 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
     require_tool("certutil");
     emrex_tests::browser::ensure_node_modules();
     let cp = ControlPlane::with_node();
-    let node_ip = cp
-        .node_address()
-        .expect("a node started by k8s-control-plane.sh (KUBECONFIG clusters are not supported here)");
+    let node_ip = cp.node_address().expect(
+        "a node started by k8s-control-plane.sh (KUBECONFIG clusters are not supported here)",
+    );
     let dir = tempfile::tempdir().expect("tmp");
     let c = Cluster {
         cp,
@@ -538,7 +545,13 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
             ]);
         }
     }
-    global(&["delete", "crd", "-l", "app.kubernetes.io/part-of=emrex", "--timeout=120s"]);
+    global(&[
+        "delete",
+        "crd",
+        "-l",
+        "app.kubernetes.io/part-of=emrex",
+        "--timeout=120s",
+    ]);
     let values = json!({
         "image": {"repository": repository, "tag": tag},
         "rbac": {"scope": "namespace"},
@@ -580,7 +593,10 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         .iter()
         .find(|o| o["kind"] == "StudentMobilityPlugin")
         .expect("the example has an SMP");
-    let smp_name = smp_obj["metadata"]["name"].as_str().expect("name").to_string();
+    let smp_name = smp_obj["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_string();
     let sis_secret = smp_obj["spec"]["sisClientCaSecret"]
         .as_str()
         .expect("the example's SMP takes SIS clients with mTLS (sisClientCaSecret)")
@@ -624,7 +640,10 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         secrets.push(json!({"apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": secret_name, "labels": {"emrex.eu/test-only": "true"}},
             "data": {secret_key: b64(&client_secret)}}));
-        let public_url = ncp["spec"]["publicUrl"].as_str().expect("publicUrl").to_string();
+        let public_url = ncp["spec"]["publicUrl"]
+            .as_str()
+            .expect("publicUrl")
+            .to_string();
         let op = OpenIdProvider::start(&OpConfig {
             clients: vec![OpClient {
                 client_id,
@@ -649,9 +668,14 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         // A gRPC results source: the institution's ResultsProvider behind the ingress, which
         // requires the NCP's client certificate (the NCP's `tlsSecret`).
         if ncp["spec"]["source"]["kind"] == "Grpc" {
-            let endpoint = ncp["spec"]["source"]["endpoint"].as_str().expect("endpoint");
+            let endpoint = ncp["spec"]["source"]["endpoint"]
+                .as_str()
+                .expect("endpoint");
             let addr = start_results_provider().await;
-            routes.insert(host_of(endpoint), vec![(String::new(), format!("grpc://{addr}"))]);
+            routes.insert(
+                host_of(endpoint),
+                vec![(String::new(), format!("grpc://{addr}"))],
+            );
             let name = ncp["metadata"]["name"].as_str().expect("name");
             let (cert, key) = ingress_ca.leaf(
                 &format!("{name} results client (TEST ONLY)"),
@@ -673,7 +697,10 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
     for o in &mut objects {
         if o["kind"] == "NationalContactPoint" {
             o["spec"]["login"]["caSecret"] = json!("alliance-idp-ca");
-            if let Some(secret) = o["metadata"]["name"].as_str().and_then(|n| results_tls.get(n)) {
+            if let Some(secret) = o["metadata"]["name"]
+                .as_str()
+                .and_then(|n| results_tls.get(n))
+            {
                 o["spec"]["source"]["tlsSecret"] = json!(secret);
             }
         }
@@ -691,11 +718,18 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
     let wanted_claims = 3;
     c.settle("the PersistentVolumeClaims", SETTLE, || {
         let n = c.items("pvc").len();
-        if n >= wanted_claims { Ok(()) } else { Err(format!("{n} claims")) }
+        if n >= wanted_claims {
+            Ok(())
+        } else {
+            Err(format!("{n} claims"))
+        }
     });
     let mut volumes = Vec::new();
     for claim in c.items("pvc") {
-        let name = claim["metadata"]["name"].as_str().expect("name").to_string();
+        let name = claim["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_string();
         let path = dir.path().join("volumes").join(&name);
         std::fs::create_dir_all(&path).expect("volume dir");
         if name == results_claim {
@@ -723,7 +757,10 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
 
     // 6. The ingress: the example's host names → the node (for Pods: the cluster DNS; for the
     //    browser: its resolver rules), TLS from the ingress CA, Services by ClusterIP.
-    let smp_public = smp_obj["spec"]["publicUrl"].as_str().expect("publicUrl").to_string();
+    let smp_public = smp_obj["spec"]["publicUrl"]
+        .as_str()
+        .expect("publicUrl")
+        .to_string();
     c.settle("the Services", SETTLE, || {
         let have: Vec<String> = c
             .items("services")
@@ -736,11 +773,18 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
             .chain([smp_name.clone()])
             .filter(|n| !have.contains(n))
             .collect();
-        if missing.is_empty() { Ok(()) } else { Err(format!("missing {missing:?}")) }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("missing {missing:?}"))
+        }
     });
     routes.insert(
         host_of(&smp_public),
-        vec![(String::new(), format!("http://{}:80", c.cluster_ip(&smp_name)))],
+        vec![(
+            String::new(),
+            format!("http://{}:80", c.cluster_ip(&smp_name)),
+        )],
     );
     for ncp in &ncps {
         let name = ncp["metadata"]["name"].as_str().expect("name");
@@ -800,7 +844,11 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         if count < 11 {
             return Err(format!("only {count} resources"));
         }
-        if not_ready.is_empty() { Ok(()) } else { Err(format!("not Ready: {not_ready:?}")) }
+        if not_ready.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("not Ready: {not_ready:?}"))
+        }
     });
     let pods = c.items("pods");
     for p in &pods {
@@ -814,7 +862,11 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         // The kubelet ran them as the image's user, read-only.
         assert_eq!(p["spec"]["securityContext"]["runAsUser"], 65532, "{name}");
     }
-    eprintln!("{} Pods Running and Ready:\n{}", pods.len(), c.ok(&["get", "pods", "-o", "wide"]));
+    eprintln!(
+        "{} Pods Running and Ready:\n{}",
+        pods.len(),
+        c.ok(&["get", "pods", "-o", "wide"])
+    );
 
     // 8. The SIS starts an exchange over the SMP's SIS API (mTLS, by ClusterIP, name-checked).
     let sis_ca_file = write("sis-ca.crt", &sis_ca.cert_pem);
@@ -855,7 +907,11 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         .await
         .expect("StartExchange")
         .into_inner();
-    assert!(first.redirect_url.starts_with(&smp_public), "{}", first.redirect_url);
+    assert!(
+        first.redirect_url.starts_with(&smp_public),
+        "{}",
+        first.redirect_url
+    );
 
     // 9. The student, in Chromium.
     let browser = RunOptions {
@@ -888,14 +944,15 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         json!({"screenshot": "1-consent.png"}),
         json!({"click": "#send"}),
         json!({"waitForUrl": host_of(&smp_public)}),
-        json!({"expectText": "Verified"}),
+        json!({"expectText": "Your results have arrived"}),
         json!({"screenshot": "2-verified.png"}),
         json!({"text": "#courses"}),
     ]);
     let (o1, b1) = (out.clone(), browser.clone());
-    let outcome = tokio::task::spawn_blocking(move || Browser::run_with_options(&json!(steps), &o1, &b1))
-        .await
-        .expect("browser");
+    let outcome =
+        tokio::task::spawn_blocking(move || Browser::run_with_options(&json!(steps), &o1, &b1))
+            .await
+            .expect("browser");
     if !outcome.ok {
         panic!(
             "{outcome:?}\ningress errors: {}\n{}",
@@ -933,7 +990,10 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         .into_iter()
         .find(|s| s["metadata"]["labels"]["app.kubernetes.io/component"] == "emreg")
         .expect("the EMREG Service");
-    let emreg_ip = emreg_service["spec"]["clusterIP"].as_str().expect("ip").to_string();
+    let emreg_ip = emreg_service["spec"]["clusterIP"]
+        .as_str()
+        .expect("ip")
+        .to_string();
     let list = Command::new("curl")
         .args(["-sf", "--max-time", "10"])
         .arg(format!("http://{emreg_ip}/ncp-list.json"))
@@ -957,11 +1017,11 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         "EMREG lists the three NCPs: {list}"
     );
     let signing_ref = pl["spec"]["signingCertificateRef"].as_str().expect("ref");
-    let status_fingerprint = c.get(&format!("signingcertificates.emrex.eu/{signing_ref}"))
-        ["status"]["fingerprint"]
-        .as_str()
-        .expect("fingerprint")
-        .to_string();
+    let status_fingerprint =
+        c.get(&format!("signingcertificates.emrex.eu/{signing_ref}"))["status"]["fingerprint"]
+            .as_str()
+            .expect("fingerprint")
+            .to_string();
     assert_eq!(
         fingerprint(listed["pubKey"].as_str().expect("pubKey")),
         status_fingerprint,
@@ -984,15 +1044,18 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         json!({"text": "body"}),
     ]);
     let (o2, b2) = (out.clone(), browser.clone());
-    let run = tokio::task::spawn_blocking(move || Browser::run_with_options(&json!(steps), &o2, &b2));
+    let run =
+        tokio::task::spawn_blocking(move || Browser::run_with_options(&json!(steps), &o2, &b2));
     let at = handoff_wait(&out, "pod-deleted", Duration::from_secs(180));
     assert!(at.contains(&pl_host), "{at}");
     let pl_name = pl["metadata"]["name"].as_str().expect("name");
     let before: Vec<String> = c
         .items("pods")
         .iter()
-        .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/component"] == "ncp"
-            && p["metadata"]["labels"]["app.kubernetes.io/instance"] == pl_name)
+        .filter(|p| {
+            p["metadata"]["labels"]["app.kubernetes.io/component"] == "ncp"
+                && p["metadata"]["labels"]["app.kubernetes.io/instance"] == pl_name
+        })
         .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
         .collect();
     assert_eq!(before.len(), 1, "one Pod of {pl_name}'s NCP: {before:?}");
@@ -1001,9 +1064,11 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         let ready: Vec<String> = c
             .items("pods")
             .iter()
-            .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/component"] == "ncp"
-                && p["metadata"]["labels"]["app.kubernetes.io/instance"] == pl_name
-                && condition(p, "Ready").is_some_and(|c| c["status"] == "True"))
+            .filter(|p| {
+                p["metadata"]["labels"]["app.kubernetes.io/component"] == "ncp"
+                    && p["metadata"]["labels"]["app.kubernetes.io/instance"] == pl_name
+                    && condition(p, "Ready").is_some_and(|c| c["status"] == "True")
+            })
             .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
             .collect();
         match ready.as_slice() {
@@ -1036,7 +1101,11 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         .await
         .expect("GetExchange")
         .into_inner();
-    assert_eq!(ex2.status, Status::Pending as i32, "nothing came back: {ex2:?}");
+    assert_eq!(
+        ex2.status,
+        Status::Pending as i32,
+        "nothing came back: {ex2:?}"
+    );
 
     // Tear down in the order that leaves nothing behind: the federation while the operator still
     // runs (it releases the RegistryEntries' finalizers), then the namespace.

@@ -227,6 +227,9 @@ async fn an_ncp_gets_its_children_publishes_to_an_external_emreg_follows_changes
         &["Example University", "Example Polytechnic"],
     );
     changed["spec"]["workload"] = json!({"replicas": 2});
+    // Two replicas share their exchanges in PostgreSQL (a Secret the
+    // Deployment reads at start; the test's kubelet-less Pods never do).
+    changed["spec"]["postgresUrl"] = json!({"name": "ncp-db", "key": "url"});
     apply::<NationalContactPoint>(&client, &ns, changed).await;
     let n: NationalContactPoint = wait_for(
         &client,
@@ -247,9 +250,11 @@ async fn an_ncp_gets_its_children_publishes_to_an_external_emreg_follows_changes
         .get("uni")
         .await
         .expect("svc");
+    // Replicas share their exchanges: any Pod serves any step, so no affinity (which behind
+    // an ingress would send every student to one Pod).
     assert_eq!(
         svc.spec.and_then(|s| s.session_affinity).as_deref(),
-        Some("ClientIP")
+        Some("None")
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -275,6 +280,7 @@ async fn an_ncp_gets_its_children_publishes_to_an_external_emreg_follows_changes
         &["Example University", "Example Polytechnic"],
     );
     dir["spec"]["workload"] = json!({"replicas": 2});
+    dir["spec"]["postgresUrl"] = json!({"name": "ncp-db", "key": "url"});
     dir["spec"]["source"] = json!({"kind": "Directory", "claimName": "results"});
     apply::<NationalContactPoint>(&client, &ns, dir).await;
     wait_for(

@@ -68,7 +68,7 @@ pub async fn run(config: NcpServiceConfig) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// How often expired exchanges are deleted.
+/// How often expired exchanges are emptied and old ones deleted.
 pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn sweep(ncp: Arc<Ncp>, shutdown: emrex_runtime::shutdown::Shutdown) {
@@ -78,8 +78,8 @@ async fn sweep(ncp: Arc<Ncp>, shutdown: emrex_runtime::shutdown::Shutdown) {
         tokio::select! {
             () = shutdown.triggered() => return,
             _ = every.tick() => match ncp.store.sweep().await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(swept = n, "expired exchanges deleted"),
+                Ok(s) if s.emptied == 0 && s.deleted == 0 => {}
+                Ok(s) => tracing::debug!(emptied = s.emptied, deleted = s.deleted, "expired exchanges swept"),
                 Err(e) => tracing::warn!(error = %emrex_runtime::grpc::error_chain(&e), "sweeping expired exchanges failed"),
             },
         }

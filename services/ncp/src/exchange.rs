@@ -9,7 +9,10 @@
 //! several replicas), so any replica serves any step, a restart or rolling update loses nothing,
 //! and no session affinity is needed. Every change is a compare-and-set on the row's `version`:
 //! of two racing requests (a double submit, two replicas) exactly one moves the exchange on.
-//! Expired rows are deleted by [`ExchangeStore::sweep`], which the service runs periodically.
+//! [`ExchangeStore::sweep`], which the service runs periodically, empties expired rows (the
+//! student's results and login state are dropped; the client's hand-over stays) and deletes
+//! them [`KEEP_EXPIRED`] later: meanwhile a student who comes back to an expired exchange is
+//! told it expired and offered the way back to the client that sent them, instead of "unknown".
 //! Expiry uses the wall clock (milliseconds since the epoch), so replicas need synchronised
 //! clocks (NTP) — a few seconds of skew only shift when an exchange expires.
 
@@ -36,6 +39,10 @@ static MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE_MIGRATIONS,
     postgres: &POSTGRES_MIGRATIONS,
 };
+
+/// How long an expired exchange's hand-over (its `returnUrl`, nothing about the student) is
+/// kept, so the page can still offer the way back to the client.
+pub const KEEP_EXPIRED: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How often a change that lost a race is retried before giving up (each retry re-reads the
 /// row, so the caller's `expected` check decides again on fresh data).
@@ -90,8 +97,11 @@ impl Exchange {
 /// Why an exchange cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
-    #[error("unknown or expired exchange")]
+    #[error("unknown exchange")]
     Unknown,
+    /// It existed and expired; the client it came from is known (for the way back).
+    #[error("the exchange has expired")]
+    Expired(Box<EntryRequest>),
     #[error("the exchange is already finished")]
     Finished,
     #[error("too many exchanges in progress")]
@@ -140,6 +150,15 @@ impl From<sqlx::Error> for ExchangeError {
     }
 }
 
+/// What one [`ExchangeStore::sweep`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Expired exchanges whose student data was dropped.
+    pub emptied: u64,
+    /// Exchanges deleted, [`KEEP_EXPIRED`] after they expired.
+    pub deleted: u64,
+}
+
 /// A new exchange: its id and the secret for the browser's cookie.
 #[derive(Debug, Clone)]
 pub struct Created {
@@ -171,10 +190,11 @@ const INSERT: &str = "INSERT INTO ncp_exchanges \
      (id, request, browser_hash, csrf, expires_ms, stage, version) \
      VALUES ($1, $2, $3, $4, $5, $6, 0)";
 const SELECT: &str = "SELECT id, request, browser_hash, csrf, expires_ms, stage, version \
-     FROM ncp_exchanges WHERE id = $1 AND expires_ms > $2";
+     FROM ncp_exchanges WHERE id = $1";
 const UPDATE_STAGE: &str =
     "UPDATE ncp_exchanges SET stage = $1, version = version + 1 WHERE id = $2 AND version = $3";
-const SWEEP: &str = "DELETE FROM ncp_exchanges WHERE expires_ms <= $1";
+const EMPTY_EXPIRED: &str = "UPDATE ncp_exchanges SET stage = $1, version = version + 1 WHERE expires_ms <= $2 AND stage <> $1";
+const DELETE_EXPIRED: &str = "DELETE FROM ncp_exchanges WHERE expires_ms <= $1";
 
 impl ExchangeStore {
     /// Opens the store `config` names (default `sqlite:ncp.db`; on PostgreSQL the schema `ncp`),
@@ -216,7 +236,8 @@ impl ExchangeStore {
         Ok(Created { id, browser_secret })
     }
 
-    /// A live exchange (finished ones included; check [`Stage::Finished`]).
+    /// A live exchange (finished ones included; check [`Stage::Finished`]); an expired one is
+    /// [`ExchangeError::Expired`].
     pub async fn get(&self, id: &str) -> Result<Exchange, ExchangeError> {
         Ok(self.load(id).await?.0)
     }
@@ -227,7 +248,6 @@ impl ExchangeStore {
         let row = on_pool!(&self.db, pool => {
             let row = sqlx::query(SELECT)
                 .bind(id.to_string())
-                .bind(now)
                 .fetch_optional(pool)
                 .await?;
             match row {
@@ -249,13 +269,17 @@ impl ExchangeStore {
             id: id.to_string(),
             source,
         };
+        let request: EntryRequest = serde_json::from_str(&request).map_err(corrupt)?;
+        if expires_ms <= now {
+            return Err(ExchangeError::Expired(Box::new(request)));
+        }
         let browser_hash: [u8; 32] = hash
             .try_into()
             .map_err(|_| corrupt(serde::de::Error::custom("browser hash is not 32 bytes")))?;
         Ok((
             Exchange {
                 id: id.to_string(),
-                request: serde_json::from_str(&request).map_err(corrupt)?,
+                request,
                 browser_hash,
                 csrf,
                 expires_ms,
@@ -315,11 +339,25 @@ impl ExchangeStore {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// Deletes expired exchanges; returns how many.
-    pub async fn sweep(&self) -> Result<u64, ExchangeError> {
+    /// Empties exchanges that expired (their student data goes; the hand-over stays for
+    /// [`KEEP_EXPIRED`]) and deletes those that expired longer ago.
+    pub async fn sweep(&self) -> Result<Swept, ExchangeError> {
         let now = now_ms();
+        let keep = i64::try_from(KEEP_EXPIRED.as_millis()).unwrap_or(i64::MAX);
+        let finished = serde_json::to_string(&Stage::Finished).map_err(StoreError::Encode)?;
         Ok(on_pool!(&self.db, pool => {
-            sqlx::query(SWEEP).bind(now).execute(pool).await?.rows_affected()
+            let emptied = sqlx::query(EMPTY_EXPIRED)
+                .bind(finished)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            let deleted = sqlx::query(DELETE_EXPIRED)
+                .bind(now.saturating_sub(keep))
+                .execute(pool)
+                .await?
+                .rows_affected();
+            Swept { emptied, deleted }
         }))
     }
 
@@ -476,12 +514,56 @@ mod tests {
             Some(ExchangeError::Full)
         );
         tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(store.get(&a.id).await.err(), Some(ExchangeError::Unknown));
+        // Expired, not unknown: the client it came from is still known.
+        match store.get(&a.id).await {
+            Err(ExchangeError::Expired(r)) => assert_eq!(*r, request()),
+            other => panic!("{other:?}"),
+        }
         // Expired ones no longer count against the capacity…
         store.create(request()).await.expect("room again");
         assert_eq!(store.live().await.expect("live"), 1);
-        // …and the sweep deletes them.
-        assert_eq!(store.sweep().await.expect("sweep"), 2);
-        assert_eq!(store.sweep().await.expect("sweep"), 0);
+        // …and the sweep empties them (and deletes them a day later).
+        assert_eq!(
+            store.sweep().await.expect("sweep"),
+            Swept {
+                emptied: 2,
+                deleted: 0
+            }
+        );
+        assert_eq!(store.sweep().await.expect("sweep").emptied, 0);
+        assert!(matches!(
+            store.get(&a.id).await,
+            Err(ExchangeError::Expired(_))
+        ));
+        assert_eq!(store.get("never").await.err(), Some(ExchangeError::Unknown));
+    }
+
+    #[tokio::test]
+    async fn an_expired_exchange_loses_the_students_data_and_is_deleted_a_day_later() {
+        let store = store(Duration::from_millis(1), 10).await;
+        let a = store.create(request()).await.expect("a");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(store.sweep().await.expect("sweep").emptied, 1);
+        let stage: String = on_pool!(&store.db, pool => {
+            sqlx::query("SELECT stage FROM ncp_exchanges WHERE id = $1")
+                .bind(a.id.clone())
+                .fetch_one(pool)
+                .await
+                .expect("row")
+                .try_get("stage")
+                .expect("stage")
+        });
+        assert_eq!(stage, r#"{"stage":"finished"}"#);
+        // A day on, it is gone.
+        let day = i64::try_from(KEEP_EXPIRED.as_millis()).expect("ms") + 1000;
+        on_pool!(&store.db, pool => {
+            sqlx::query("UPDATE ncp_exchanges SET expires_ms = expires_ms - $1")
+                .bind(day)
+                .execute(pool)
+                .await
+                .expect("age the row");
+        });
+        assert_eq!(store.sweep().await.expect("sweep").deleted, 1);
+        assert_eq!(store.get(&a.id).await.err(), Some(ExchangeError::Unknown));
     }
 }

@@ -3,7 +3,11 @@
 //! Every learning opportunity of every report gets a stable key (`r{report}-{n}`, `n` counting
 //! depth first through `hasPart`). The selection page lists the *offered* ones:
 //!
-//! * with `allowNotPassedCourses=false`, only results whose effective status is `passed`;
+//! * with `allowNotPassedCourses=false`, only results whose effective status is `passed`; a
+//!   result that is not offered but holds offered ones (a degree programme in progress with
+//!   passed courses) is listed as their heading, without a checkbox, so the hierarchy stays
+//!   readable; the others are counted ([`Offers::hidden`]) so the page can say what is missing
+//!   and why;
 //! * with `allowToPickCourses=false`, everything offered is sent (no checkboxes).
 //!
 //! Building the response keeps the tree where it can: a selected node keeps its selected
@@ -13,7 +17,9 @@
 
 use std::collections::BTreeSet;
 
-use emrex_elmo::model::{Elmo, LearningOpportunitySpecification, LoiStatus, Report, pick_lang};
+use emrex_elmo::model::{
+    Elmo, LangText, LearningOpportunitySpecification, LoiStatus, Report, pick_lang,
+};
 
 /// One result the student can choose.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -26,6 +32,10 @@ pub struct Offer {
     pub depth: usize,
     /// Title in the page's language (falling back to any title).
     pub title: String,
+    /// The title's language when the document names one that differs from the page's (for
+    /// `lang=` on the title, so a screen reader pronounces it right).
+    #[serde(default)]
+    pub title_lang: Option<String>,
     /// `Course`, `Module`, … when given.
     pub kind: Option<String>,
     /// Completion date.
@@ -36,6 +46,13 @@ pub struct Offer {
     pub credits: Option<String>,
     /// Effective status.
     pub status: LoiStatus,
+    /// Whether the student may send it (false: listed only as the heading of offered results).
+    #[serde(default = "yes")]
+    pub offered: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The results of one student as offered to them.
@@ -45,12 +62,25 @@ pub struct Offers {
     pub items: Vec<Offer>,
     /// Report titles (issuer names) in the page's language, by report index.
     pub reports: Vec<String>,
+    /// Results not offered and not listed (failed or in progress, when the client asked for
+    /// passed results only).
+    #[serde(default)]
+    pub hidden: usize,
 }
 
 impl Offers {
     /// All offered keys.
     pub fn keys(&self) -> BTreeSet<String> {
-        self.items.iter().map(|o| o.key.clone()).collect()
+        self.items
+            .iter()
+            .filter(|o| o.offered)
+            .map(|o| o.key.clone())
+            .collect()
+    }
+
+    /// Whether anything may be sent.
+    pub fn any_offered(&self) -> bool {
+        self.items.iter().any(|o| o.offered)
     }
 }
 
@@ -58,61 +88,108 @@ impl Offers {
 pub fn offers(elmo: &Elmo, allow_not_passed: bool, lang: &str) -> Offers {
     let mut items = Vec::new();
     let mut reports = Vec::new();
+    let mut hidden = 0;
     for (r, report) in elmo.reports.iter().enumerate() {
         reports.push(
             pick_lang(&report.issuer.titles, lang)
                 .unwrap_or("(unnamed institution)")
                 .to_string(),
         );
-        let mut n = 0;
+        let mut walk = Walk {
+            report: r,
+            n: 0,
+            allow_not_passed,
+            lang,
+            hidden: 0,
+        };
         for los in &report.learning_opportunities {
-            walk(los, r, 0, &mut n, &mut |los, key, depth| {
-                let status = los
-                    .specifies
-                    .as_ref()
-                    .map(|i| i.effective_status())
-                    .unwrap_or(LoiStatus::Passed);
-                if !allow_not_passed && status != LoiStatus::Passed {
-                    return;
-                }
-                let loi = los.specifies.as_ref();
-                items.push(Offer {
-                    key,
-                    report: r,
-                    depth,
-                    title: pick_lang(&los.titles, lang)
-                        .unwrap_or("(untitled)")
-                        .to_string(),
-                    kind: los.los_type.clone(),
-                    date: loi.and_then(|i| i.date.clone()),
-                    result: loi.and_then(|i| i.result_label.clone()),
-                    credits: loi.and_then(|i| {
-                        i.credits
-                            .iter()
-                            .find(|c| c.is_ects())
-                            .and_then(|c| c.value.clone())
-                    }),
-                    status,
-                });
-            });
+            items.extend(walk.subtree(los, 0));
         }
+        hidden += walk.hidden;
     }
-    Offers { items, reports }
+    Offers {
+        items,
+        reports,
+        hidden,
+    }
 }
 
-fn walk(
-    los: &LearningOpportunitySpecification,
+/// Depth-first numbering of one report's learning opportunities (the same order as
+/// [`select`]'s), collecting what is listed.
+struct Walk<'a> {
     report: usize,
-    depth: usize,
-    n: &mut usize,
-    f: &mut impl FnMut(&LearningOpportunitySpecification, String, usize),
-) {
-    let key = format!("r{report}-{n}");
-    *n += 1;
-    f(los, key, depth);
-    for child in &los.has_part {
-        walk(child, report, depth + 1, n, f);
+    n: usize,
+    allow_not_passed: bool,
+    lang: &'a str,
+    hidden: usize,
+}
+
+impl Walk<'_> {
+    /// The listed rows of `los`'s subtree: itself when offered or when it heads offered rows,
+    /// then its descendants'.
+    fn subtree(&mut self, los: &LearningOpportunitySpecification, depth: usize) -> Vec<Offer> {
+        let key = format!("r{}-{}", self.report, self.n);
+        self.n += 1;
+        let loi = los.specifies.as_ref();
+        let status = loi
+            .map(|i| i.effective_status())
+            .unwrap_or(LoiStatus::Passed);
+        let offered = self.allow_not_passed || status == LoiStatus::Passed;
+        let below: Vec<Offer> = los
+            .has_part
+            .iter()
+            .flat_map(|c| self.subtree(c, depth + 1))
+            .collect();
+        if !offered && below.is_empty() {
+            self.hidden += 1;
+            return Vec::new();
+        }
+        let title = pick_title(&los.titles, self.lang);
+        let mut rows = vec![Offer {
+            key,
+            report: self.report,
+            depth,
+            title: title.map_or("(untitled)", |t| t.text.as_str()).to_string(),
+            title_lang: title
+                .and_then(|t| t.lang.as_deref())
+                .filter(|l| !same_language(l, self.lang))
+                .map(str::to_string),
+            kind: los.los_type.clone(),
+            date: loi.and_then(|i| i.date.clone()),
+            result: loi.and_then(|i| i.result_label.clone()),
+            credits: loi.and_then(|i| {
+                i.credits
+                    .iter()
+                    .find(|c| c.is_ects())
+                    .and_then(|c| c.value.clone())
+            }),
+            status,
+            offered,
+        }];
+        rows.extend(below);
+        rows
     }
+}
+
+/// The title [`pick_lang`] would choose, with its language.
+fn pick_title<'a>(texts: &'a [LangText], lang: &str) -> Option<&'a LangText> {
+    let by = |l: &str| {
+        texts
+            .iter()
+            .find(|t| t.lang.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(l)))
+    };
+    by(lang).or_else(|| by("en")).or_else(|| texts.first())
+}
+
+/// Whether two language tags share their primary language (`de-AT` is `de`).
+fn same_language(a: &str, b: &str) -> bool {
+    let primary = |t: &str| {
+        t.split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    primary(a) == primary(b)
 }
 
 /// Why a selection was refused.
@@ -240,6 +317,59 @@ mod tests {
         let titles: Vec<_> = passed.items.iter().map(|o| o.title.as_str()).collect();
         assert_eq!(titles, ["Programme", "Algebra", "Chemistry"]);
         assert_eq!(passed.reports, ["one.example", "two.example"]);
+        // Failed Analysis and in-progress Physics are counted, not silently dropped.
+        assert_eq!(passed.hidden, 2);
+        assert_eq!(all.hidden, 0);
+    }
+
+    #[test]
+    fn a_programme_that_is_not_offered_still_heads_its_offered_courses() {
+        let issuer = Issuer::new(LangText::new("U"), Identifier::new("schac", "u"), "");
+        let programme = LearningOpportunitySpecification::new(
+            LangText::new("Bachelor"),
+            LearningOpportunityInstance::default().with_status(LoiStatus::InProgress),
+        )
+        .with_part(course("c1", "Algebra", LoiStatus::Passed))
+        .with_part(course("c2", "Analysis", LoiStatus::Failed));
+        let e = Elmo::new(Learner::new("A", "B"), "2026-01-01T00:00:00Z").with_report(
+            Report::new(issuer, "2026-01-01T00:00:00Z")
+                .with_learning_opportunity(programme)
+                .with_learning_opportunity(course("c3", "Physics", LoiStatus::InProgress)),
+        );
+        let o = offers(&e, false, "en");
+        let rows: Vec<_> = o
+            .items
+            .iter()
+            .map(|i| (i.title.as_str(), i.depth, i.offered))
+            .collect();
+        assert_eq!(rows, [("Bachelor", 0, false), ("Algebra", 1, true)]);
+        assert_eq!(o.hidden, 2, "Analysis and Physics");
+        assert_eq!(o.keys(), BTreeSet::from(["r0-1".to_string()]));
+        assert!(o.any_offered());
+        // The heading cannot be chosen.
+        let sel: BTreeSet<String> = ["r0-0".to_string()].into();
+        assert_eq!(select(&e, &o.keys(), &sel), Err(SelectionError::NotOffered));
+    }
+
+    #[test]
+    fn a_title_in_another_language_says_which() {
+        let issuer = Issuer::new(LangText::new("U"), Identifier::new("schac", "u"), "");
+        let los = |t: LangText| {
+            LearningOpportunitySpecification::course(
+                "x",
+                t,
+                LearningOpportunityInstance::default().with_status(LoiStatus::Passed),
+            )
+        };
+        let e = Elmo::new(Learner::new("A", "B"), "2026-01-01T00:00:00Z").with_report(
+            Report::new(issuer, "2026-01-01T00:00:00Z")
+                .with_learning_opportunity(los(LangText::with_lang("sv", "Svenska")))
+                .with_learning_opportunity(los(LangText::with_lang("de-AT", "Deutsch")))
+                .with_learning_opportunity(los(LangText::new("Unmarked"))),
+        );
+        let o = offers(&e, false, "de");
+        let langs: Vec<_> = o.items.iter().map(|i| i.title_lang.as_deref()).collect();
+        assert_eq!(langs, [Some("sv"), None, None]);
     }
 
     #[test]

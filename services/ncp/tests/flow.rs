@@ -465,3 +465,110 @@ async fn pages_follow_accept_language() {
         );
     }
 }
+
+/// Issue #16, items 4, 5, 7 and 8 over HTTP: the language switch keeps the exchange (and the
+/// choice holds for the next pages), "select all" is a working control, the consent tick and the
+/// choices survive a page that comes back with an error, hidden results are announced, and an
+/// expired, finished or unknown transfer is never a dead end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_student_keeps_their_language_and_choices_and_always_has_a_way_back() {
+    let ncp = TestNcp::start(|c| c.exchange.ttl = std::time::Duration::from_secs(2)).await;
+    let mut a = Agent::new();
+    let (url, login) = enter(&ncp, &mut a, "s-switch", &[]).await;
+    let select = dev_login(&mut a, &url, &login, "demo-asa").await;
+    assert!(
+        select.body.contains(r#"href="/x/"#) && select.body.contains("?lang=de"),
+        "a language switch on the selection page"
+    );
+    // Failed and in-progress results are hidden by default, and the page says so.
+    assert!(select.body.contains("(2 in all)"), "{}", select.body);
+
+    // Switch to German: the same exchange, in German, and the choice is remembered.
+    let de = a.get(&format!("{url}?lang=de")).await;
+    assert_eq!(de.status, 200);
+    assert!(de.body.contains(r#"<html lang="de">"#));
+    assert!(de.body.contains("Zu übermittelnde Leistungen wählen"));
+    assert_eq!(a.cookies.get("emrex-lang").map(String::as_str), Some("de"));
+    let offered = input_values(&de.body, "course");
+    assert_eq!(offered.len(), 5);
+    let csrf = input(&de.body, "csrf");
+
+    // "Select all" ticks every offered result and keeps the consent box as it was.
+    let all = a
+        .post(
+            &format!("{url}/send"),
+            &[("csrf", &csrf), ("do", "select-all"), ("consent", "yes")],
+        )
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert!(all.body.contains(r#"<html lang="de">"#), "still German");
+    for key in &offered {
+        assert!(
+            all.body.contains(&format!(r#"id="c-{key}" checked>"#)),
+            "{key} ticked"
+        );
+    }
+    assert!(all.body.contains(r#"id="consent" required checked>"#));
+
+    // Nothing chosen: the page comes back with the consent tick kept.
+    let none = a
+        .post(
+            &format!("{url}/send"),
+            &[("csrf", &csrf), ("consent", "yes")],
+        )
+        .await;
+    assert_eq!(none.status, 422);
+    assert!(none.body.contains(r#"id="consent" required checked>"#));
+    // No consent: the ticked results stay ticked.
+    let no_consent = a
+        .post(
+            &format!("{url}/send"),
+            &[("csrf", &csrf), ("course", &offered[1])],
+        )
+        .await;
+    assert_eq!(no_consent.status, 422);
+    assert!(
+        no_consent
+            .body
+            .contains(&format!(r#"id="c-{}" checked>"#, offered[1]))
+    );
+    assert!(!no_consent.body.contains(r#"required checked>"#));
+
+    // Finished: refused, with the way back to the client.
+    let sent = a
+        .post(
+            &format!("{url}/send"),
+            &[("csrf", &csrf), ("course", &offered[0]), ("consent", "yes")],
+        )
+        .await;
+    assert_eq!(return_fields(&sent.body)["returnCode"], "NCP_OK");
+    let finished = a.get(&url).await;
+    assert_eq!(finished.status, 409);
+    assert!(
+        finished.body.contains("Zurück zu 127.0.0.1:9"),
+        "{}",
+        finished.body
+    );
+
+    // Expired: 410, with the way back to the client that sent the student.
+    let mut b = Agent::new();
+    let (url_b, _) = enter(&ncp, &mut b, "s-expire", &[]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let expired = b.get(&url_b).await;
+    assert_eq!(expired.status, 410, "{}", expired.body);
+    assert!(
+        expired
+            .body
+            .contains(r#"<a href="http://127.0.0.1:9/">Back to 127.0.0.1:9</a>"#),
+        "{}",
+        expired.body
+    );
+    // Unknown: 404, and the page says where to go.
+    let unknown = b.get(&format!("{}/x/never-was", ncp.base)).await;
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown
+            .body
+            .contains("go back to the service that sent you")
+    );
+}

@@ -4,13 +4,13 @@ use emrex_elmo::{
     Elmo, LearningOpportunitySpecification, LoiStatus, Report, dates::parse_date, pick_lang,
 };
 
+use emrex_i18n::Lang;
+
 use crate::TranscriptOptions;
 use crate::credits::CreditSum;
 use crate::fonts::{Fonts, Style};
+use crate::labels::{Labels, labels};
 use crate::layout::{CONTENT_BOTTOM, CONTENT_WIDTH, MARGIN_TOP, MARGIN_X, Op, Page, wrap};
-
-/// The heading on the first page.
-pub(crate) const TITLE: &str = "Transcript of Records — EMREX";
 
 const TITLE_SIZE: f32 = 18.0;
 const NAME_SIZE: f32 = 14.0;
@@ -34,7 +34,8 @@ const GAP: f32 = 6.0;
 const COLUMN_GAP: f32 = 6.0;
 const DATE_WIDTH: f32 = 62.0;
 const RESULT_WIDTH: f32 = 60.0;
-const STATUS_WIDTH: f32 = 58.0;
+/// Wide enough for "nicht bestanden" and "non validé" on one line.
+const STATUS_WIDTH: f32 = 84.0;
 const CREDITS_WIDTH: f32 = 40.0;
 const TITLE_WIDTH: f32 =
     CONTENT_WIDTH - DATE_WIDTH - RESULT_WIDTH - STATUS_WIDTH - CREDITS_WIDTH - 4.0 * COLUMN_GAP;
@@ -45,8 +46,9 @@ const CREDITS_RIGHT: f32 = MARGIN_X + CONTENT_WIDTH;
 
 /// Lays out the whole transcript. Limits were checked by the caller.
 pub(crate) fn layout_transcript(elmo: &Elmo, opts: &TranscriptOptions, fonts: &Fonts) -> Vec<Page> {
-    let mut w = Writer::new(fonts);
-    w.paragraph(TITLE, TITLE_SIZE, Style::Bold, MARGIN_X, CONTENT_WIDTH, 2);
+    let (l, lang) = labels(&opts.lang);
+    let mut w = Writer::new(fonts, l, lang);
+    w.paragraph(l.title, TITLE_SIZE, Style::Bold, MARGIN_X, CONTENT_WIDTH, 2);
     w.space(GAP);
     learner(&mut w, elmo);
     for report in &elmo.reports {
@@ -56,7 +58,7 @@ pub(crate) fn layout_transcript(elmo: &Elmo, opts: &TranscriptOptions, fonts: &F
     if elmo.reports.is_empty() {
         w.space(2.0 * GAP);
         w.paragraph(
-            "The document contains no reports.",
+            l.no_reports,
             BODY_SIZE,
             Style::Regular,
             MARGIN_X,
@@ -68,6 +70,7 @@ pub(crate) fn layout_transcript(elmo: &Elmo, opts: &TranscriptOptions, fonts: &F
 }
 
 fn learner(w: &mut Writer<'_>, elmo: &Elmo) {
+    let (t, lang) = (w.labels, w.lang);
     let l = &elmo.learner;
     let name = [l.given_names.trim(), l.family_name.trim()]
         .iter()
@@ -76,7 +79,7 @@ fn learner(w: &mut Writer<'_>, elmo: &Elmo) {
         .collect::<Vec<_>>()
         .join(" ");
     let name = if name.is_empty() {
-        "(name not given)".to_string()
+        t.name_not_given.to_string()
     } else {
         name
     };
@@ -93,7 +96,7 @@ fn learner(w: &mut Writer<'_>, elmo: &Elmo) {
     }
     if let Some(bday) = l.bday.as_deref().filter(|s| !s.trim().is_empty()) {
         w.paragraph(
-            &format!("Date of birth: {bday}"),
+            &format!("{}: {}", t.date_of_birth, lang.date(bday)),
             BODY_SIZE,
             Style::Regular,
             MARGIN_X,
@@ -103,7 +106,7 @@ fn learner(w: &mut Writer<'_>, elmo: &Elmo) {
     }
     if let Some(c) = l.citizenship.as_deref().filter(|s| !s.trim().is_empty()) {
         w.paragraph(
-            &format!("Citizenship: {c}"),
+            &format!("{}: {c}", t.citizenship),
             BODY_SIZE,
             Style::Regular,
             MARGIN_X,
@@ -119,13 +122,13 @@ fn learner(w: &mut Writer<'_>, elmo: &Elmo) {
             .map(|i| format!("{} {}", i.id_type, i.value))
             .collect();
         if l.identifiers.len() > MAX_LEARNER_IDENTIFIERS {
-            ids.push(format!(
-                "… and {} more",
-                l.identifiers.len() - MAX_LEARNER_IDENTIFIERS
+            ids.push(t.and_more.replace(
+                "{n}",
+                &(l.identifiers.len() - MAX_LEARNER_IDENTIFIERS).to_string(),
             ));
         }
         w.paragraph(
-            &format!("Identifiers: {}", ids.join("; ")),
+            &format!("{}: {}", t.identifiers, ids.join("; ")),
             BODY_SIZE,
             Style::Regular,
             MARGIN_X,
@@ -142,14 +145,18 @@ struct Row<'a> {
 }
 
 fn report_block(w: &mut Writer<'_>, report: &Report, lang: &str) {
-    let issuer =
-        pick_lang(&report.issuer.titles, lang).unwrap_or("(issuing institution not named)");
+    let t = w.labels;
+    let issuer = pick_lang(&report.issuer.titles, lang).unwrap_or(t.issuer_not_named);
     let mut facts = Vec::new();
     if let Some(c) = report.issuer.country.as_deref().filter(|c| !c.is_empty()) {
-        facts.push(format!("Country: {c}"));
+        facts.push(format!("{}: {c}", t.country));
     }
     if !report.issue_date.is_empty() {
-        facts.push(format!("Issued: {}", display_date(&report.issue_date)));
+        facts.push(format!(
+            "{}: {}",
+            t.issued,
+            w.lang.date(&display_date(&report.issue_date))
+        ));
     }
     let rows = rows(report);
     let totals = passed_ects(&rows);
@@ -175,7 +182,7 @@ fn report_block(w: &mut Writer<'_>, report: &Report, lang: &str) {
     w.space(GAP / 2.0);
     if rows.is_empty() {
         w.paragraph(
-            "No learning opportunities.",
+            t.no_learning_opportunities,
             TABLE_SIZE,
             Style::Regular,
             MARGIN_X,
@@ -191,7 +198,11 @@ fn report_block(w: &mut Writer<'_>, report: &Report, lang: &str) {
     w.rule(0.6, 120);
     w.space(ROW_PAD);
     w.keep(TABLE_SIZE * LEADING);
-    let total = format!("Total ECTS credits (passed): {totals}");
+    let total = format!(
+        "{}: {}",
+        t.total_passed,
+        w.lang.decimal(&totals.to_string())
+    );
     w.line_right(&total, TABLE_SIZE, Style::Bold, CREDITS_RIGHT);
 }
 
@@ -262,25 +273,31 @@ fn passed_ects(rows: &[Row<'_>]) -> CreditSum {
     sum
 }
 
-fn status_label(los: &LearningOpportunitySpecification) -> String {
+fn status_label(los: &LearningOpportunitySpecification, t: &Labels) -> String {
     match los.specifies.as_ref().map(|i| i.effective_status()) {
         None => String::new(),
-        Some(LoiStatus::Passed) => "passed".into(),
-        Some(LoiStatus::Failed) => "failed".into(),
-        Some(LoiStatus::InProgress) => "in progress".into(),
+        Some(LoiStatus::Passed) => t.passed.into(),
+        Some(LoiStatus::Failed) => t.failed.into(),
+        Some(LoiStatus::InProgress) => t.in_progress.into(),
         Some(LoiStatus::Other(s)) => s,
     }
 }
 
-fn credit_label(los: &LearningOpportunitySpecification) -> String {
+fn credit_label(los: &LearningOpportunitySpecification, lang: Lang) -> String {
     if let Some(v) = ects_value(los) {
-        return v.to_string();
+        return lang.decimal(v);
     }
     // No ECTS: show another scheme's value with its name rather than nothing.
     los.specifies
         .as_ref()
         .and_then(|i| i.credits.iter().find(|c| c.value.is_some()))
-        .and_then(|c| Some(format!("{} {}", c.value.as_deref()?, c.scheme)))
+        .and_then(|c| {
+            Some(format!(
+                "{} {}",
+                lang.decimal(c.value.as_deref()?),
+                c.scheme
+            ))
+        })
         .unwrap_or_default()
 }
 
@@ -308,6 +325,7 @@ fn wrap_for(
 }
 
 fn table_header(w: &mut Writer<'_>) {
+    let t = w.labels;
     let h = TABLE_SIZE * LEADING + 2.0 * ROW_PAD;
     w.keep(h);
     let base = w.y + ROW_PAD + TABLE_SIZE;
@@ -315,20 +333,28 @@ fn table_header(w: &mut Writer<'_>) {
     w.text_at(
         MARGIN_X,
         base,
-        "Learning opportunity",
+        t.col_learning_opportunity,
         TABLE_SIZE,
         s,
         TITLE_WIDTH,
     );
-    w.text_at(DATE_X, base, "Date", TABLE_SIZE, s, DATE_WIDTH);
-    w.text_at(RESULT_X, base, "Result", TABLE_SIZE, s, RESULT_WIDTH);
-    w.text_at(STATUS_X, base, "Status", TABLE_SIZE, s, STATUS_WIDTH);
-    w.text_right(CREDITS_RIGHT, base, "ECTS", TABLE_SIZE, s, CREDITS_WIDTH);
+    w.text_at(DATE_X, base, t.col_date, TABLE_SIZE, s, DATE_WIDTH);
+    w.text_at(RESULT_X, base, t.col_result, TABLE_SIZE, s, RESULT_WIDTH);
+    w.text_at(STATUS_X, base, t.col_status, TABLE_SIZE, s, STATUS_WIDTH);
+    w.text_right(
+        CREDITS_RIGHT,
+        base,
+        t.col_ects,
+        TABLE_SIZE,
+        s,
+        CREDITS_WIDTH,
+    );
     w.y += h;
     w.rule(0.6, 120);
 }
 
 fn table_row(w: &mut Writer<'_>, row: &Row<'_>, lang: &str, issuer: &str) {
+    let (t, page_lang) = (w.labels, w.lang);
     let los = row.los;
     let indent = row.depth.min(MAX_INDENT_LEVELS) as f32 * INDENT;
     let style = if los.has_part.is_empty() {
@@ -338,7 +364,7 @@ fn table_row(w: &mut Writer<'_>, row: &Row<'_>, lang: &str, issuer: &str) {
     };
     let title = pick_lang(&los.titles, lang)
         .or_else(|| los.identifiers.first().map(|i| i.value.as_str()))
-        .unwrap_or("(untitled)");
+        .unwrap_or(t.untitled);
     let title_lines = wrap_for(
         w,
         title,
@@ -350,7 +376,7 @@ fn table_row(w: &mut Writer<'_>, row: &Row<'_>, lang: &str, issuer: &str) {
     let inst = los.specifies.as_ref();
     let date = inst
         .and_then(|i| i.date.as_deref().or(i.start.as_deref()))
-        .map(display_date)
+        .map(|d| page_lang.date(&display_date(d)))
         .unwrap_or_default();
     let result = inst
         .and_then(|i| i.result_label.as_deref())
@@ -358,7 +384,7 @@ fn table_row(w: &mut Writer<'_>, row: &Row<'_>, lang: &str, issuer: &str) {
     let result_lines = wrap_for(w, result, TABLE_SIZE, Style::Regular, RESULT_WIDTH, 2);
     let status_lines = wrap_for(
         w,
-        &status_label(los),
+        &status_label(los, t),
         TABLE_SIZE,
         Style::Regular,
         STATUS_WIDTH,
@@ -374,7 +400,7 @@ fn table_row(w: &mut Writer<'_>, row: &Row<'_>, lang: &str, issuer: &str) {
     if w.y + h > CONTENT_BOTTOM {
         w.new_page();
         w.paragraph(
-            &format!("{issuer} (continued)"),
+            &format!("{issuer} ({})", t.continued),
             BODY_SIZE,
             Style::Bold,
             MARGIN_X,
@@ -416,7 +442,7 @@ fn table_row(w: &mut Writer<'_>, row: &Row<'_>, lang: &str, issuer: &str) {
     w.text_right(
         CREDITS_RIGHT,
         base,
-        &credit_label(los),
+        &credit_label(los, page_lang),
         TABLE_SIZE,
         Style::Regular,
         CREDITS_WIDTH,
@@ -429,15 +455,21 @@ fn table_row(w: &mut Writer<'_>, row: &Row<'_>, lang: &str, issuer: &str) {
 /// next thing would cross [`CONTENT_BOTTOM`].
 struct Writer<'f> {
     fonts: &'f Fonts,
+    /// The transcript's own words, in the PDF's language.
+    labels: &'static Labels,
+    /// How numbers and dates are written.
+    lang: Lang,
     pages: Vec<Page>,
     /// Top of the free space on the current page.
     y: f32,
 }
 
 impl<'f> Writer<'f> {
-    fn new(fonts: &'f Fonts) -> Self {
+    fn new(fonts: &'f Fonts, labels: &'static Labels, lang: Lang) -> Self {
         Self {
             fonts,
+            labels,
+            lang,
             pages: vec![Page::default()],
             y: MARGIN_TOP,
         }
@@ -610,6 +642,72 @@ mod tests {
             [0, 1, 1, 2, 2, 0, 1]
         );
         assert_eq!(passed_ects(&rows).to_string(), "32.5");
+    }
+
+    #[test]
+    fn a_german_transcript_speaks_german_with_german_numbers() {
+        let fonts = Fonts::load().expect("font");
+        let r = report(vec![
+            Los::course(
+                "1",
+                LangText::new("Algebra"),
+                loi(LoiStatus::Passed, "7.5").with_date("2026-01-15"),
+            ),
+            Los::course("2", LangText::new("B"), loi(LoiStatus::Failed, "10")),
+        ]);
+        let elmo = Elmo::new(
+            Learner::new("Åsa", "Ødegård").with_bday("1999-04-12"),
+            "2024-06-01T12:00:00Z",
+        )
+        .with_report(r);
+        let text_of = |lang: &str| {
+            let opts = TranscriptOptions {
+                lang: lang.into(),
+                provider_name: "test".into(),
+                generated_at: "now".into(),
+            };
+            layout_transcript(&elmo, &opts, &fonts)
+                .iter()
+                .flat_map(|p| &p.ops)
+                .filter_map(|op| match op {
+                    Op::Text { text, .. } => Some(text.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let de = text_of("de");
+        for needle in [
+            "Geburtsdatum: 12.04.1999",
+            "Ausgestellt: 01.06.2024",
+            "15.01.2026",
+            "7,5",
+            "nicht bestanden",
+            "ECTS-Punkte insgesamt (bestanden): 7,5",
+            "Leistung",
+        ] {
+            assert!(de.contains(needle), "{needle:?} missing:\n{de}");
+        }
+        assert!(
+            !de.contains("Date of birth") && !de.contains("passed"),
+            "{de}"
+        );
+        let fr = text_of("fr");
+        assert!(
+            fr.contains("Date de naissance : 12/04/1999")
+                || fr.contains("Date de naissance: 12/04/1999"),
+            "{fr}"
+        );
+        assert!(fr.contains("non validé") && fr.contains("7,5"), "{fr}");
+        assert!(
+            !de.contains("Page 1 of"),
+            "the footer is laid out by render.rs"
+        );
+        let en = text_of("en");
+        assert!(
+            en.contains("Date of birth: 12 Apr 1999") && en.contains("7.5"),
+            "{en}"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@
 mod content;
 mod credits;
 mod fonts;
+mod labels;
 mod layout;
 mod render;
 
@@ -51,7 +52,9 @@ pub const MAX_TEXT_CHARS: usize = 1000;
 pub struct TranscriptOptions {
     /// BCP 47 language tag used to pick titles (issuer, courses) when the ELMO document has
     /// them in several languages, e.g. `"en"`; falls back to English, then to the first title.
-    /// Also recorded as the PDF's document language. Labels ("Date of birth", …) are English.
+    /// Also recorded as the PDF's document language, and the language of the transcript's own
+    /// words ("Date of birth", statuses, the footer) and of its numbers and dates: English,
+    /// German or French (`emrex_i18n`); other tags get English labels.
     pub lang: String,
     /// Who produced the PDF, printed in the footer of every page, e.g. `"EMREX NCP
     /// (development)"`, so a printed page says where it came from.

@@ -16,8 +16,8 @@ use krilla::page::PageSettings;
 use krilla::paint::Stroke;
 use krilla::text::TextDirection;
 
-use crate::content::TITLE;
 use crate::fonts::{Fonts, Style};
+use crate::labels::labels;
 use crate::layout::{
     CONTENT_WIDTH, FOOTER_BASELINE, MARGIN_X, Op, PAGE_HEIGHT, PAGE_WIDTH, Page, ellipsize,
 };
@@ -81,7 +81,7 @@ fn render_with(
     let date = pdf_date(&elmo.generated_date);
 
     let mut metadata = Metadata::new()
-        .title(document_title(elmo))
+        .title(document_title(elmo, labels(&opts.lang).0.title))
         .creator(format!("emrex-pdf {}", env!("CARGO_PKG_VERSION")))
         .creation_date(date);
     let lang = opts.lang.trim();
@@ -113,7 +113,7 @@ fn render_with(
             .ok_or_else(|| RenderError::Other("invalid page size".into()))?;
         let mut pdf_page = doc.start_page_with(settings);
         let mut surface = pdf_page.surface();
-        let footer = footer_ops(fonts, &footer_left, i + 1, total);
+        let footer = footer_ops(fonts, &opts.lang, &footer_left, i + 1, total);
         for op in page.ops.iter().chain(&footer) {
             match op {
                 Op::Text {
@@ -163,7 +163,7 @@ fn render_with(
 
 /// Title in the PDF's document information: the heading and the learner's name, so a file
 /// manager or viewer tab says whose transcript it is.
-fn document_title(elmo: &Elmo) -> String {
+fn document_title(elmo: &Elmo, title: &str) -> String {
     let name: String = format!(
         "{} {}",
         elmo.learner.given_names.trim(),
@@ -174,9 +174,9 @@ fn document_title(elmo: &Elmo) -> String {
     .take(200)
     .collect();
     if name.is_empty() {
-        TITLE.to_string()
+        title.to_string()
     } else {
-        format!("{TITLE}: {name}")
+        format!("{title}: {name}")
     }
 }
 
@@ -191,20 +191,24 @@ fn footer_left(fonts: &Fonts, opts: &TranscriptOptions, total: usize) -> String 
         .collect();
     let left = parts.join(" · ");
     let measure = |s: &str| face.width(s, FOOTER_SIZE);
-    let room = CONTENT_WIDTH - measure(&page_label(total, total)) - 12.0;
+    let room = CONTENT_WIDTH - measure(&page_label(&opts.lang, total, total)) - 12.0;
     if left.is_empty() || room <= 0.0 {
         return String::new();
     }
     ellipsize(&left, room, &measure)
 }
 
-fn page_label(n: usize, total: usize) -> String {
-    format!("Page {n} of {total}")
+fn page_label(lang: &str, n: usize, total: usize) -> String {
+    labels(lang)
+        .0
+        .page
+        .replace("{n}", &n.to_string())
+        .replace("{total}", &total.to_string())
 }
 
-fn footer_ops(fonts: &Fonts, left: &str, n: usize, total: usize) -> Vec<Op> {
+fn footer_ops(fonts: &Fonts, lang: &str, left: &str, n: usize, total: usize) -> Vec<Op> {
     let face = fonts.face(Style::Regular);
-    let page = page_label(n, total);
+    let page = page_label(lang, n, total);
     let page_w = face.width(&page, FOOTER_SIZE);
     let right = MARGIN_X + CONTENT_WIDTH;
     let mut ops = vec![

@@ -108,8 +108,20 @@ struct Rendered {
 
 impl Rendered {
     fn new(elmo: &Elmo) -> Self {
+        Self::in_lang(elmo, "en")
+    }
+
+    fn in_lang(elmo: &Elmo, lang: &str) -> Self {
         let xml = to_xml_v17(elmo).into_bytes();
-        let bytes = transcript_pdf(elmo, &xml, &opts()).expect("PDF");
+        let bytes = transcript_pdf(
+            elmo,
+            &xml,
+            &TranscriptOptions {
+                lang: lang.into(),
+                ..opts()
+            },
+        )
+        .expect("PDF");
         let dir = tempfile::tempdir().expect("temp dir");
         let pdf = dir.path().join("transcript.pdf");
         std::fs::write(&pdf, &bytes).expect("write PDF");
@@ -162,7 +174,7 @@ fn pdftotext_gets_names_titles_and_totals_back() {
         assert!(text.contains("Transcript of Records — EMREX"), "{text}");
         assert!(text.contains("University of Oslo"), "{text}");
         assert!(
-            text.contains("1999-12-31") && text.contains("01019912345"),
+            text.contains("31 Dec 1999") && text.contains("01019912345"),
             "{text}"
         );
         for t in &ts {
@@ -176,6 +188,37 @@ fn pdftotext_gets_names_titles_and_totals_back() {
             "{text}"
         );
         assert!(text.contains("Page 1 of 1"), "{text}");
+    }
+}
+
+/// The transcript in German and French, as poppler reads it back: labels, statuses, the
+/// footer, numbers and dates in the language (issue #16, item 8).
+#[test]
+fn pdftotext_reads_german_and_french_transcripts() {
+    let elmo = elmo_with("Åsa", "Ødegård", &titles(10));
+    let de = Rendered::in_lang(&elmo, "de").text();
+    for needle in [
+        "Geburtsdatum: 31.12.1999",
+        "ECTS-Punkte insgesamt (bestanden): 52,5",
+        "nicht bestanden",
+        "01.06.2024",
+        "7,5",
+        "Seite 1 von 1",
+    ] {
+        assert!(de.contains(needle), "{needle:?} missing:\n{de}");
+    }
+    assert!(
+        !de.contains("Date of birth") && !de.contains("Page 1 of 1"),
+        "{de}"
+    );
+    let fr = Rendered::in_lang(&elmo, "fr").text();
+    for needle in [
+        "Date de naissance: 31/12/1999",
+        "non validé",
+        "52,5",
+        "Page 1 sur 1",
+    ] {
+        assert!(fr.contains(needle), "{needle:?} missing:\n{fr}");
     }
 }
 

@@ -94,11 +94,13 @@ impl AdminServer {
 
 /// The admin routes, for embedding elsewhere (e.g. a service's own HTTP server in development).
 pub fn router(readiness: Readiness, metrics: Metrics) -> Router {
-    Router::new()
-        .route("/live", get(live))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics_handler))
-        .with_state(AdminState { readiness, metrics })
+    crate::http::with_plain_headers(
+        Router::new()
+            .route("/live", get(live))
+            .route("/ready", get(ready))
+            .route("/metrics", get(metrics_handler))
+            .with_state(AdminState { readiness, metrics }),
+    )
 }
 
 async fn live() -> &'static str {

@@ -6,6 +6,8 @@
 
 use std::{future::Future, net::SocketAddr};
 
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::Response;
 use axum::{Router, serve::ListenerExt as _};
 use tokio::net::TcpListener;
 
@@ -114,4 +116,39 @@ impl BoundHttpServer {
         tracing::info!(server = name, "HTTP server stopped");
         Ok(())
     }
+}
+
+/// The headers every non-page answer carries (JSON lists, `/metrics`, `/live`, the empty 404 and
+/// 405 answers of a router): `X-Content-Type-Options: nosniff` always, and unless the handler
+/// chose its own, `Cache-Control: no-store`, `Content-Security-Policy: default-src 'none';
+/// frame-ancestors 'none'` (nothing in such an answer may run or be framed) and
+/// `Referrer-Policy: no-referrer`. Browser pages get more from `emrex_web::secure`.
+pub async fn plain_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    set_default(h, header::CACHE_CONTROL, "no-store");
+    set_default(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    );
+    set_default(h, header::REFERRER_POLICY, "no-referrer");
+    response
+}
+
+fn set_default(h: &mut HeaderMap, name: HeaderName, value: &'static str) {
+    if !h.contains_key(&name) {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+}
+
+/// `router` with [`plain_headers`] on every answer, its fallback and method rejections included.
+pub fn with_plain_headers<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.layer(axum::middleware::map_response(plain_headers))
 }

@@ -1,5 +1,12 @@
 //! Log setup: one `tracing` subscriber per process, plain or JSON, filtered by
 //! [`LogConfig::filter`]. `log` records (rustls, hyper) are bridged into it.
+//!
+//! Plain lines are coloured only when standard output is a terminal and `NO_COLOR` is unset or
+//! empty (<https://no-color.org>): a log file or a pipe to `grep`/a collector gets no ANSI escape
+//! codes (issue #16 item 13).
+
+use std::ffi::OsStr;
+use std::io::IsTerminal as _;
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
@@ -34,8 +41,12 @@ pub fn init_tracing(config: &LogConfig) -> Result<TracingInit, TelemetryError> {
         error: source,
     })?;
     let registry = tracing_subscriber::registry().with(filter);
+    let colour = colour_wanted(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let result = match config.format {
-        LogFormat::Plain => registry.with(fmt::layer()).try_init(),
+        LogFormat::Plain => registry.with(fmt::layer().with_ansi(colour)).try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()
@@ -51,9 +62,24 @@ pub fn init_tracing(config: &LogConfig) -> Result<TracingInit, TelemetryError> {
     })
 }
 
+/// Whether plain log lines get ANSI colours: only on a terminal (`on_terminal`: standard output,
+/// where the lines go, is one), and not when `NO_COLOR` (`no_color`) is set to anything non-empty.
+pub fn colour_wanted(on_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    on_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour_wanted(true, None));
+        assert!(colour_wanted(true, Some(OsStr::new(""))));
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(!colour_wanted(false, None));
+        assert!(!colour_wanted(false, Some(OsStr::new(""))));
+    }
 
     #[test]
     fn second_call_is_ignored_and_bad_filter_is_an_error() {

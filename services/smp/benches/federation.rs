@@ -85,7 +85,18 @@ async fn exchange(fed: &Fed, full: bool) -> (Duration, Duration, Duration) {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let t = Instant::now();
-        let result = a.post(&ret, &pairs).await;
+        // Post/redirect/get: the return answers 303 to the durable result page.
+        let posted = a.post(&ret, &pairs).await;
+        assert_eq!(posted.status, 303, "{}", posted.body);
+        let location = posted
+            .location
+            .expect("the return redirects to the result page");
+        let page = if location.starts_with('/') {
+            format!("{}{location}", fed.smp)
+        } else {
+            location
+        };
+        let result = a.get(&page).await;
         smp_time = t.elapsed();
         assert!(
             result.body.contains("data-kind=\"Verified\""),
@@ -133,7 +144,7 @@ fn main() {
         let core = Arc::new(SmpCore::new(
             Arc::new(store),
             Arc::new(move || snapshot.clone()),
-            Settings { public_url: smp.clone(), dev_mode: true, chooser: true, ttl: Duration::from_secs(600), budget: Default::default() },
+            Settings { public_url: smp.clone(), dev_mode: true, chooser: true, ttl: Duration::from_secs(600), budget: Default::default(), clock_skew: Duration::from_secs(300) },
             SmpMetrics::default(),
         ));
         let router = emrex_smp::http::router(core);

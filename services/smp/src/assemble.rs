@@ -83,6 +83,7 @@ pub async fn assemble(
                 chooser: config.dev_mode || config.http.chooser,
                 ttl: config.exchange.ttl,
                 budget: config.exchange.budget(),
+                clock_skew: config.exchange.clock_skew,
             },
             metrics,
         )

@@ -70,6 +70,10 @@ pub struct ExchangeConfig {
     pub max_decoded_bytes: usize,
     /// Largest inflated/compressed ratio (gzip bombs).
     pub max_ratio: usize,
+    /// How far an NCP's clock may be off ours: a returned document must have been generated
+    /// after the exchange started (and before it arrived), give or take this much.
+    #[serde(with = "emrex_runtime::config::duration")]
+    pub clock_skew: Duration,
 }
 
 impl Default for ExchangeConfig {
@@ -80,6 +84,7 @@ impl Default for ExchangeConfig {
             max_encoded_bytes: b.max_encoded_bytes,
             max_decoded_bytes: b.max_decoded_bytes,
             max_ratio: b.max_ratio,
+            clock_skew: Duration::from_secs(5 * 60),
         }
     }
 }

@@ -152,6 +152,7 @@ pub fn to_proto(record: &ExchangeRecord) -> pb::Exchange {
             OutcomeKind::SignatureInvalid => pb::OutcomeKind::SignatureInvalid,
             OutcomeKind::Undecodable => pb::OutcomeKind::Undecodable,
             OutcomeKind::NcpReturned => pb::OutcomeKind::NcpReturned,
+            OutcomeKind::Stale => pb::OutcomeKind::Stale,
         }) as i32,
         return_code: outcome.map(|o| o.return_code.clone()).unwrap_or_default(),
         return_message: outcome
@@ -237,7 +238,7 @@ impl<S: SmpStore> SmpApi for SmpService<S> {
             Err(StartError::UnknownNcp) => {
                 Err(Status::not_found("EMREG lists no NCP with this acronym"))
             }
-            Err(StartError::Invalid(m)) => Err(Status::invalid_argument(m)),
+            Err(StartError::Invalid(m)) => Err(Status::invalid_argument(m.to_string())),
             Err(StartError::Store(e)) => Err(internal(e)),
         }
     }

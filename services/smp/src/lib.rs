@@ -10,12 +10,13 @@
 //! * [`store`]: every exchange with its raw response, decoded XML and verdict (SQLite or
 //!   PostgreSQL);
 //! * [`http`] and [`pages`]: the chooser, the hand-over page, the return endpoint, the result
-//!   page; [`grpc`]: `emrex.smp.v1.Smp` for the SIS.
+//!   page, in English, German and French ([`i18n`]); [`grpc`]: `emrex.smp.v1.Smp` for the SIS.
 
 mod assemble;
 pub mod config;
 pub mod grpc;
 pub mod http;
+pub mod i18n;
 pub mod judge;
 pub mod links;
 pub mod model;

@@ -27,6 +27,10 @@ pub enum OutcomeKind {
     SignatureInvalid,
     /// The `elmo` parameter could not be decoded or parsed (budget exceeded, not gzip, not ELMO).
     Undecodable,
+    /// Signed correctly, but not made for this exchange: its signed `generatedDate` is before
+    /// the exchange started (or after it ended), beyond the allowed clock skew, or missing — a
+    /// transcript from an earlier exchange posted into this one (see `judge`).
+    Stale,
     /// The NCP answered without results: `NCP_CANCEL`, `NCP_NO_RESULTS`, `NCP_ERROR` (or an
     /// unknown code); see `return_code` / `return_message`.
     NcpReturned,

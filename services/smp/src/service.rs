@@ -11,7 +11,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
-use crate::judge::{ReturnForm, Trust, judge};
+use crate::judge::{FormProblem, ReturnForm, Trust, Window, judge};
 use crate::model::{ExchangeRecord, Outcome, OutcomeKind, Person, Status};
 use crate::registry::Snapshot;
 use crate::store::{Completion, SmpStore, StoreError};
@@ -33,6 +33,9 @@ pub struct Settings {
     pub ttl: Duration,
     /// Decoding budget for the `elmo` parameter.
     pub budget: Budget,
+    /// How far an NCP's clock may be off ours when a document is bound to its exchange by its
+    /// `generatedDate` (see [`crate::judge`]).
+    pub clock_skew: Duration,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -80,10 +83,23 @@ impl SmpMetrics {
 pub enum StartError {
     #[error("EMREG lists no NCP with this acronym")]
     UnknownNcp,
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidStart),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What is wrong with the person or reference an exchange was to start for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidStart {
+    #[error("names longer than 200 characters")]
+    NamesTooLong,
+    #[error("the person needs a name")]
+    NoName,
+    #[error("birth_date must be YYYY-MM-DD")]
+    BirthDate,
+    #[error("sis_reference longer than 256 bytes")]
+    SisReference,
 }
 
 /// Why a return hop was refused (nothing recorded).
@@ -95,6 +111,21 @@ pub enum ReturnRefused {
     Replayed,
     #[error("this exchange has expired")]
     Expired,
+    /// Not a well-formed EMREX response (a duplicated or missing field).
+    #[error("malformed response: {0}")]
+    Malformed(#[from] FormProblem),
+}
+
+impl ReturnRefused {
+    /// The `reason` label of `emrex_smp_returns_refused_total`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            ReturnRefused::Unknown => "unknown",
+            ReturnRefused::Replayed => "replayed",
+            ReturnRefused::Expired => "expired",
+            ReturnRefused::Malformed(_) => "malformed",
+        }
+    }
 }
 
 /// The SMP core.
@@ -160,20 +191,20 @@ impl<S: SmpStore> SmpCore<S> {
         acronym: &str,
         sis_reference: &str,
     ) -> Result<ExchangeRecord, StartError> {
-        let bad = |m: &str| Err(StartError::Invalid(m.to_string()));
+        let bad = |why: InvalidStart| Err(StartError::Invalid(why));
         if person.given_names.chars().count() > 200 || person.family_name.chars().count() > 200 {
-            return bad("names longer than 200 characters");
+            return bad(InvalidStart::NamesTooLong);
         }
         if person.given_names.trim().is_empty() && person.family_name.trim().is_empty() {
-            return bad("the person needs a name");
+            return bad(InvalidStart::NoName);
         }
         if let Some(d) = &person.birth_date
             && emrex_elmo::dates::parse_date(d).is_none()
         {
-            return bad("birth_date must be YYYY-MM-DD");
+            return bad(InvalidStart::BirthDate);
         }
         if sis_reference.len() > 256 {
-            return bad("sis_reference longer than 256 bytes");
+            return bad(InvalidStart::SisReference);
         }
         let snapshot = (self.registry)();
         let ncp = snapshot.by_acronym(acronym).ok_or(StartError::UnknownNcp)?;
@@ -208,27 +239,29 @@ impl<S: SmpStore> SmpCore<S> {
         ]
     }
 
-    /// Receives a return hop: judges it against the NCP the exchange was started with and
-    /// records the outcome, the raw body and the decoded XML, once.
+    /// Receives a return hop (an `application/x-www-form-urlencoded` body): judges it against
+    /// the NCP the exchange was started with and records the outcome, the raw body and the
+    /// decoded XML, once. A malformed form is refused before anything is looked up.
     pub async fn receive(
         &self,
         raw: Vec<u8>,
     ) -> Result<Result<ExchangeRecord, ReturnRefused>, StoreError> {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&raw).into_owned().collect();
-        let form = ReturnForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let refuse = |r: ReturnRefused| {
             self.metrics
                 .refused_returns
                 .get_or_create(&ReasonLabels {
-                    reason: format!("{r:?}").to_lowercase(),
+                    reason: r.reason().into(),
                 })
                 .inc();
             tracing::info!(reason = %r, "return hop refused");
             Ok(Err(r))
         };
-        if form.session_id.is_empty() || form.session_id.len() > 128 {
-            return refuse(ReturnRefused::Unknown);
-        }
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&raw).into_owned().collect();
+        let form = match ReturnForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
+            Ok(f) => f,
+            Err(problem) => return refuse(problem.into()),
+        };
         let Some(record) = self.store.get(&form.session_id).await? else {
             return refuse(ReturnRefused::Unknown);
         };
@@ -240,6 +273,11 @@ impl<S: SmpStore> SmpCore<S> {
             return refuse(ReturnRefused::Expired);
         }
         let snapshot = (self.registry)();
+        let window = Window {
+            started_unix: record.created_unix,
+            received_unix: now,
+            skew: i64::try_from(self.settings.clock_skew.as_secs()).unwrap_or(i64::MAX),
+        };
         let judgement = match snapshot.by_acronym(&record.ncp_acronym) {
             Some(ncp) => judge(
                 &form,
@@ -249,6 +287,7 @@ impl<S: SmpStore> SmpCore<S> {
                 },
                 &record.person,
                 &self.settings.budget,
+                &window,
             ),
             None => {
                 let mut j = judge(
@@ -259,6 +298,7 @@ impl<S: SmpStore> SmpCore<S> {
                     },
                     &record.person,
                     &self.settings.budget,
+                    &window,
                 );
                 if j.outcome.kind == OutcomeKind::SignatureInvalid {
                     j.outcome.detail = format!(

@@ -34,12 +34,18 @@ fn ncp_key(name: &str) -> (SigningKey, PinnedCert) {
     )
 }
 
+/// A document about `given family` generated now (so it can be an answer to an exchange that
+/// started a moment ago).
 fn document(given: &str, family: &str, bday: &str) -> Vec<u8> {
-    let elmo = Elmo::new(
-        Learner::new(given, family).with_bday(bday),
-        "2026-01-01T00:00:00Z",
-    )
-    .with_report(
+    document_at(given, family, bday, &now())
+}
+
+fn now() -> String {
+    emrex_elmo::dates::format_date_time_utc(std::time::SystemTime::now())
+}
+
+fn document_at(given: &str, family: &str, bday: &str, generated: &str) -> Vec<u8> {
+    let elmo = Elmo::new(Learner::new(given, family).with_bday(bday), generated).with_report(
         Report::new(
             Issuer::new(
                 LangText::new("Test University"),
@@ -99,6 +105,7 @@ async fn core(ncps: Vec<RegistryNcp>, ttl: Duration) -> Fixture {
                 chooser: false,
                 ttl,
                 budget: Budget::default(),
+                clock_skew: Duration::from_secs(300),
             },
             SmpMetrics::default(),
         ),
@@ -229,6 +236,23 @@ async fn every_return_is_recorded_with_its_outcome_and_nothing_else_changes() {
             OutcomeKind::IdentityMismatch,
         ),
         (
+            "birth day and month swapped at the SIS",
+            Person::new("Åsa", "Ødegård", Some("1999-12-04")),
+            signed(&key_a, &good),
+            "NCP_OK",
+            OutcomeKind::IdentityReview,
+        ),
+        (
+            "a transcript from an earlier exchange",
+            asa(),
+            signed(
+                &key_a,
+                &document_at("Åsa", "Ødegård", "1999-04-12", "2026-01-01T00:00:00Z"),
+            ),
+            "NCP_OK",
+            OutcomeKind::Stale,
+        ),
+        (
             "cancel",
             asa(),
             String::new(),
@@ -261,6 +285,17 @@ async fn every_return_is_recorded_with_its_outcome_and_nothing_else_changes() {
         assert_eq!(o.kind, kind, "{name}: {}", o.detail);
         assert_eq!(o.return_code, code, "{name}");
         assert_eq!(done.status, Status::Completed);
+        if kind == OutcomeKind::Stale {
+            assert!(
+                o.detail.contains("before this exchange started"),
+                "{}",
+                o.detail
+            );
+            assert!(
+                done.elmo_xml.is_some(),
+                "the document is kept, not imported"
+            );
+        }
         if kind == OutcomeKind::IdentityMismatch {
             let id = o.identity.expect("identity");
             assert!(id.score < 0.5 && !id.reasons.is_empty(), "{id:?}");
@@ -313,25 +348,47 @@ async fn the_real_danish_response_verifies_when_its_entry_is_flagged_legacy() {
         .learner;
     let right = Person::from(&learner);
 
-    for (legacy, person, expect) in [
+    // The document was generated in January 2017: it can only be the answer to an exchange
+    // that started then. Today it is a stale transcript (issue #16, item 10).
+    let generated = emrex_elmo::parse(&xml, &Default::default())
+        .expect("parse")
+        .generated_date;
+    let (generated_unix, _) =
+        emrex_smp::judge::date_time_unix(&generated).expect("a dated document");
+    for (legacy, person, started, expect) in [
         (
             true,
             right.clone(),
+            Some(generated_unix - 60),
             vec![OutcomeKind::Verified, OutcomeKind::IdentityReview],
         ),
         (
             true,
             Person::new("Zoë", "Łukasiewicz", Some("2000-11-02")),
+            Some(generated_unix - 60),
             vec![OutcomeKind::IdentityMismatch],
         ),
-        (false, right.clone(), vec![OutcomeKind::SignatureInvalid]),
+        (
+            false,
+            right.clone(),
+            Some(generated_unix - 60),
+            vec![OutcomeKind::SignatureInvalid],
+        ),
+        (true, right.clone(), None, vec![OutcomeKind::Stale]),
     ] {
         let f = core(
             vec![entry("DK", vec![cert.clone()], legacy)],
             Duration::from_secs(600),
         )
         .await;
-        let r = f.core.start(person, "DK", "").await.expect("start");
+        let mut r = f.core.start(person, "DK", "").await.expect("start");
+        if let Some(started) = started {
+            // The same exchange as if it had started then (a fresh record with that start).
+            let mut then = r.clone();
+            then.session_id = format!("{}-2016", &r.session_id[..20]);
+            then.created_unix = started;
+            r = f.core.store.insert(then).await.expect("insert");
+        }
         let done = f
             .core
             .receive(body(&r.session_id, "NCP_OK", param))
@@ -347,7 +404,16 @@ async fn the_real_danish_response_verifies_when_its_entry_is_flagged_legacy() {
         );
         if legacy {
             assert_eq!(o.signer_index, Some(0));
+        }
+        if started.is_some() && legacy {
             assert!(o.identity.is_some(), "identity judged");
+        }
+        if started.is_none() {
+            assert!(
+                o.identity.is_none(),
+                "a stale document is not judged further"
+            );
+            assert!(o.detail.contains(&generated), "{}", o.detail);
         }
     }
 }
@@ -631,4 +697,233 @@ async fn the_return_endpoint_answers_refusals_with_status_codes() {
     );
     let huge = vec![b'a'; emrex_smp::http::MAX_RETURN_BYTES + 1];
     assert_eq!(post(huge).await.expect("post").status().as_u16(), 413);
+}
+
+/// Issue #16, items 2, 4, 11 and 12 over HTTP: the return endpoint refuses what is not a
+/// well-formed EMREX form (415 for other bodies, 400 for duplicated or missing fields) and
+/// records nothing; an expired hand-over is refused at once with a way to start again; a start
+/// form with a mistake comes back filled in; framework rejections and empty answers are pages
+/// with the security headers; the pages follow the language switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_return_endpoint_is_strict_and_no_page_is_a_dead_end() {
+    let (key, cert) = ncp_key("ncp-a");
+    let mut f = core(
+        vec![entry("A", vec![cert], false)],
+        Duration::from_secs(600),
+    )
+    .await;
+    f.core.settings.chooser = true;
+    let core = Arc::new(f.core);
+    let base = serve(core.clone()).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let asa = || Person::new("Åsa", "Ødegård", Some("1999-04-12"));
+    let r = core.start(asa(), "A", "").await.expect("start");
+    let good = signed(&key, &document("Åsa", "Ødegård", "1999-04-12"));
+    let form = |pairs: &[(&str, &str)]| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+    let post = |ctype: Option<&'static str>, body: String| {
+        let mut rq = http.post(format!("{base}/return")).body(body);
+        if let Some(c) = ctype {
+            rq = rq.header("content-type", c);
+        }
+        rq.send()
+    };
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+    let sid = r.session_id.as_str();
+
+    // Bodies that are not forms: 415, whatever they carry.
+    let json = format!(r#"{{"sessionId":"{sid}","returnCode":"NCP_OK","elmo":"{good}"}}"#);
+    for (ctype, body) in [
+        (Some("application/json"), json.clone()),
+        (
+            Some("multipart/form-data; boundary=x"),
+            format!(
+                "--x\r\nContent-Disposition: form-data; name=\"sessionId\"\r\n\r\n{sid}\r\n--x--"
+            ),
+        ),
+        (
+            Some("text/plain"),
+            form(&[
+                ("sessionId", sid),
+                ("returnCode", "NCP_OK"),
+                ("elmo", &good),
+            ]),
+        ),
+        (
+            None,
+            form(&[
+                ("sessionId", sid),
+                ("returnCode", "NCP_OK"),
+                ("elmo", &good),
+            ]),
+        ),
+    ] {
+        let resp = post(ctype, body).await.expect("post");
+        assert_eq!(resp.status().as_u16(), 415, "{ctype:?}");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    }
+    // Malformed forms: 400.
+    for pairs in [
+        vec![
+            ("sessionId", sid),
+            ("sessionId", "other"),
+            ("returnCode", "NCP_OK"),
+            ("elmo", good.as_str()),
+        ],
+        vec![
+            ("sessionId", sid),
+            ("returnCode", "NCP_CANCEL"),
+            ("returnCode", "NCP_OK"),
+            ("elmo", good.as_str()),
+        ],
+        vec![
+            ("sessionId", sid),
+            ("returnCode", "NCP_OK"),
+            ("elmo", good.as_str()),
+            ("elmo", ""),
+        ],
+        vec![("sessionId", sid), ("elmo", good.as_str())],
+        vec![
+            ("sessionId", sid),
+            ("returnCode", ""),
+            ("elmo", good.as_str()),
+        ],
+    ] {
+        let resp = post(FORM, form(&pairs)).await.expect("post");
+        assert_eq!(resp.status().as_u16(), 400, "{pairs:?}");
+        let page = resp.text().await.expect("text");
+        assert!(page.contains("not well formed"), "{page}");
+    }
+    // Nothing of that was recorded: the exchange is still pending and completes normally.
+    let rec = core.store.get(sid).await.expect("get").expect("rec");
+    assert_eq!(rec.status, Status::Pending);
+    let ok = post(
+        FORM,
+        form(&[
+            ("sessionId", sid),
+            ("returnCode", "NCP_OK"),
+            ("returnMessage", ""),
+            ("elmo", &good),
+        ]),
+    )
+    .await
+    .expect("post");
+    assert_eq!(ok.status().as_u16(), 303);
+    let location = ok.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+
+    // The result page: plain words, the code only among the technical details, in German
+    // after the switch, which keeps the link.
+    let page = http
+        .get(format!("{base}{location}&lang=de"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(page.status().as_u16(), 200);
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(cookie.starts_with("emrex-lang=de;"), "{cookie}");
+    let page = page.text().await.expect("text");
+    assert!(page.contains("Ihre Leistungen sind angekommen"), "{page}");
+    assert!(page.contains(r#"lang="de""#));
+    let before_details = &page[..page.find("<details").expect("details")];
+    assert!(!before_details.contains("NCP_OK"));
+    // A duplicated link token is a page with the headers, not a plain-text rejection.
+    let dup = http
+        .get(format!("{base}{location}&t=again"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(dup.status().as_u16(), 403);
+    assert_eq!(dup.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(dup.headers()["x-content-type-options"], "nosniff");
+    // Empty 404 and 405 answers carry the headers too.
+    for (method, path) in [
+        ("GET", "/nothing-here"),
+        ("DELETE", "/return"),
+        ("GET", "/return"),
+    ] {
+        let resp = http
+            .request(method.parse().expect("method"), format!("{base}{path}"))
+            .send()
+            .await
+            .expect("send");
+        assert!(
+            matches!(resp.status().as_u16(), 404 | 405),
+            "{method} {path}"
+        );
+        for h in [
+            "x-content-type-options",
+            "content-security-policy",
+            "x-frame-options",
+            "cache-control",
+            "referrer-policy",
+        ] {
+            assert!(resp.headers().contains_key(h), "{method} {path} lacks {h}");
+        }
+    }
+
+    // An expired hand-over: refused at once (not after the whole NCP flow), with a way back.
+    let mut f2 = self::core(
+        vec![entry("A", vec![ncp_key("x").1], false)],
+        Duration::from_secs(0),
+    )
+    .await;
+    f2.core.settings.chooser = true;
+    let core2 = Arc::new(f2.core);
+    let base2 = serve(core2.clone()).await;
+    let late = core2.start(asa(), "A", "").await.expect("start");
+    let go = http
+        .get(format!("{base2}/go/{}", late.session_id))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(go.status().as_u16(), 410);
+    let go = go.text().await.expect("text");
+    assert!(!go.contains("emrex-go"), "no hand-over form");
+    assert!(go.contains(r#"<a href="/">Start again</a>"#), "{go}");
+    // A fresh one names the institution, not the acronym.
+    let fresh = core.start(asa(), "A", "").await.expect("start");
+    let go = http
+        .get(format!("{base}/go/{}", fresh.session_id))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(go.contains("<h1>Going to A university</h1>"), "{go}");
+
+    // A start form with a mistake comes back filled in, saying what to correct.
+    let again = http
+        .post(format!("{base}/start"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept-language", "fr")
+        .body(form(&[
+            ("given_names", "Åsa"),
+            ("family_name", "Ødegård"),
+            ("birth_date", "12.04.1999"),
+            ("ncp", "A"),
+        ]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(again.status().as_u16(), 422);
+    let again = again.text().await.expect("text");
+    assert!(again.contains("date de naissance"), "{again}");
+    assert!(again.contains(r#"value="Ødegård""#), "{again}");
+    assert!(
+        again.contains(r#"id="ncp-A""#),
+        "the providers are offered again"
+    );
 }

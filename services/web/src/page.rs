@@ -2,18 +2,65 @@
 //!
 //! Pages are rendered with maud, which escapes every interpolation: nothing from a document, a
 //! registry or a request reaches the HTML unescaped. The shell is what makes every page
-//! accessible in the same way: `lang`, a skip link to `main`, the development banner as a
-//! `role="note"`, and one stylesheet from the service's own origin (no external assets).
+//! accessible in the same way: `lang`, a skip link to `main`, the development banner and the
+//! language switch in a `<header>` landmark, and one stylesheet from the service's own origin
+//! (no external assets) that starts with [`COMMON_STYLE`].
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
+use crate::lang::{Lang, in_lang};
+
+/// What every student page looks like, whichever service serves it: served first in each
+/// service's stylesheet, which adds its own colours and components.
+///
+/// * The focus ring is #b45309 (5.0:1 on white; WCAG 2.2 asks 3:1 for focus indicators), two
+///   pixels off the element so it sits on the page's white whatever the element's colour.
+/// * Hosts (`.host`) never break inside: the whole name moves to the next line, and only a name
+///   longer than the line itself wraps.
+/// * Below 600 px, tables marked `rows` become one card per row, each cell labelled by its
+///   column (`data-label`), so a phone never scrolls sideways; the header row stays for screen
+///   readers.
+pub const COMMON_STYLE: &str = r#"
+:root { color-scheme: light; }
+*, *::before, *::after { box-sizing: border-box; }
+body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; line-height: 1.5; overflow-wrap: break-word; }
+main { max-width: 60rem; margin: 0 auto; padding: 1rem 1.25rem 3rem; }
+.skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: 1rem; background: #fff; padding: .5rem; z-index: 10; }
+header.top { border-bottom: 1px solid #c8c8c8; }
+.dev { background: #fff4ce; color: #4d3800; border-bottom: 2px solid #8a6d00; padding: .6rem 1.25rem; font-weight: 600; margin: 0; }
+nav.langs ul { list-style: none; display: flex; flex-wrap: wrap; justify-content: flex-end; gap: .25rem 1.25rem; max-width: 60rem; margin: 0 auto; padding: .4rem 1.25rem; }
+nav.langs a { color: #0b4f8a; } nav.langs a[aria-current] { color: #1a1a1a; font-weight: 700; text-decoration: none; }
+:focus-visible { outline: 3px solid #b45309; outline-offset: 2px; }
+.host { display: inline-block; max-width: 100%; overflow-wrap: anywhere; font-weight: 700; }
+details.tech { margin: 1rem 0; } details.tech summary { cursor: pointer; }
+details.tech dl { margin: .5rem 0 0; } details.tech dt { font-weight: 600; } details.tech dd { margin: 0 0 .5rem; overflow-wrap: anywhere; }
+@media (max-width: 600px) {
+  main { padding: .75rem .75rem 2rem; }
+  table.rows thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+  table.rows, table.rows tbody, table.rows tr, table.rows td { display: block; width: 100%; }
+  table.rows tr { border-bottom: 1px solid #c8c8c8; padding: .5rem 0; }
+  table.rows td, table.rows td.num { border: 0; padding: .1rem 0; text-align: left; white-space: normal; }
+  table.rows td[data-label]::before { content: attr(data-label) ": "; color: #4a4a4a; }
+}
+"#;
+
+/// The language switch of a page: links to the same page in every language.
+#[derive(Debug, Clone, Copy)]
+pub struct LangSwitch<'a> {
+    /// The switch's accessible name in the page's language ("Language", "Sprache", …).
+    pub label: &'a str,
+    /// The page's address without `lang` ([`crate::lang::here_without_lang`]); only pages a
+    /// GET can show again have a switch.
+    pub here: &'a str,
+}
+
 /// The chrome every page of one service shares.
 #[derive(Debug, Clone, Copy)]
 pub struct Shell<'a> {
-    /// The page's language (BCP 47), for `<html lang>`.
-    pub lang: &'a str,
+    /// The page's language, for `<html lang>` and the switch.
+    pub lang: Lang,
     /// Appended to each title (`Title — {site}`), so tabs and history say which service it is.
     pub site: &'a str,
     /// The path of the service's stylesheet (served with [`stylesheet`]).
@@ -22,14 +69,19 @@ pub struct Shell<'a> {
     pub skip_link: &'a str,
     /// The development-mode banner; `None` in production.
     pub dev_banner: Option<&'a str>,
+    /// The language switch; `None` on pages that cannot be shown again by a GET (an answer to a
+    /// POST, an auto-submitting hand-over).
+    pub languages: Option<LangSwitch<'a>>,
 }
 
 impl Shell<'_> {
-    /// A whole page: `title` in the head, `body` inside `<main id="main">`.
+    /// A whole page: `title` in the head, `body` inside `<main id="main">`. The banner and the
+    /// language switch are in a `<header>` landmark, so every piece of content is in a landmark
+    /// (axe-core's `region` rule) and screen-reader users can jump past them.
     pub fn page(&self, title: &str, body: Markup) -> String {
         html! {
             (DOCTYPE)
-            html lang=(self.lang) {
+            html lang=(self.lang.tag()) {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
@@ -39,8 +91,27 @@ impl Shell<'_> {
                 }
                 body {
                     a.skip href="#main" { (self.skip_link) }
-                    @if let Some(banner) = self.dev_banner {
-                        div.dev role="note" id="dev-banner" { (banner) }
+                    @if self.dev_banner.is_some() || self.languages.is_some() {
+                        header.top {
+                            @if let Some(banner) = self.dev_banner {
+                                p.dev role="note" id="dev-banner" { (banner) }
+                            }
+                            @if let Some(switch) = self.languages {
+                                nav.langs aria-label=(switch.label) id="languages" {
+                                    ul {
+                                        @for l in Lang::ALL {
+                                            li {
+                                                a href=(in_lang(switch.here, l)) lang=(l.tag()) hreflang=(l.tag())
+                                                    id={ "lang-" (l.tag()) }
+                                                    aria-current=[(l == self.lang).then_some("true")] {
+                                                    (l.native_name())
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                     main id="main" { (body) }
                 }
@@ -147,11 +218,12 @@ mod tests {
 
     fn shell(dev_banner: Option<&str>) -> Shell<'_> {
         Shell {
-            lang: "de",
+            lang: Lang::De,
             site: "EMREX",
             stylesheet: "/assets/x.css",
-            skip_link: "Skip to content",
+            skip_link: "Zum Inhalt",
             dev_banner,
+            languages: None,
         }
     }
 
@@ -160,10 +232,11 @@ mod tests {
         let page = shell(Some("Dev <b>")).page("A & <i>", html! { p { "body" } });
         assert!(page.starts_with("<!DOCTYPE html><html lang=\"de\">"));
         assert!(page.contains("<title>A &amp; &lt;i&gt; — EMREX</title>"));
-        assert!(page.contains(r##"<a class="skip" href="#main">Skip to content</a>"##));
-        assert!(
-            page.contains(r#"<div class="dev" role="note" id="dev-banner">Dev &lt;b&gt;</div>"#)
-        );
+        assert!(page.contains(r##"<a class="skip" href="#main">Zum Inhalt</a>"##));
+        // The banner is inside a landmark (the header), not loose in the body.
+        assert!(page.contains(
+            r#"<header class="top"><p class="dev" role="note" id="dev-banner">Dev &lt;b&gt;</p></header>"#
+        ));
         assert!(page.contains(r#"<main id="main"><p>body</p></main>"#));
         assert!(page.contains(r#"<link rel="stylesheet" href="/assets/x.css">"#));
         assert!(!page.contains("<script"));
@@ -173,6 +246,37 @@ mod tests {
     fn no_banner_in_production() {
         let page = shell(None).page("T", html! {});
         assert!(!page.contains("dev-banner"));
+        assert!(!page.contains("<header"), "no empty landmark");
+    }
+
+    #[test]
+    fn the_language_switch_links_the_same_page_in_every_language() {
+        let mut s = shell(None);
+        s.languages = Some(LangSwitch {
+            label: "Sprache",
+            here: "/result/a?t=1.x",
+        });
+        let page = s.page("T", html! {});
+        assert!(page.contains(r#"<nav class="langs" aria-label="Sprache" id="languages">"#));
+        assert!(page.contains(
+            r#"<a href="/result/a?t=1.x&amp;lang=fr" lang="fr" hreflang="fr" id="lang-fr">Français</a>"#
+        ));
+        assert!(page.contains(
+            r#"<a href="/result/a?t=1.x&amp;lang=de" lang="de" hreflang="de" id="lang-de" aria-current="true">Deutsch</a>"#
+        ));
+        assert_eq!(page.matches("aria-current").count(), 1);
+    }
+
+    #[test]
+    fn focus_rings_are_visible_on_white() {
+        let rings = crate::contrast::outline_colours(COMMON_STYLE);
+        assert!(!rings.is_empty());
+        for c in rings {
+            let r = crate::contrast::ratio(c, [255, 255, 255]);
+            assert!(r >= 3.0, "focus ring {c:?} is {r:.2}:1 on white");
+        }
+        // The colour the issue found: 2.0:1.
+        assert!(crate::contrast::ratio([0xf2, 0xa9, 0x00], [255, 255, 255]) < 3.0);
     }
 
     #[test]

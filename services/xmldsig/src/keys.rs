@@ -224,14 +224,37 @@ impl SigningKey {
             EcdsaKeyPair::from_private_key_der(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
                 .map_err(bad)
         };
-        let key = match (cert.key_type, &der) {
-            (KeyType::Rsa(_), PrivateKeyDer::Pkcs8(k)) => {
-                PrivateKey::Rsa(RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()).map_err(bad)?)
+        // A PKCS#8 key of the other kind than the certificate's (an RSA key for an EC certificate)
+        // is rejected by aws-lc-rs with an opaque reason ("UnexpectedError"); what the person
+        // needs to hear is that the key and the certificate do not go together.
+        let mismatch_or = |k: &[u8], e: aws_lc_rs::error::KeyRejected| {
+            let other_kind = match cert.key_type {
+                KeyType::Rsa(_) => {
+                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, k).is_ok()
+                }
+                KeyType::EcP256 => RsaKeyPair::from_pkcs8(k).is_ok(),
+            };
+            if other_kind {
+                KeyError::KeyCertificateMismatch
+            } else {
+                bad(e)
             }
+        };
+        let key = match (cert.key_type, &der) {
+            (KeyType::Rsa(_), PrivateKeyDer::Pkcs8(k)) => PrivateKey::Rsa(
+                RsaKeyPair::from_pkcs8(k.secret_pkcs8_der())
+                    .map_err(|e| mismatch_or(k.secret_pkcs8_der(), e))?,
+            ),
             (KeyType::Rsa(_), PrivateKeyDer::Pkcs1(k)) => {
                 PrivateKey::Rsa(RsaKeyPair::from_der(k.secret_pkcs1_der()).map_err(bad)?)
             }
-            (KeyType::EcP256, PrivateKeyDer::Pkcs8(k)) => PrivateKey::Ec(ec(k.secret_pkcs8_der())?),
+            (KeyType::EcP256, PrivateKeyDer::Pkcs8(k)) => PrivateKey::Ec(
+                EcdsaKeyPair::from_private_key_der(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    k.secret_pkcs8_der(),
+                )
+                .map_err(|e| mismatch_or(k.secret_pkcs8_der(), e))?,
+            ),
             (KeyType::EcP256, PrivateKeyDer::Sec1(k)) => PrivateKey::Ec(ec(k.secret_sec1_der())?),
             _ => return Err(KeyError::KeyCertificateMismatch),
         };
@@ -320,6 +343,25 @@ mod tests {
             PinnedCert::from_pem_or_der(pinned.to_pem().as_bytes()).expect("pem"),
             pinned
         );
+    }
+
+    #[test]
+    fn a_key_of_the_other_kind_than_the_certificate_is_a_mismatch() {
+        let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let rsa = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("key");
+        let cert_of = |k: &rcgen::KeyPair| {
+            rcgen::CertificateParams::new(vec!["emp.test.invalid".into()])
+                .expect("params")
+                .self_signed(k)
+                .expect("cert")
+                .pem()
+        };
+        for (key, cert) in [(&rsa, cert_of(&ec)), (&ec, cert_of(&rsa))] {
+            let err = SigningKey::from_pem(key.serialize_pem().as_bytes(), cert.as_bytes())
+                .map(|_| ())
+                .expect_err("mismatch");
+            assert_eq!(err, KeyError::KeyCertificateMismatch, "{err}");
+        }
     }
 
     #[test]

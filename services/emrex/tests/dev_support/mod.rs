@@ -72,10 +72,10 @@ pub fn flow_with(smp: &str, login: Vec<Value>, out: &str, options: &RunOptions) 
         json!({"click": "#send"}),
         // Post/redirect/get: the result has its own address…
         json!({"waitForUrl": format!("{smp}result/")}),
-        json!({"expectText": "Verified"}),
+        json!({"expectText": "Your results have arrived"}),
         // …so a reload shows it again (no re-post, no "This cannot be done").
         json!({"reload": true}),
-        json!({"expectText": "Verified"}),
+        json!({"expectText": "Your results have arrived"}),
         json!({"expectText": "Introduction to Object-oriented Programming"}),
         json!({"expectText": "Svenska som främmande språk"}),
         json!({"screenshot": "result.png"}),

@@ -10,21 +10,34 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use emrex_runtime::grpc::error_chain;
 
+use emrex_web::PageLang;
+
 use super::extract::{Bound, BoundForm};
 use super::{Message, Ncp, Refusal, cookie};
 use crate::exchange::{Exchange, ExchangeError, Stage};
-use crate::i18n::Lang;
-use crate::pages;
+use crate::i18n::{Lang, LangTexts};
+use crate::pages::{self, Frame, Selection};
 use crate::response::{ReturnCode, ReturnFields, build_signed};
 use crate::selection::select;
 use crate::source::demo::STUDENTS;
 
+/// The address of an exchange's page (what the language switch links to).
+fn here(ex: &Exchange) -> String {
+    format!("/x/{}", ex.id)
+}
+
 pub(super) async fn show(
     State(ncp): State<Arc<Ncp>>,
-    lang: Lang,
+    PageLang(lang): PageLang,
     Bound(ex): Bound,
 ) -> Result<Response, Refusal> {
     let settings = &ncp.settings;
+    let here = here(&ex);
+    let frame = Frame {
+        lang,
+        dev_mode: settings.dev_mode,
+        here: Some(&here),
+    };
     let html = match &ex.stage {
         Stage::Login { .. } => {
             if ncp.oidc.is_some() && !settings.dev_login {
@@ -37,42 +50,40 @@ pub(super) async fn show(
                     .map(|s| pages::DevStudent {
                         id: s.id.to_string(),
                         name: format!("{} {}", s.given_names, s.family_name),
-                        description: s.description.to_string(),
+                        description: s.description(lang).to_string(),
                     })
                     .collect()
             } else {
                 Vec::new()
             };
-            pages::login(
-                lang,
-                settings.dev_mode,
-                &ex.id,
-                &ex.csrf,
-                ncp.oidc.is_some(),
-                &students,
-            )
+            pages::login(frame, &ex.id, &ex.csrf, ncp.oidc.is_some(), &students)
         }
         Stage::Choosing {
             student, offers, ..
         } => pages::select(
-            lang,
-            settings.dev_mode,
-            &ex.id,
-            &ex.csrf,
-            &student.display_name(),
+            frame,
             offers,
-            ex.request.allow_pick,
-            &ex.request.return_host(),
-            None,
+            &Selection {
+                exchange_id: &ex.id,
+                csrf: &ex.csrf,
+                student_name: &student.display_name(),
+                allow_pick: ex.request.allow_pick,
+                return_host: &ex.request.return_host(),
+                chosen: &BTreeSet::new(),
+                consent: false,
+                error: None,
+            },
         ),
-        Stage::Finished => return Err(ExchangeError::Finished.into()),
+        Stage::Finished => {
+            return Err(Refusal::from(ExchangeError::Finished).with_back(&ex.request.return_url));
+        }
     };
     Ok(emrex_web::html(StatusCode::OK, html))
 }
 
 pub(super) async fn send(
     State(ncp): State<Arc<Ncp>>,
-    lang: Lang,
+    PageLang(lang): PageLang,
     BoundForm { exchange: ex, form }: BoundForm,
 ) -> Result<Response, Refusal> {
     let t = lang.texts();
@@ -85,31 +96,50 @@ pub(super) async fn send(
         return Err(ExchangeError::Unknown.into());
     };
     let keys = offered.keys();
-    let chosen: BTreeSet<String> = if ex.request.allow_pick {
-        form.all("course").map(str::to_owned).collect()
-    } else {
+    let pick = ex.request.allow_pick;
+    let select_all = pick && form.get("do") == Some("select-all");
+    let chosen: BTreeSet<String> = if select_all || !pick {
         keys.clone()
+    } else {
+        form.all("course").map(str::to_owned).collect()
     };
-    // The selection again, with what is missing (not a refusal: nothing was wrong but the form).
-    let again = |message: &str| {
+    let consent = form.get("consent") == Some("yes");
+    // The selection again, as the student left it (not a refusal: nothing was wrong but the
+    // form): what they ticked, the consent box, and what is missing.
+    let here = here(&ex);
+    let again = |status: StatusCode, message: Option<&str>| {
         let html = pages::select(
-            lang,
-            ncp.settings.dev_mode,
-            &ex.id,
-            &ex.csrf,
-            &student.display_name(),
+            Frame {
+                lang,
+                dev_mode: ncp.settings.dev_mode,
+                here: Some(&here),
+            },
             offered,
-            ex.request.allow_pick,
-            &ex.request.return_host(),
-            Some(message),
+            &Selection {
+                exchange_id: &ex.id,
+                csrf: &ex.csrf,
+                student_name: &student.display_name(),
+                allow_pick: pick,
+                return_host: &ex.request.return_host(),
+                // Only what was offered: a tampered key is not echoed back.
+                chosen: &chosen.intersection(&keys).cloned().collect(),
+                consent,
+                error: message,
+            },
         );
-        Ok(emrex_web::html(StatusCode::UNPROCESSABLE_ENTITY, html))
+        Ok(emrex_web::html(status, html))
     };
-    if form.get("consent") != Some("yes") {
-        return again(t.error_need_consent);
+    if select_all {
+        return again(StatusCode::OK, None);
+    }
+    if !consent {
+        return again(StatusCode::UNPROCESSABLE_ENTITY, Some(t.error_need_consent));
     }
     if chosen.is_empty() {
-        return again(t.error_nothing_selected);
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(t.error_nothing_selected),
+        );
     }
     let selected = select(results, &keys, &chosen)
         .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "tampered", Message::Forbidden))?;
@@ -156,7 +186,7 @@ pub(super) async fn send(
 
 pub(super) async fn cancel(
     State(ncp): State<Arc<Ncp>>,
-    lang: Lang,
+    PageLang(lang): PageLang,
     BoundForm { exchange: ex, .. }: BoundForm,
 ) -> Result<Response, Refusal> {
     finish_without_results(
@@ -185,8 +215,11 @@ fn answer(
         &url.origin().ascii_serialization(),
     );
     let html = pages::return_form(
-        lang,
-        ncp.settings.dev_mode,
+        Frame {
+            lang,
+            dev_mode: ncp.settings.dev_mode,
+            here: None,
+        },
         url.as_str(),
         &fields.pairs(),
         note,

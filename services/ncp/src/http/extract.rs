@@ -1,33 +1,17 @@
-//! What the handlers extract from a request before they act: the language, a bounded form,
-//! and the exchange bound to this browser. The checks every exchange handler needs — body
+//! What the handlers extract from a request before they act: a bounded form and the exchange
+//! bound to this browser (the language is `emrex_web::PageLang`). The checks every exchange handler needs — body
 //! size, exchange known and not finished, the browser's cookie, the CSRF token — live here
 //! once, in that order, and fail as a [`Refusal`].
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 
 use super::{MAX_FORM_BYTES, Ncp, Refusal, cookie};
 use crate::exchange::{Exchange, ExchangeError, Stage};
-use crate::i18n::Lang;
-
-/// The page language, negotiated from `Accept-Language` (English when nothing matches).
-impl<S: Send + Sync> FromRequestParts<S> for Lang {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Lang::negotiate(
-            parts
-                .headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok()),
-        ))
-    }
-}
 
 /// An `application/x-www-form-urlencoded` body, read up to a limit.
 #[derive(Debug, Clone, Default)]
@@ -70,7 +54,8 @@ impl Form {
 }
 
 /// Loads exchange `id` for the browser that sent `headers`: known, not finished, its cookie
-/// matches, and — for a POST (`csrf` is `Some`) — the form's CSRF token matches.
+/// matches, and — for a POST (`csrf` is `Some`) — the form's CSRF token matches. A finished
+/// exchange's refusal links back to the client it answered.
 pub async fn authorize(
     ncp: &Ncp,
     id: &str,
@@ -79,7 +64,7 @@ pub async fn authorize(
 ) -> Result<Exchange, Refusal> {
     let ex = ncp.store.get(id).await?;
     if matches!(ex.stage, Stage::Finished) {
-        return Err(ExchangeError::Finished.into());
+        return Err(Refusal::from(ExchangeError::Finished).with_back(&ex.request.return_url));
     }
     let name = cookie::name(ncp.settings.secure_cookies, id);
     if !ex.browser_matches(cookie::read(headers, &name)) {

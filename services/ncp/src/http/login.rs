@@ -10,6 +10,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use emrex_runtime::grpc::error_chain;
 
+use emrex_web::PageLang;
+
 use super::consent::finish_without_results;
 use super::extract::{Bound, BoundForm, authorize};
 use super::{Ncp, Refusal};
@@ -23,7 +25,7 @@ use crate::student::Student;
 
 pub(super) async fn login_dev(
     State(ncp): State<Arc<Ncp>>,
-    lang: Lang,
+    PageLang(lang): PageLang,
     BoundForm { exchange: ex, form }: BoundForm,
 ) -> Result<Response, Refusal> {
     if !matches!(ex.stage, Stage::Login { .. }) {
@@ -40,7 +42,7 @@ pub(super) async fn login_dev(
 
 pub(super) async fn login_oidc(
     State(ncp): State<Arc<Ncp>>,
-    lang: Lang,
+    PageLang(lang): PageLang,
     Bound(ex): Bound,
 ) -> Result<Response, Refusal> {
     let Some(oidc) = &ncp.oidc else {
@@ -82,7 +84,7 @@ pub(super) struct Callback {
 
 pub(super) async fn oidc_callback(
     State(ncp): State<Arc<Ncp>>,
-    lang: Lang,
+    PageLang(lang): PageLang,
     headers: HeaderMap,
     Query(cb): Query<Callback>,
 ) -> Result<Response, Refusal> {
@@ -170,7 +172,7 @@ async fn logged_in(
         }
     };
     let offered = offers(&results, ex.request.allow_not_passed, lang.tag());
-    if offered.items.is_empty() {
+    if !offered.any_offered() {
         return no_results("The student has no results that can be sent.").await;
     }
     let stage = Stage::Choosing {

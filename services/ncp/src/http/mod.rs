@@ -8,12 +8,14 @@
 //! logs it. A refusal changes no state. Once a valid `returnUrl` is known, failures after login
 //! are answered to the client as `NCP_ERROR` instead.
 //!
-//! * [`extract`]: the request's language, the bounded form body, and the exchange bound to this
-//!   browser (cookie) with its CSRF token checked — the preamble every exchange handler shares;
+//! * [`extract`]: the bounded form body, and the exchange bound to this browser (cookie) with
+//!   its CSRF token checked — the preamble every exchange handler shares (the page language is
+//!   `emrex_web::PageLang`: `?lang=`, the remembered choice, `Accept-Language`);
 //! * [`cookie`]: the browser-binding cookie;
 //! * `start`, `login`, `consent`: the handlers, in the order a student meets them.
 //!
-//! Security headers come from [`emrex_web::secure`] on every response.
+//! Security headers come from [`emrex_web::secure`] on every response; a language chosen with
+//! the switch is remembered by [`emrex_web::remember_language`].
 
 mod consent;
 pub mod cookie;
@@ -92,12 +94,13 @@ pub fn router(ncp: Arc<Ncp>) -> Router {
             Arc::clone(&ncp),
             refusal::render,
         ))
+        .layer(axum::middleware::from_fn(emrex_web::remember_language))
         .with_state(ncp);
     emrex_web::secure(router)
 }
 
 async fn stylesheet() -> Response {
-    emrex_web::stylesheet(pages::STYLE)
+    emrex_web::stylesheet(pages::STYLE.as_str())
 }
 
 async fn not_found(method: Method) -> Refusal {

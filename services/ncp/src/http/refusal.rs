@@ -9,14 +9,16 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use emrex_web::PageLang;
+use url::Url;
 
 use super::Ncp;
 use crate::exchange::ExchangeError;
-use crate::i18n::{Lang, Texts};
-use crate::pages;
+use crate::i18n::{LangTexts, Texts};
+use crate::pages::{self, Back, Frame};
 
 /// Which text the refusal page shows (each in every language, see [`Texts`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +27,10 @@ pub enum Message {
     BadRequest,
     /// Another browser, a forged form, or a tampered selection.
     Forbidden,
-    /// No such exchange (expired, never existed, or a page that does not exist).
+    /// No such exchange (never existed, long expired, or a page that does not exist).
     Expired,
+    /// The exchange existed and expired (the way back to its client follows).
+    ExpiredKnown,
     /// The exchange already answered the client.
     Finished,
     /// Too many exchanges in progress.
@@ -41,6 +45,7 @@ impl Message {
             Message::BadRequest => t.error_bad_request,
             Message::Forbidden => t.error_forbidden,
             Message::Expired => t.error_expired,
+            Message::ExpiredKnown => t.error_expired_known,
             Message::Finished => t.error_finished,
             Message::TooBusy => t.error_too_busy,
             Message::Unavailable => t.error_unavailable,
@@ -57,6 +62,8 @@ pub struct Refusal {
     message: Message,
     /// Shown after the message (which parameter is wrong, and why).
     detail: Option<String>,
+    /// The client that sent the student, when known: the page links back to it.
+    back: Option<Back>,
 }
 
 impl Refusal {
@@ -67,7 +74,21 @@ impl Refusal {
             reason,
             message,
             detail: None,
+            back: None,
         }
+    }
+
+    /// The same refusal, linking back to the site of the client whose `returnUrl` this is, so
+    /// the student is not left at a dead end.
+    pub fn with_back(mut self, return_url: &Url) -> Self {
+        let origin = return_url.origin();
+        if origin.is_tuple() {
+            self.back = Some(Back {
+                href: format!("{}/", origin.ascii_serialization()),
+                host: crate::entry::return_host(return_url),
+            });
+        }
+        self
     }
 
     /// The same refusal, saying what exactly was wrong after the message.
@@ -110,13 +131,13 @@ impl Refusal {
         self.reason
     }
 
-    /// The error page in `lang`.
-    fn page(&self, lang: Lang, dev_mode: bool) -> Response {
+    /// The error page in `frame`'s language.
+    fn page(&self, frame: Frame<'_>) -> Response {
         let html = pages::error(
-            lang,
-            dev_mode,
-            self.message.text(lang.texts()),
+            frame,
+            self.message.text(frame.lang.texts()),
             self.detail.as_deref(),
+            self.back.as_ref(),
         );
         emrex_web::html(self.status, html)
     }
@@ -127,6 +148,10 @@ impl From<ExchangeError> for Refusal {
         match e {
             ExchangeError::Unknown => {
                 Self::new(StatusCode::NOT_FOUND, "unknown_exchange", Message::Expired)
+            }
+            ExchangeError::Expired(request) => {
+                Self::new(StatusCode::GONE, "expired_exchange", Message::ExpiredKnown)
+                    .with_back(&request.return_url)
             }
             ExchangeError::Finished => {
                 Self::new(StatusCode::CONFLICT, "finished", Message::Finished)
@@ -160,10 +185,13 @@ impl IntoResponse for Refusal {
 /// The middleware that renders, counts and logs every [`Refusal`] of the router.
 pub(super) async fn render(
     State(ncp): State<Arc<Ncp>>,
-    lang: Lang,
+    PageLang(lang): PageLang,
     request: Request,
     next: Next,
 ) -> Response {
+    // A refused GET can be shown again in another language; the answer to a POST cannot.
+    let here =
+        (request.method() == Method::GET).then(|| emrex_web::here_without_lang(request.uri()));
     let mut response = next.run(request).await;
     let Some(refusal) = response.extensions_mut().remove::<Refusal>() else {
         return response;
@@ -174,17 +202,33 @@ pub(super) async fn render(
         status = refusal.status.as_u16(),
         "request refused"
     );
-    refusal.page(lang, ncp.settings.dev_mode)
+    refusal.page(Frame {
+        lang,
+        dev_mode: ncp.settings.dev_mode,
+        here: here.as_deref(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Lang;
 
     #[test]
     fn exchange_errors_keep_their_status_and_reason() {
+        let request = crate::entry::EntryRequest::from_params(
+            [("sessionId", "s"), ("returnUrl", "https://smp.example/r")],
+            &Default::default(),
+            false,
+        )
+        .expect("request");
         let cases = [
             (ExchangeError::Unknown, 404, "unknown_exchange"),
+            (
+                ExchangeError::Expired(Box::new(request)),
+                410,
+                "expired_exchange",
+            ),
             (ExchangeError::Finished, 409, "finished"),
             (ExchangeError::Full, 503, "busy"),
         ];
@@ -219,7 +263,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_page_is_in_the_requested_language_with_its_detail() {
-        let page = Refusal::bad_form("unknown <demo> student").page(Lang::De, false);
+        let page = Refusal::bad_form("unknown <demo> student").page(Frame {
+            lang: Lang::De,
+            dev_mode: false,
+            here: None,
+        });
         assert_eq!(page.status(), StatusCode::BAD_REQUEST);
         let body = axum::body::to_bytes(page.into_body(), 1 << 20)
             .await
@@ -228,5 +276,26 @@ mod tests {
         assert!(html.contains(Lang::De.texts().error_bad_request), "{html}");
         assert!(html.contains("unknown &lt;demo&gt; student"), "{html}");
         assert!(html.contains(r#"lang="de""#), "{html}");
+    }
+
+    #[tokio::test]
+    async fn an_expired_or_finished_transfer_links_back_to_its_client() {
+        let url = Url::parse("https://smp.example.org:8443/emrex/return?x=1").expect("url");
+        let r = Refusal::from(ExchangeError::Finished).with_back(&url);
+        let page = r.page(Frame {
+            lang: Lang::En,
+            dev_mode: false,
+            here: Some("/x/1"),
+        });
+        let body = axum::body::to_bytes(page.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let html = String::from_utf8_lossy(&body);
+        assert!(
+            html.contains(
+                r#"<a href="https://smp.example.org:8443/">Back to smp.example.org:8443</a>"#
+            ),
+            "{html}"
+        );
     }
 }

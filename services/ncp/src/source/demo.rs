@@ -26,11 +26,24 @@ pub struct DemoStudent {
     pub family_name: &'static str,
     pub birth_date: &'static str,
     pub citizenship: &'static str,
-    /// One line for the dev login page.
-    pub description: &'static str,
+    /// One line for the dev login page, in English, German and French (the order of
+    /// `Lang::ALL`).
+    pub description: [&'static str; 3],
 }
 
 impl DemoStudent {
+    /// The dev login page's line about this student, in `lang`.
+    pub fn description(&self, lang: emrex_i18n::Lang) -> &'static str {
+        let i = emrex_i18n::Lang::ALL
+            .iter()
+            .position(|l| *l == lang)
+            .unwrap_or(0);
+        self.description
+            .get(i)
+            .copied()
+            .unwrap_or(self.description[0])
+    }
+
     /// The login identity of this demo student.
     pub fn student(&self) -> Student {
         Student {
@@ -50,7 +63,11 @@ pub const STUDENTS: &[DemoStudent] = &[
         family_name: "Ødegård",
         birth_date: "1999-04-12",
         citizenship: "NO",
-        description: "two universities (Oslo, Stockholm), Norwegian/Swedish/English titles, one failed and one in-progress course",
+        description: [
+            "two universities (Oslo, Stockholm), Norwegian/Swedish/English titles, one failed and one in-progress course",
+            "zwei Universitäten (Oslo, Stockholm), norwegische/schwedische/englische Titel, eine nicht bestandene und eine laufende Lehrveranstaltung",
+            "deux universités (Oslo, Stockholm), intitulés norvégiens/suédois/anglais, un cours non validé et un cours en cours",
+        ],
     },
     DemoStudent {
         id: "demo-zoe",
@@ -58,7 +75,11 @@ pub const STUDENTS: &[DemoStudent] = &[
         family_name: "Łukasiewicz",
         birth_date: "2000-11-02",
         citizenship: "PL",
-        description: "a degree programme with nested courses (Polish/English titles)",
+        description: [
+            "a degree programme with nested courses (Polish/English titles)",
+            "ein Studiengang mit verschachtelten Lehrveranstaltungen (polnische/englische Titel)",
+            "un programme d'études avec des cours imbriqués (intitulés polonais/anglais)",
+        ],
     },
     DemoStudent {
         id: "demo-athina",
@@ -66,7 +87,11 @@ pub const STUDENTS: &[DemoStudent] = &[
         family_name: "Παπαδοπούλου",
         birth_date: "2001-06-30",
         citizenship: "GR",
-        description: "Greek name, Greek and English titles, one course without an English title",
+        description: [
+            "Greek name, Greek and English titles, one course without an English title",
+            "griechischer Name, griechische und englische Titel, eine Lehrveranstaltung ohne englischen Titel",
+            "nom grec, intitulés grecs et anglais, un cours sans intitulé anglais",
+        ],
     },
     DemoStudent {
         id: "demo-jean",
@@ -74,7 +99,11 @@ pub const STUDENTS: &[DemoStudent] = &[
         family_name: "Lefèvre",
         birth_date: "1998-02-28",
         citizenship: "FR",
-        description: "French titles only, letter and numeric grades",
+        description: [
+            "French titles only, letter and numeric grades",
+            "nur französische Titel, Buchstaben- und Zahlennoten",
+            "intitulés en français uniquement, notes en lettres et en chiffres",
+        ],
     },
     DemoStudent {
         id: "demo-empty",
@@ -82,7 +111,11 @@ pub const STUDENTS: &[DemoStudent] = &[
         family_name: "Tomhänt",
         birth_date: "2002-01-15",
         citizenship: "SE",
-        description: "no results at all (the NCP answers NCP_NO_RESULTS)",
+        description: [
+            "no results at all (the NCP answers NCP_NO_RESULTS)",
+            "gar keine Leistungen (der NCP antwortet NCP_NO_RESULTS)",
+            "aucun résultat (le NCP répond NCP_NO_RESULTS)",
+        ],
     },
 ];
 

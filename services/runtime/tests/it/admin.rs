@@ -78,6 +78,19 @@ async fn live_ready_and_metrics() {
     assert_eq!((status, body.as_str()), (503, "not ready: shutdown\n"));
 
     assert_eq!(http_get(addr, "/nope").await.0, 404);
+    // Every answer, the empty 404 included, says nosniff (issue #16, item 12).
+    let raw = crate::common::http_get_head(addr, "/nope").await;
+    assert!(
+        raw.to_ascii_lowercase()
+            .contains("x-content-type-options: nosniff"),
+        "{raw}"
+    );
+    let raw = crate::common::http_get_head(addr, "/metrics").await;
+    assert!(
+        raw.to_ascii_lowercase()
+            .contains("x-content-type-options: nosniff"),
+        "{raw}"
+    );
     stop.cancel();
     task.await.expect("task").expect("served");
 }

@@ -252,6 +252,23 @@ impl Signer for EchoSigner {
     }
 }
 
+/// The status line and headers of a minimal HTTP/1.1 GET.
+pub async fn http_get_head(addr: SocketAddr, path: &str) -> String {
+    let fut = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect admin");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("read");
+        let text = String::from_utf8_lossy(&raw).to_string();
+        text.split_once("\r\n\r\n")
+            .map_or(text.clone(), |(h, _)| h.to_string())
+    };
+    tokio::time::timeout(DEADLINE, fut)
+        .await
+        .expect("admin request timed out")
+}
+
 /// A minimal HTTP/1.1 GET: (status, content-type, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String, String) {
     let fut = async {
