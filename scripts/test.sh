@@ -5,8 +5,18 @@
 #   EMREX_CACHE_DIR   where build output is cached, outside the clone (default ~/.cache/emrex-rs);
 #                     it is created when missing and never required to exist.
 #   EMREX_SKIP_INSTALL=1  do not install anything (fail instead when a tool is missing).
+#
+#   --node   also run the tests that need a real node (scripts/node-test.sh: kubelet, containerd,
+#            the alliance federation in Pods; needs root, docs/testing.md "A real node")
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+with_node=""
+case "${1:-}" in
+  "") ;;
+  --node) with_node=1 ;;
+  *) echo "usage: $0 [--node]" >&2; exit 2 ;;
+esac
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -27,6 +37,11 @@ command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
 # The chart and example tests apply objects to the local API server with kubectl.
 command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
+# The container image (scripts/image.sh) and the tests that run it: Debian's podman with runc;
+# objcopy splits the binary's debug info off.
+command -v podman >/dev/null || need_apt+=(podman)
+command -v runc >/dev/null || need_apt+=(runc)
+command -v objcopy >/dev/null || need_apt+=(binutils)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "${EMREX_SKIP_INSTALL:-0}" = 1 ]; then echo "missing: ${need_apt[*]}" >&2; exit 1; fi
   log "installing Debian packages: ${need_apt[*]}"
@@ -101,6 +116,15 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The image the operator runs, built from this checkout without any registry, on a base of
+# Debian's packages (docs/deploy.md); the image tests (services/emrex/tests/image.rs) run it with
+# podman. Here it carries the dev-profile binary the tests compile anyway: the release `image`
+# profile (fat LTO, one codegen unit; 38.4 MB image) takes 25-60 min cold on two cores, which
+# does not fit CI's hour. Its size goal is checked by `scripts/image.sh && cargo test -p emrex
+# --test image`; the image test prints that it skipped it here.
+log "container image (scripts/image.sh, dev-profile binary)"
+EMREX_IMAGE_PROFILE="${EMREX_IMAGE_PROFILE:-dev}" bash scripts/image.sh
+
 log "cargo test"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/emrex-test.log"
 status=${PIPESTATUS[0]}
@@ -109,4 +133,12 @@ log "summary"
 grep -E '^test result:' "${TMPDIR:-/tmp}/emrex-test.log" | awk '
   { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }
   END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'
+
+if [ -n "$with_node" ]; then
+  bash scripts/node-test.sh || status=1
+else
+  echo "skipped: the node tests (tests/tests/k8s_node.rs, services/emrex/tests/node_federation.rs:"
+  echo "  Pods on a real kubelet, the alliance federation in Chromium) need root and the machine's"
+  echo "  one node; run them with: scripts/test.sh --node (or scripts/node-test.sh)"
+fi
 exit "$status"

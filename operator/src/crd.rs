@@ -280,6 +280,10 @@ pub struct NcpLogin {
     pub client_id: String,
     /// The client secret.
     pub client_secret: SecretKeyRef,
+    /// Secret with `ca.crt`: the CA that issued the provider's TLS certificate, when the image's
+    /// public CAs do not (an institution's own PKI). The NCP then trusts it besides those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<String>,
 }
 
 /// An ELMO version an NCP can write.
@@ -322,7 +326,8 @@ pub struct ResultsSource {
     /// For `Grpc`: the provider's endpoint (`https://host:port`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    /// For `Grpc`: Secret with `ca.crt`, `tls.crt`, `tls.key` for mTLS to the provider.
+    /// For `Grpc`: Secret with `ca.crt`, `tls.crt`, `tls.key` for mTLS to the provider. Without
+    /// it the NCP connects with TLS only, trusting the image's public CAs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_secret: Option<String>,
 }

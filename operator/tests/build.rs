@@ -7,7 +7,7 @@ use emrex_operator::build::ncp::{MtlsPem, NcpInputs};
 use emrex_operator::build::registry::{RegistryEndpoint, ValidatedRegistry};
 use emrex_operator::build::{BuildError, Children, Owner, entry, ncp, registry, smp};
 use emrex_operator::crd::{NationalContactPoint, Registry, RegistryEntry, StudentMobilityPlugin};
-use emrex_runtime::config::{ConfigLoader, EnvSource};
+use emrex_runtime::config::{ClientTlsConfig, ConfigLoader, EnvSource, GrpcClientConfig};
 use serde_json::{Value, json};
 
 fn owner(kind: &str, name: &str) -> Owner {
@@ -350,6 +350,170 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
             matches!(&err, BuildError::Invalid { field: f, .. } if f == field),
             "{patch}: {err}"
         );
+    }
+}
+
+/// `spec.login.caSecret` (an OpenID provider certified by the institution's own CA, as the node
+/// federation test's ingress is): only `ca.crt` of it is mounted, into the NCP Pod only, and the
+/// NCP's configuration trusts that file; without it nothing is mounted and the image's public CAs
+/// apply.
+#[test]
+fn ncp_login_ca_secret_is_mounted_and_trusted() {
+    let m = mtls();
+    let inputs = NcpInputs {
+        image: "img",
+        signing_secret: "k",
+        mtls: &m,
+    };
+    let o = owner("NationalContactPoint", "helsinki");
+    let volume_of = |c: &Children, dep: &str| -> Option<(Value, Value)> {
+        let d = c
+            .deployments
+            .iter()
+            .find(|d| d.metadata.name.as_deref() == Some(dep))
+            .expect("dep");
+        let v = serde_json::to_value(d).expect("json");
+        let pod = &v["spec"]["template"]["spec"];
+        let vol = pod["volumes"]
+            .as_array()?
+            .iter()
+            .find(|v| v["name"] == "oidc-ca")?
+            .clone();
+        let mount = pod["containers"][0]["volumeMounts"]
+            .as_array()?
+            .iter()
+            .find(|m| m["name"] == "oidc-ca")?
+            .clone();
+        Some((vol, mount))
+    };
+
+    let plain = ncp::build(
+        &ncp::validate(&ncp_object(json!({})), o.clone()).expect("valid"),
+        &inputs,
+    )
+    .expect("build");
+    assert!(volume_of(&plain, "helsinki-ncp").is_none());
+    let cfg: emrex_ncp::NcpServiceConfig = load(
+        "EMREX_NCP_",
+        &config_file(&plain, "helsinki-ncp", "ncp.toml"),
+    );
+    assert_eq!(cfg.login.oidc.expect("oidc").ca_file, None);
+
+    let with_ca_obj = ncp_object(json!({"spec": {"login": {"caSecret": "helsinki-idp-ca"}}}));
+    let with_ca = ncp::build(
+        &ncp::validate(&with_ca_obj, o.clone()).expect("valid"),
+        &inputs,
+    )
+    .expect("build");
+    let (vol, mount) = volume_of(&with_ca, "helsinki-ncp").expect("the CA is mounted");
+    assert_eq!(vol["secret"]["secretName"], "helsinki-idp-ca");
+    assert_eq!(
+        vol["secret"]["items"],
+        json!([{"key": "ca.crt", "path": "ca.crt"}])
+    );
+    assert_eq!(mount["mountPath"], "/var/run/emrex/oidc-ca");
+    assert_eq!(mount["readOnly"], true);
+    assert!(volume_of(&with_ca, "helsinki-signer").is_none());
+    let cfg: emrex_ncp::NcpServiceConfig = load(
+        "EMREX_NCP_",
+        &config_file(&with_ca, "helsinki-ncp", "ncp.toml"),
+    );
+    cfg.check().expect("valid");
+    assert_eq!(
+        cfg.login.oidc.expect("oidc").ca_file,
+        Some(std::path::PathBuf::from("/var/run/emrex/oidc-ca/ca.crt"))
+    );
+
+    let bad = ncp_object(json!({"spec": {"login": {"caSecret": "Not_A_Name"}}}));
+    let err = ncp::validate(&bad, o).expect_err("invalid name");
+    assert!(
+        matches!(&err, BuildError::Invalid { field, .. } if field == "spec.login.caSecret"),
+        "{err}"
+    );
+}
+
+/// A gRPC results source without `tlsSecret` (the alliance example's Finland and Italy): the NCP
+/// must still start — it refuses an https:// endpoint without a CA file — so it trusts the public
+/// CA bundle of the image (which `services/emrex/tests/image.rs` checks is there), without a
+/// client certificate and without mounting anything.
+#[test]
+fn grpc_source_without_tls_secret_trusts_the_images_public_cas() {
+    let m = mtls();
+    let inputs = NcpInputs {
+        image: "img",
+        signing_secret: "k",
+        mtls: &m,
+    };
+    let obj = ncp_object(json!({"spec": {"source": {"tlsSecret": null}}}));
+    let c = ncp::build(
+        &ncp::validate(&obj, owner("NationalContactPoint", "helsinki")).expect("valid"),
+        &inputs,
+    )
+    .expect("build");
+    let text = config_file(&c, "helsinki-ncp", "ncp.toml");
+    let cfg: emrex_ncp::NcpServiceConfig = load("EMREX_NCP_", &text);
+    cfg.check().expect("valid");
+    let v: toml::Value = toml::from_str(&text).expect("toml");
+    let tls = &v["source"]["client"]["tls"];
+    assert_eq!(
+        tls["ca_file"].as_str(),
+        Some(emrex_operator::build::ncp::IMAGE_CA_BUNDLE)
+    );
+    assert!(tls.get("cert_file").is_none() && tls.get("key_file").is_none());
+    let d = serde_json::to_value(&c.deployments[0]).expect("json");
+    assert!(
+        !d["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .any(|v| v["name"] == "source-tls")
+    );
+    // What the NCP does with it: a channel to the https:// endpoint is accepted.
+    let client = GrpcClientConfig {
+        endpoint: "https://sis.helsinki.example:8443".into(),
+        tls: Some(ClientTlsConfig {
+            ca_file: "/etc/ssl/certs/ca-certificates.crt".into(),
+            cert_file: None,
+            key_file: None,
+            server_name: None,
+        }),
+        ..GrpcClientConfig::default()
+    };
+    assert!(std::path::Path::new(emrex_operator::build::ncp::IMAGE_CA_BUNDLE).is_file());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        emrex_runtime::grpc::channel(&client, &emrex_runtime::tls::TlsOptions::default())
+            .expect("the NCP's channel to the provider")
+    });
+}
+
+/// The images the operator runs are pulled as Kubernetes decides for their tag (no
+/// `imagePullPolicy`: `IfNotPresent` for a versioned tag), never forced to `Always` — so an image
+/// loaded into the node's runtime without a registry (the node federation test, air-gapped
+/// clusters) runs as it is.
+#[test]
+fn deployments_never_force_image_pulls() {
+    let m = mtls();
+    let inputs = NcpInputs {
+        image: "localhost/emrex:0.1.0",
+        signing_secret: "k",
+        mtls: &m,
+    };
+    let obj = ncp_object(json!({}));
+    let c = ncp::build(
+        &ncp::validate(&obj, owner("NationalContactPoint", "helsinki")).expect("valid"),
+        &inputs,
+    )
+    .expect("build");
+    assert_eq!(c.deployments.len(), 2);
+    for d in &c.deployments {
+        let v = serde_json::to_value(d).expect("json");
+        let ctr = &v["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(ctr["image"], "localhost/emrex:0.1.0");
+        assert!(ctr.get("imagePullPolicy").is_none(), "{ctr}");
     }
 }
 

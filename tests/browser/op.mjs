@@ -7,11 +7,17 @@
 //     "port": 0,                               // 0 = any free port
 //     "clients": [{ "client_id": "...", "client_secret": "...", "redirect_uris": ["..."] }],
 //     "accounts": [{ "sub": "...", "login": "...", "claims": { "given_name": "...", ... } }],
-//     "scopes": { "emrex": ["schac_personal_unique_code"] }   // optional extra scopes -> claims
+//     "scopes": { "emrex": ["schac_personal_unique_code"] },  // optional extra scopes -> claims
+//     "host": "127.0.0.1",                     // optional listen address (an IPv4 address)
+//     "tls": { "cert_file": "...", "key_file": "..." },   // optional: serve HTTPS (PEM files)
+//     "issuer": "https://login.example/realm"  // optional: the issuer clients see, when a reverse
+//                                              // proxy in front forwards Host and X-Forwarded-Proto
+//                                              // (and strips the issuer's path)
 //   }
 //
-// The issuer is http://127.0.0.1:PORT. Once listening, exactly one line goes to stdout:
-//   {"issuer":"http://127.0.0.1:PORT"}
+// The issuer is http(s)://HOST:PORT unless "issuer" is given. Once listening, exactly one line
+// goes to stdout:
+//   {"issuer":"http://127.0.0.1:PORT","listen":"http://127.0.0.1:PORT"}
 // The process runs until SIGTERM/SIGINT or until its standard input reaches EOF (so a parent that
 // dies without killing it still ends it). Errors go to stderr.
 //
@@ -29,6 +35,8 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { isIPv4 } from 'node:net';
 import process from 'node:process';
 
 import Provider from 'oidc-provider';
@@ -53,6 +61,16 @@ const port = Number(config.port ?? 0);
 const clients = config.clients ?? [];
 const accounts = config.accounts ?? [];
 const extraScopes = config.scopes ?? {};
+const host = config.host ?? '127.0.0.1';
+if (!isIPv4(host)) fail(`config.host must be an IPv4 address, got ${JSON.stringify(host)}`);
+const tls = config.tls;
+if (tls !== undefined && (typeof tls?.cert_file !== 'string' || typeof tls?.key_file !== 'string')) {
+  fail('config.tls needs cert_file and key_file');
+}
+const publicIssuer = config.issuer;
+if (publicIssuer !== undefined && !/^https?:\/\/[^/]+(\/.*[^/])?$/.test(publicIssuer)) {
+  fail(`config.issuer must be an http(s) URL without a trailing slash, got ${JSON.stringify(publicIssuer)}`);
+}
 if (!Array.isArray(clients) || clients.length === 0) fail('config.clients must be a non-empty array');
 if (!Array.isArray(accounts)) fail('config.accounts must be an array');
 for (const a of accounts) {
@@ -99,11 +117,19 @@ function escapeHtml(value) {
 
 const FONT_IMPORT = '@import url(https://fonts.googleapis.com/css?family=Roboto:400,100);';
 
-const server = createServer();
+let server;
+try {
+  server = tls
+    ? createTlsServer({ cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file) })
+    : createServer();
+} catch (e) {
+  fail(`cannot read the TLS certificate or key: ${e.message}`);
+}
 server.on('error', (e) => fail(`server error: ${e.message}`));
 
-server.listen(port, '127.0.0.1', () => {
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+server.listen(port, host, () => {
+  const listen = `${tls ? 'https' : 'http'}://${host}:${server.address().port}`;
+  const issuer = publicIssuer ?? listen;
 
   const provider = new Provider(issuer, {
     clients: clients.map((c) => ({
@@ -213,8 +239,11 @@ server.listen(port, '127.0.0.1', () => {
     process.stderr.write(`op.mjs: grant.error: ${err.message} ${err.error_description ?? ''}\n`);
   });
 
+  // Behind a reverse proxy the public scheme and host come from X-Forwarded-Proto and Host.
+  if (publicIssuer !== undefined) provider.proxy = true;
+
   server.on('request', provider.callback());
-  process.stdout.write(`${JSON.stringify({ issuer })}\n`);
+  process.stdout.write(`${JSON.stringify({ issuer, listen })}\n`);
 });
 
 function shutdown() {

@@ -2,7 +2,13 @@
 //
 //   node run-steps.mjs STEPS.json
 //
-// STEPS.json: { "outputDir": "...", "timeoutMs": 15000, "steps": [ {"goto": "http://..."}, ... ] }
+// STEPS.json: { "outputDir": "...", "timeoutMs": 15000, "steps": [ {"goto": "http://..."}, ... ],
+//               "hosts": { "ncp.example": "10.96.0.12", "192.0.2.2": "192.0.2.2" } }
+// `hosts` (optional) are the only names and addresses besides loopback the browser reaches: a name
+// goes to the address given, an address mapped to itself is reached as it is.
+// `caFile` (optional) is a PEM CA certificate the browser trusts besides the system's (a test CA
+// of an HTTPS ingress): it goes into an NSS database in a temporary HOME, which is where Chromium
+// on Linux reads trust from (Debian's `certutil`, package libnss3-tools).
 // (optional: "locale": "de-DE" for the browser's language, "pageScripts": false for pages without
 // their scripts)
 // The step vocabulary is documented in README.md (beside this file).
@@ -19,8 +25,12 @@
 // network (the machines have none anyway; this makes such a request fail at once and show up in
 // `console` as a `requestfailed:` entry).
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 
@@ -44,13 +54,42 @@ try {
 if (!spec || !Array.isArray(spec.steps)) usage('the file must hold {"outputDir", "steps": [...]}');
 if (typeof spec.outputDir !== 'string' || spec.outputDir === '') usage('outputDir is required');
 
+const hosts = spec.hosts ?? {};
+if (typeof hosts !== 'object' || Array.isArray(hosts)) usage('hosts must be an object');
+const hostRules = [];
+for (const [name, address] of Object.entries(hosts)) {
+  if (!/^[A-Za-z0-9.-]+$/.test(name) || !/^[0-9.]+$/.test(String(address))) {
+    usage(`hosts: ${JSON.stringify(name)} -> ${JSON.stringify(address)} is not a name -> IPv4 address`);
+  }
+  hostRules.push(name === address ? `EXCLUDE ${name}` : `MAP ${name} ${address}`);
+}
+
+let home = null;
+if (spec.caFile !== undefined) {
+  if (typeof spec.caFile !== 'string' || !existsSync(spec.caFile)) usage(`caFile ${JSON.stringify(spec.caFile)} does not exist`);
+  home = mkdtempSync(join(tmpdir(), 'emrex-chromium-home-'));
+  const db = `sql:${join(home, '.pki', 'nssdb')}`;
+  mkdirSync(join(home, '.pki', 'nssdb'), { recursive: true });
+  try {
+    execFileSync('certutil', ['-d', db, '-N', '--empty-password'], { stdio: 'pipe' });
+    execFileSync('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'emrex-test-ca', '-i', spec.caFile], { stdio: 'pipe' });
+  } catch (e) {
+    rmSync(home, { recursive: true, force: true });
+    usage(`cannot make the NSS database for caFile (certutil, package libnss3-tools): ${e.message}`);
+  }
+}
+// A handoff step waits for the test (default 5 minutes): the whole run may take that much longer.
+const handoffMs = spec.steps
+  .filter((st) => 'handoff' in st)
+  .reduce((sum, st) => sum + (Number.isFinite(st.timeoutMs) ? st.timeoutMs : 300000), 0);
+
 const outputDir = spec.outputDir;
 const timeoutMs = Number.isFinite(spec.timeoutMs) && spec.timeoutMs > 0 ? spec.timeoutMs : 15000;
 mkdirSync(outputDir, { recursive: true });
 
 const KINDS = [
   'goto', 'click', 'check', 'uncheck', 'fill', 'select', 'waitForUrl', 'waitFor', 'text', 'html',
-  'url', 'screenshot', 'expectText', 'setContent', 'evaluate', 'reload', 'audit',
+  'url', 'screenshot', 'expectText', 'setContent', 'evaluate', 'reload', 'handoff', 'audit',
 ];
 
 // The widths every `audit` step checks: a desktop and a phone (issue #16: 390 px is a common
@@ -76,7 +115,8 @@ spec.steps.forEach((step, i) => {
   if (kinds.length !== 1) {
     usage(`step ${i} ${JSON.stringify(step)} must have exactly one of: ${KINDS.join(', ')}`);
   }
-  const extra = Object.keys(step).filter((k) => !KINDS.includes(k) && !['value', 'state'].includes(k));
+  const allowed = kinds[0] === 'handoff' ? ['timeoutMs'] : ['value', 'state'];
+  const extra = Object.keys(step).filter((k) => !KINDS.includes(k) && !allowed.includes(k));
   if (extra.length) usage(`step ${i} has unknown keys: ${extra.join(', ')}`);
   if (kinds[0] === 'audit' && !/^[A-Za-z0-9_.-]+$/.test(String(step.audit))) {
     usage(`step ${i} (audit) needs a file-name-safe name`);
@@ -114,6 +154,7 @@ const browser = await chromium.launch({
   executablePath,
   headless: true,
   timeout: 60000,
+  env: home ? { ...process.env, HOME: home } : process.env,
   args: [
     '--headless',
     '--no-sandbox',
@@ -123,8 +164,9 @@ const browser = await chromium.launch({
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',
-    // Only loopback names resolve: an outside request fails at once instead of waiting.
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1',
+    // Only loopback names (and `hosts`) resolve: an outside request fails at once instead of
+    // waiting. The first matching MAP wins; an EXCLUDE anywhere keeps a name as it is.
+    `--host-resolver-rules=${[...hostRules, 'MAP * ~NOTFOUND', 'EXCLUDE localhost', 'EXCLUDE *.localhost', 'EXCLUDE 127.0.0.1'].join(', ')}`,
   ],
 }).catch((e) => {
   output.error = `cannot start ${executablePath}: ${e.message}`;
@@ -133,7 +175,7 @@ const browser = await chromium.launch({
 });
 
 // A wedged page must still produce an answer (the Rust side kills us later anyway).
-const overallMs = spec.steps.length * timeoutMs + 30000;
+const overallMs = spec.steps.length * timeoutMs + handoffMs + 30000;
 const watchdog = setTimeout(async () => {
   output.error = `run-steps.mjs: the whole run exceeded ${overallMs} ms`;
   finish(1);
@@ -341,6 +383,26 @@ async function runStep(step) {
     await page.setContent(step.setContent, { waitUntil: 'load' });
     return null;
   }
+  if ('handoff' in step) {
+    // The test takes over (e.g. deletes a Pod) while the page stays as it is: NAME.ready says so
+    // (with the page's URL); the run goes on once the test has written NAME.go.
+    const name = String(step.handoff);
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`handoff name ${JSON.stringify(name)}`);
+    const ready = join(outputDir, `${name}.ready`);
+    const go = join(outputDir, `${name}.go`);
+    if (existsSync(go)) unlinkSync(go);
+    writeFileSync(ready, page.url());
+    const limit = Date.now() + (Number.isFinite(step.timeoutMs) ? step.timeoutMs : 300000);
+    while (!existsSync(go)) {
+      if (Date.now() > limit) throw new Error(`nobody wrote ${go}`);
+      // eslint-disable-next-line no-await-in-loop
+      await new Promise((r) => { setTimeout(r, 100); });
+    }
+    const said = readFileSync(go, 'utf8');
+    unlinkSync(go);
+    unlinkSync(ready);
+    return said;
+  }
   if ('audit' in step) {
     return audit(String(step.audit));
   }
@@ -391,4 +453,5 @@ if (failedAt === null) {
 clearTimeout(watchdog);
 await context.close().catch(() => {});
 await browser.close().catch(() => {});
+if (home) rmSync(home, { recursive: true, force: true });
 finish(output.ok ? 0 : 1);

@@ -229,6 +229,59 @@ pub(crate) fn kill_group(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// How [`Browser::run_with_options`] runs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Time limit for one step.
+    pub step_timeout: Duration,
+    /// Besides loopback, the only hosts the browser reaches: a name → the IPv4 address it
+    /// resolves to; an address mapped to itself is reached as it is (Chromium's
+    /// `--host-resolver-rules`, which apply to address literals too).
+    pub hosts: std::collections::BTreeMap<String, String>,
+    /// A CA certificate (PEM) the browser trusts besides the system's, e.g. a test ingress's.
+    pub ca_file: Option<PathBuf>,
+    /// Time limit for the whole run (longer for runs with `handoff` steps).
+    pub run_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            step_timeout: DEFAULT_STEP_TIMEOUT,
+            hosts: std::collections::BTreeMap::new(),
+            ca_file: None,
+            run_timeout: RUN_TIMEOUT,
+        }
+    }
+}
+
+/// Waits until a running step list reaches its `{"handoff": name}` step (the browser then waits
+/// for [`handoff_release`]) and returns the URL the page is on.
+///
+/// # Panics
+/// When `timeout` passes first.
+pub fn handoff_wait(output_dir: &Path, name: &str, timeout: Duration) -> String {
+    let ready = output_dir.join(format!("{name}.ready"));
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(url) = std::fs::read_to_string(&ready) {
+            return url;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser did not reach handoff {name:?} within {timeout:?} ({})",
+            ready.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Lets a step list waiting at `{"handoff": name}` go on (`note` becomes the step's value).
+pub fn handoff_release(output_dir: &Path, name: &str, note: &str) {
+    let go = output_dir.join(format!("{name}.go"));
+    std::fs::write(&go, note).unwrap_or_else(|e| panic!("writing {}: {e}", go.display()));
+}
+
 /// Runs step lists in a fresh headless Chromium (see the module docs and `tests/browser/README.md`
 /// for the step vocabulary).
 #[derive(Debug, Clone, Copy)]
@@ -260,14 +313,31 @@ impl Browser {
         output_dir: &Path,
         step_timeout: Duration,
     ) -> StepsOutcome {
-        Self::run_spec(steps, output_dir, step_timeout, serde_json::json!({}))
+        Self::run_spec(
+            steps,
+            output_dir,
+            &RunOptions {
+                step_timeout,
+                ..RunOptions::default()
+            },
+            serde_json::json!({}),
+        )
+    }
+
+    /// [`Browser::run`] with [`RunOptions`] (time limit per step, names the browser may reach).
+    pub fn run_with_options(
+        steps: &Value,
+        output_dir: &Path,
+        options: &RunOptions,
+    ) -> StepsOutcome {
+        Self::run_spec(steps, output_dir, options, serde_json::json!({}))
     }
 
     /// [`Browser::run`] in a browser whose language is `locale` (e.g. `"de-DE"`): it sends that
     /// `Accept-Language`, as a person's browser set to that language does.
     pub fn run_in_locale(steps: &Value, output_dir: &Path, locale: &str) -> StepsOutcome {
-        let options = serde_json::json!({ "locale": locale });
-        Self::run_spec(steps, output_dir, DEFAULT_STEP_TIMEOUT, options)
+        let extra = serde_json::json!({ "locale": locale });
+        Self::run_spec(steps, output_dir, &RunOptions::default(), extra)
     }
 
     /// [`Browser::run_in_locale`] with every page's `<script>` elements removed on the way in, as
@@ -278,17 +348,19 @@ impl Browser {
         output_dir: &Path,
         locale: &str,
     ) -> StepsOutcome {
-        let options = serde_json::json!({ "locale": locale, "pageScripts": false });
-        Self::run_spec(steps, output_dir, DEFAULT_STEP_TIMEOUT, options)
+        let extra = serde_json::json!({ "locale": locale, "pageScripts": false });
+        Self::run_spec(steps, output_dir, &RunOptions::default(), extra)
     }
 
-    /// `options`: the spec's optional top-level keys (`locale`, `pageScripts`).
+    /// `extra`: the spec's optional top-level keys besides the options' (`locale`,
+    /// `pageScripts`).
     fn run_spec(
         steps: &Value,
         output_dir: &Path,
-        step_timeout: Duration,
-        options: Value,
+        options: &RunOptions,
+        extra: Value,
     ) -> StepsOutcome {
+        let step_timeout = options.step_timeout;
         let dir = ensure_node_modules();
         assert!(
             steps.is_array(),
@@ -307,9 +379,13 @@ impl Browser {
             "outputDir": output_dir,
             "timeoutMs": u64::try_from(step_timeout.as_millis()).unwrap_or(u64::MAX),
             "steps": steps,
+            "hosts": options.hosts,
         });
-        if let (Some(spec), Value::Object(options)) = (spec.as_object_mut(), options) {
-            spec.extend(options);
+        if let Some(ca) = &options.ca_file {
+            spec["caFile"] = Value::from(ca.display().to_string());
+        }
+        if let (Some(spec), Value::Object(extra)) = (spec.as_object_mut(), extra) {
+            spec.extend(extra);
         }
         let spec_path = output_dir.join("steps.json");
         write_json(&spec_path, &spec);
@@ -327,7 +403,7 @@ impl Browser {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
-        let status = wait_with_timeout(&mut cmd, RUN_TIMEOUT, "the browser step runner");
+        let status = wait_with_timeout(&mut cmd, options.run_timeout, "the browser step runner");
 
         let read = |p: &Path| {
             let mut s = String::new();

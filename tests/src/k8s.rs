@@ -14,6 +14,11 @@
 //! There is no scheduler and no kubelet: pods stay `Pending`. Tests share the cluster, so they
 //! should use unique names (or namespaces). The operator tests talk to it with the `kube` crate;
 //! the helpers here are only for small checks.
+//!
+//! [`ControlPlane::with_node`] is the same control plane plus a real node (`start DIR
+//! --with-node`: kubelet, containerd, CNI, kube-proxy, kube-scheduler, cluster DNS), for tests that
+//! need Pods to run. It needs root, and there is one per machine: those tests are `#[ignore]`d in
+//! the default run and run by `scripts/test.sh --node` (docs/testing.md).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,6 +43,60 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
+    /// The cluster with a node shared by all tests of this process (started on first use):
+    /// `KUBECONFIG` as it is when set (a cluster whose nodes run Pods, images loaded by the
+    /// caller), else `k8s-control-plane.sh build --with-node` and `start DIR --with-node`, with
+    /// `DIR` = `$EMREX_K8S_NODE_STATE_DIR` when set, else a fresh folder under the temp dir that
+    /// the script stops once this process has exited.
+    ///
+    /// # Panics
+    /// When the node cannot be built or started (with the script's output), on every call.
+    pub fn with_node() -> &'static ControlPlane {
+        static SHARED: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
+        match SHARED.get_or_init(|| Self::from_env_or_start_with(true)) {
+            Ok(cp) => cp,
+            Err(e) => panic!("no Kubernetes control plane with a node: {e}"),
+        }
+    }
+
+    /// Whether this is a node cluster we started (so images must be loaded into its containerd
+    /// with [`ControlPlane::load_image`]).
+    pub fn started_node(&self) -> bool {
+        self.state_dir
+            .as_ref()
+            .is_some_and(|d| d.join("node").is_file())
+    }
+
+    /// The node's address (Pods reach the host there), for a node cluster we started.
+    pub fn node_address(&self) -> Option<String> {
+        let dir = self.state_dir.as_ref()?;
+        std::fs::read_to_string(dir.join("node"))
+            .ok()
+            .map(|s| s.trim().to_string())
+    }
+
+    /// Loads an image archive (`podman save`, docker-archive or OCI) into the node's containerd,
+    /// where the kubelet finds it without any registry.
+    ///
+    /// # Panics
+    /// When this is not a node cluster we started, or the import fails.
+    pub fn load_image(&self, archive: &Path) {
+        let dir = self
+            .state_dir
+            .as_ref()
+            .filter(|_| self.started_node())
+            .unwrap_or_else(|| panic!("load_image needs a node cluster started by the script"));
+        let script = workspace_dir().join("scripts/k8s-control-plane.sh");
+        script_run(
+            Command::new("bash")
+                .arg(&script)
+                .arg("load-image")
+                .arg(dir)
+                .arg(archive),
+        )
+        .unwrap_or_else(|e| panic!("loading {}: {e}", archive.display()));
+    }
+
     /// The cluster shared by all tests of this process (started on first use).
     ///
     /// # Panics
@@ -51,6 +110,10 @@ impl ControlPlane {
     }
 
     fn from_env_or_start() -> Result<ControlPlane, String> {
+        Self::from_env_or_start_with(false)
+    }
+
+    fn from_env_or_start_with(node: bool) -> Result<ControlPlane, String> {
         if let Some(kc) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
             return Ok(ControlPlane {
                 kubeconfig: PathBuf::from(kc),
@@ -59,17 +122,31 @@ impl ControlPlane {
             });
         }
         let script = workspace_dir().join("scripts/k8s-control-plane.sh");
-        script_run(Command::new("bash").arg(&script).arg("build"))?;
+        let mut build = Command::new("bash");
+        build.arg(&script).arg("build");
+        if node {
+            build.arg("--with-node");
+        }
+        script_run(&mut build)?;
         let mut start = Command::new("bash");
         start.arg(&script).arg("start");
-        let dir = match std::env::var_os("EMREX_K8S_STATE_DIR").filter(|v| !v.is_empty()) {
+        let (state_env, prefix) = if node {
+            ("EMREX_K8S_NODE_STATE_DIR", "emrex-k8s-node")
+        } else {
+            ("EMREX_K8S_STATE_DIR", "emrex-k8s")
+        };
+        let dir = match std::env::var_os(state_env).filter(|v| !v.is_empty()) {
             Some(dir) => PathBuf::from(dir),
             None => {
                 start.env("EMREX_K8S_WATCH_PID", std::process::id().to_string());
-                std::env::temp_dir().join(format!("emrex-k8s-{}", std::process::id()))
+                std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()))
             }
         };
-        let out = script_run(start.arg(&dir))?;
+        start.arg(&dir);
+        if node {
+            start.arg("--with-node");
+        }
+        let out = script_run(&mut start)?;
         let last = out.lines().last().unwrap_or_default();
         let kubeconfig = last
             .strip_prefix("export KUBECONFIG=")

@@ -25,6 +25,8 @@ pub mod keys;
 /// A real OpenID Provider (npm `oidc-provider`) on loopback, killed on drop.
 pub mod oidc;
 pub mod paths;
+/// The `emrex` container image (`scripts/image.sh`) run with podman.
+pub mod podman;
 pub mod santuario;
 pub mod signxml;
 pub mod tools;

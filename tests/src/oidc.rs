@@ -98,16 +98,39 @@ pub struct OpConfig {
     /// Not needed for claims of the accounts: scope `profile` already releases all of them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scopes: BTreeMap<String, Vec<String>>,
+    /// The IPv4 address to listen on (default `127.0.0.1`), e.g. one a container or a Pod can
+    /// reach; the issuer names it unless [`OpConfig::issuer`] is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Serve HTTPS with this certificate and key (PEM files) instead of HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<OpTls>,
+    /// The issuer as relying parties see it when a reverse proxy sits in front (e.g.
+    /// `https://login.example/realms/students`): the proxy must pass `Host` and
+    /// `X-Forwarded-Proto` on and strip the issuer's path. Default: [`OpenIdProvider::listen`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
 }
 
-/// A running `oidc-provider` (Node) on `127.0.0.1`, killed when dropped.
+/// The provider's TLS certificate and key (PEM files).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpTls {
+    /// Certificate chain.
+    pub cert_file: std::path::PathBuf,
+    /// Private key.
+    pub key_file: std::path::PathBuf,
+}
+
+/// A running `oidc-provider` (Node) on `127.0.0.1` (or [`OpConfig::host`]), killed when dropped.
 ///
 /// Its standard input is a pipe held by this value, so even when the test process dies without
 /// running `Drop` (SIGKILL), the provider sees end-of-file and exits: no orphans.
 #[derive(Debug)]
 pub struct OpenIdProvider {
-    /// The issuer, `http://127.0.0.1:PORT` (no trailing slash).
+    /// The issuer, `http://127.0.0.1:PORT` (no trailing slash), or [`OpConfig::issuer`].
     pub issuer: String,
+    /// Where the provider itself listens, `http(s)://HOST:PORT`.
+    pub listen: String,
     child: Child,
     stderr: Arc<Mutex<String>>,
     _config_dir: tempfile::TempDir,
@@ -132,10 +155,20 @@ impl OpenIdProvider {
         )
         .unwrap_or_else(|e| panic!("writing {}: {e}", config_path.display()));
 
-        Self::spawn(&dir, &config_path, config_dir)
+        Self::spawn(&dir, &config_path, config_dir, config)
     }
 
-    fn spawn(dir: &Path, config_path: &Path, config_dir: tempfile::TempDir) -> Self {
+    fn spawn(
+        dir: &Path,
+        config_path: &Path,
+        config_dir: tempfile::TempDir,
+        config: &OpConfig,
+    ) -> Self {
+        let (tls, host, public_issuer) = (
+            config.tls.is_some(),
+            config.host.clone(),
+            config.issuer.clone(),
+        );
         use std::os::unix::process::CommandExt;
         let mut child = Command::new(node())
             .arg(dir.join("op.mjs"))
@@ -177,6 +210,7 @@ impl OpenIdProvider {
 
         let mut op = OpenIdProvider {
             issuer: String::new(),
+            listen: String::new(),
             child,
             stderr,
             _config_dir: config_dir,
@@ -202,14 +236,23 @@ impl OpenIdProvider {
                 op.stderr_log()
             )
         });
-        let issuer = announced["issuer"]
-            .as_str()
-            .unwrap_or_else(|| panic!("op.mjs announced {line:?}, without an issuer"));
+        let (Some(issuer), Some(listen)) =
+            (announced["issuer"].as_str(), announced["listen"].as_str())
+        else {
+            panic!("op.mjs announced {line:?}, without an issuer and a listen address")
+        };
+        let scheme = if tls { "https" } else { "http" };
+        let host = host.as_deref().unwrap_or("127.0.0.1");
         assert!(
-            issuer.starts_with("http://127.0.0.1:"),
+            listen.starts_with(&format!("{scheme}://{host}:")),
+            "op.mjs announced an unexpected listen address {listen:?}"
+        );
+        assert!(
+            issuer == public_issuer.as_deref().unwrap_or(listen),
             "op.mjs announced an unexpected issuer {issuer:?}"
         );
         op.issuer = issuer.to_owned();
+        op.listen = listen.to_owned();
         op
     }
 

@@ -1524,9 +1524,8 @@ fn containerfile_builds_the_binary_into_a_non_root_image() {
         .expect("runtime stage");
     let (build, run_stage) = instructions.split_at(runtime);
     assert!(
-        build
-            .iter()
-            .any(|i| i.starts_with("RUN ") && i.contains("cargo build --release --locked -p emrex")),
+        build.iter().any(|i| i.starts_with("RUN ")
+            && i.contains("cargo build --profile image --locked -p emrex")),
         "{build:?}"
     );
     assert!(

@@ -20,6 +20,13 @@ use crate::crd::{
 };
 use crate::names::{ADMIN_PORT, CA_CRT, CONFIG_DIR, GRPC_PORT, HTTP_PORT, TLS_CRT, TLS_KEY};
 
+/// The public CA bundle every `emrex` image has (Debian's `ca-certificates`, as the distroless
+/// base and `scripts/image.sh` both lay it out).
+pub const IMAGE_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Where the NCP finds `spec.login.caSecret`'s `ca.crt`.
+const OIDC_CA_DIR: &str = "/var/run/emrex/oidc-ca";
+
 /// The internal mTLS material between two services (PEM), minted by the controller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MtlsPem {
@@ -158,6 +165,9 @@ pub fn validate(ncp: &NationalContactPoint, owner: Owner) -> Result<ValidatedNcp
         ));
     }
     common::check_ref("spec.login.clientSecret.name", &s.login.client_secret.name)?;
+    if let Some(ca) = &s.login.ca_secret {
+        common::check_ref("spec.login.caSecret", ca)?;
+    }
     match s.source.kind {
         SourceKind::Directory => {
             let claim = s.source.claim_name.as_deref().ok_or_else(|| {
@@ -233,12 +243,24 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
             "cert_file": "/var/run/emrex/source-tls/tls.crt",
             "key_file": "/var/run/emrex/source-tls/tls.key",
         });
+    } else if s.source.kind == SourceKind::Grpc {
+        // An https:// provider without `tlsSecret` is checked against the public CAs the image
+        // carries (the NCP refuses an https:// endpoint without a CA file, so it would not start).
+        source["client"]["tls"] = json!({"ca_file": IMAGE_CA_BUNDLE});
     }
     let provider_name = s
         .institutions
         .first()
         .cloned()
         .unwrap_or_else(|| format!("EMREX NCP {}", acronym(ncp, n)));
+    let mut oidc = json!({
+        "issuer": s.login.issuer,
+        "client_id": s.login.client_id,
+        "client_secret_file": "/var/run/emrex/oidc/client-secret",
+    });
+    if s.login.ca_secret.is_some() {
+        oidc["ca_file"] = json!(format!("{OIDC_CA_DIR}/{CA_CRT}"));
+    }
     let mut ncp_config = json!({
         "provider_name": provider_name,
         "http": {"listen": format!("0.0.0.0:{HTTP_PORT}"), "public_url": s.public_url},
@@ -247,11 +269,7 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
         "log": {"format": "json"},
         "login": {
             "dev_login": false,
-            "oidc": {
-                "issuer": s.login.issuer,
-                "client_id": s.login.client_id,
-                "client_secret_file": "/var/run/emrex/oidc/client-secret",
-            },
+            "oidc": oidc,
         },
         "source": source,
         // Overridden by EMREX_NCP_STORE__URL (from spec.postgresUrl's Secret) when set.
@@ -310,6 +328,11 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
             "/var/run/emrex/oidc",
         ),
     ] {
+        volumes.push(v);
+        mounts.push(m);
+    }
+    if let Some(ca) = &s.login.ca_secret {
+        let (v, m) = secret_volume("oidc-ca", ca, &[(CA_CRT, CA_CRT)], OIDC_CA_DIR);
         volumes.push(v);
         mounts.push(m);
     }

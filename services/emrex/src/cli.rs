@@ -127,6 +127,12 @@ pub struct DevArgs {
     /// Where the development key, EMREG's and the SMP's SQLite files live.
     #[arg(long, value_name = "DIR", default_value = "emrex-dev")]
     pub data_dir: PathBuf,
+    /// Address the browser-facing services (SMP, NCP, EMREG's list, the SIS API) listen on; the
+    /// Signer and EMREG's gRPC stay on 127.0.0.1. In a container use 0.0.0.0 and publish the same
+    /// port numbers: the URLs the federation hands out keep saying 127.0.0.1 unless this is a
+    /// specific address.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub listen: std::net::IpAddr,
     /// The SMP's page (open this one in the browser). 0 = any free port.
     #[arg(long, value_name = "PORT", default_value_t = 8080)]
     pub smp_port: u16,

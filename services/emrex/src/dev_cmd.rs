@@ -5,7 +5,8 @@
 //! Each service is assembled by its own crate's entry point (`emrex_signer::assemble`, …), the
 //! same code `emrex signer|emreg|ncp|smp` runs, from a configuration made here; one runtime runs
 //! them all behind one admin port (`/live`, `/ready`, `/metrics`) and one shutdown. Everything
-//! listens on 127.0.0.1 only, the internal gRPC hops carry a development bearer token generated
+//! listens on 127.0.0.1 only (`--listen 0.0.0.0` opens the browser-facing ports, for a container
+//! whose ports are published), the internal gRPC hops carry a development bearer token generated
 //! into the data directory instead of mTLS, and dev mode is on everywhere: a development
 //! federation, never a deployment.
 
@@ -45,6 +46,16 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
 
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// The address a URL names for a listener: the listener's own, except that "any address"
+/// (`--listen 0.0.0.0` in a container whose ports are published) is reached as 127.0.0.1.
+fn url_addr(bound: SocketAddr) -> SocketAddr {
+    if bound.ip().is_unspecified() {
+        loopback(bound.port())
+    } else {
+        bound
+    }
 }
 
 /// `port`, or for 0 a free loopback port found now. The NCP's and the SMP's public URLs (return
@@ -147,14 +158,17 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
     servers.extend(bound);
 
     // The NCP, in development mode, with the demo students (and OpenID Connect when asked).
-    let ncp_addr = loopback(concrete_port(args.ncp_port)?);
+    // The browser-facing listeners are on `--listen`; the URLs name them as `url_addr` says.
+    let public = |port: u16| SocketAddr::new(args.listen, port);
+    let ncp_listen = public(concrete_port(args.ncp_port)?);
+    let ncp_addr = url_addr(ncp_listen);
     let mut ncp = NcpServiceConfig {
         dev_mode: true,
         grpc: grpc_on(0),
         provider_name: "EMREX development NCP".into(),
         ..NcpServiceConfig::default()
     };
-    ncp.http.listen = ncp_addr.to_string();
+    ncp.http.listen = ncp_listen.to_string();
     ncp.http.public_url = format!("http://{ncp_addr}");
     ncp.signer.client = client_of(signer_addr);
     ncp.signer.token_file = Some(token_file.clone());
@@ -184,7 +198,7 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
         auth: auth.clone(),
         ..EmregServiceConfig::default()
     };
-    emreg.http.listen = loopback(args.emreg_port).to_string();
+    emreg.http.listen = public(args.emreg_port).to_string();
     emreg.store.url = format!("sqlite:{}", data.join("emreg.db").display());
     let assembled = emrex_emreg::assemble(&emreg, &handles)
         .await
@@ -192,14 +206,18 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
     seed_registry(assembled.store.as_ref(), ncp_addr, cert_pem).await?;
     let bound = assembled.servers.bind().await?;
     let emreg_grpc_addr = bound.grpc_addr().context("EMREG's gRPC address")?;
-    let emreg_addr = bound.http_addr().context("EMREG's HTTP address")?;
+    let emreg_addr = url_addr(bound.http_addr().context("EMREG's HTTP address")?);
     servers.extend(bound);
 
     // The SMP, trusting the embedded EMREG (gRPC with Watch).
-    let smp_addr = loopback(concrete_port(args.smp_port)?);
+    let smp_listen = public(concrete_port(args.smp_port)?);
+    let smp_addr = url_addr(smp_listen);
     let mut smp = SmpServiceConfig {
         dev_mode: true,
-        grpc: grpc_on(args.smp_grpc_port),
+        grpc: GrpcServerConfig {
+            listen: public(args.smp_grpc_port),
+            ..GrpcServerConfig::default()
+        },
         auth,
         registry: RegistryConfig::Grpc {
             client: client_of(emreg_grpc_addr),
@@ -207,7 +225,7 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
         },
         ..SmpServiceConfig::default()
     };
-    smp.http.listen = smp_addr.to_string();
+    smp.http.listen = smp_listen.to_string();
     smp.http.public_url = format!("http://{smp_addr}");
     smp.store.url = format!("sqlite:{}", data.join("smp.db").display());
     let bound = emrex_smp::assemble(&smp, &handles)
@@ -215,7 +233,7 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
         .context("the SMP")?
         .bind()
         .await?;
-    let smp_grpc_addr = bound.grpc_addr().context("the SMP's gRPC address")?;
+    let smp_grpc_addr = url_addr(bound.grpc_addr().context("the SMP's gRPC address")?);
     servers.extend(bound);
 
     let service = ServiceRunner::with_bound(
@@ -277,9 +295,10 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
          Signer gRPC         http://{signer_addr}\n  \
          SMP SIS API (gRPC)  http://{smp_grpc_addr}  (authorization: Bearer $(cat {}))\n  \
          /live /ready /metrics  http://{admin_addr}/\n\n\
-         Everything is on 127.0.0.1 with development credentials: development only. Ctrl-C stops it.\n",
+         The services listen on {} with development credentials: development only. Ctrl-C stops it.\n",
         data.display(),
         token_file.display(),
+        args.listen,
     );
     println!("emrex-dev-ready {ready}");
     let result = (&mut running).await;
@@ -317,4 +336,19 @@ async fn seed_registry(
         .await
         .context("registering the development NCP in EMREG")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_loopback_for_any_address_and_the_address_otherwise() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().expect("addr");
+        assert_eq!(url_addr(any).to_string(), "127.0.0.1:8080");
+        let any6: SocketAddr = "[::]:8090".parse().expect("addr");
+        assert_eq!(url_addr(any6).to_string(), "127.0.0.1:8090");
+        let specific: SocketAddr = "192.0.2.7:8081".parse().expect("addr");
+        assert_eq!(url_addr(specific), specific);
+    }
 }

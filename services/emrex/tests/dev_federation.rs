@@ -8,11 +8,15 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use emrex_proto::smp::v1::smp_client::SmpClient;
-use emrex_proto::smp::v1::{ListExchangesRequest, OutcomeKind};
+use emrex_proto::smp::v1::OutcomeKind;
 use emrex_tests::browser::Browser;
-use emrex_tests::oidc::{OpAccount, OpClient, OpConfig, OpenIdProvider};
+use emrex_tests::oidc::OpenIdProvider;
 use serde_json::{Value, json};
+
+mod dev_support;
+use dev_support::{
+    assert_sis_api_refuses_without_token, assert_verified_demo_exchange, flow, newest_exchange,
+};
 
 struct Dev {
     child: Child,
@@ -97,82 +101,18 @@ fn start_dev_with(
     }
 }
 
-fn flow(smp: &str, login: Vec<Value>, out: &str) -> emrex_tests::browser::StepsOutcome {
-    let mut steps = vec![
-        json!({"goto": smp}),
-        json!({"click": "#country-NO"}),
-        json!({"expectText": "Fetch your results from"}),
-        json!({"click": "#ncp-DEV-NCP"}),
-        json!({"waitForUrl": "/x/"}),
-    ];
-    steps.extend(login);
-    steps.extend([
-        json!({"waitFor": "#consent"}),
-        json!({"check": "#c-r0-0"}),
-        json!({"check": "#c-r1-1"}),
-        json!({"check": "#consent"}),
-        json!({"click": "#send"}),
-        // Post/redirect/get: the result has its own address…
-        json!({"waitForUrl": format!("{smp}result/")}),
-        json!({"expectText": "Your results have arrived"}),
-        // …so a reload shows it again (no re-post, no "This cannot be done").
-        json!({"reload": true}),
-        json!({"expectText": "Your results have arrived"}),
-        json!({"expectText": "Introduction to Object-oriented Programming"}),
-        json!({"expectText": "Svenska som främmande språk"}),
-        json!({"screenshot": "result.png"}),
-        json!({"text": "#courses"}),
-    ]);
-    Browser::run(&json!(steps), &emrex_tests::output_dir(out))
-}
-
-/// The newest exchange, read through the SMP's SIS API with the development token `emrex dev`
-/// wrote (its internal gRPC hops are authenticated even in development).
-async fn newest_exchange(dev: &Dev) -> emrex_proto::smp::v1::Exchange {
-    let smp_grpc = dev.ready["smp_grpc"].as_str().expect("grpc").to_string();
+/// The newest exchange, through the SIS API with the token `emrex dev` wrote.
+async fn newest(dev: &Dev) -> emrex_proto::smp::v1::Exchange {
     let token_file = dev.ready["grpc_token_file"].as_str().expect("token file");
     let token = std::fs::read_to_string(token_file).expect("token");
-    let mut client = SmpClient::connect(smp_grpc)
-        .await
-        .expect("connect")
-        .max_decoding_message_size(64 << 20);
-    let mut request = tonic::Request::new(ListExchangesRequest {
-        limit: 1,
-        ..Default::default()
-    });
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
-    let list = client
-        .list_exchanges(request)
-        .await
-        .expect("list")
-        .into_inner();
-    list.exchanges.into_iter().next().expect("an exchange")
+    newest_exchange(dev.ready["smp_grpc"].as_str().expect("grpc"), &token).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins() {
     emrex_tests::browser::ensure_node_modules();
     let ncp_port = free_port();
-    let op = OpenIdProvider::start(&OpConfig {
-        clients: vec![OpClient {
-            client_id: "emrex-dev-ncp".into(),
-            client_secret: "test-only-secret".into(),
-            redirect_uris: vec![format!("http://127.0.0.1:{ncp_port}/login/callback")],
-        }],
-        accounts: vec![OpAccount {
-            sub: "demo-asa".into(),
-            login: "asa".into(),
-            claims:
-                json!({"given_name": "Åsa", "family_name": "Ødegård", "birthdate": "1999-04-12"})
-                    .as_object()
-                    .expect("object")
-                    .clone(),
-        }],
-        ..Default::default()
-    });
+    let op = OpenIdProvider::start(&dev_support::op_config(ncp_port));
     let dir = tempfile::tempdir().expect("tmp");
     let secret = dir.path().join("oidc-secret");
     std::fs::write(&secret, "test-only-secret").expect("secret");
@@ -186,64 +126,25 @@ async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins
     // 1. Dev login.
     let s = smp.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        flow(
-            &s,
-            vec![json!({"click": "#dev-demo-asa"})],
-            "dev_federation_devlogin",
-        )
+        flow(&s, dev_support::dev_login(), "dev_federation_devlogin")
     })
     .await
     .expect("browser");
     outcome.assert_ok().assert_no_csp_violations();
-    let ex = newest_exchange(&dev).await;
+    let ex = newest(&dev).await;
     // Without the development token the SIS API refuses (even on loopback).
-    let refused = SmpClient::connect(dev.ready["smp_grpc"].as_str().expect("grpc").to_string())
-        .await
-        .expect("connect")
-        .list_exchanges(ListExchangesRequest::default())
-        .await
-        .expect_err("no token");
-    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
-    assert_eq!(ex.outcome, OutcomeKind::Verified as i32, "{}", ex.detail);
-    let courses: Vec<&str> = ex
-        .reports
-        .iter()
-        .flat_map(|r| r.courses.iter().map(|c| c.title.as_str()))
-        .collect();
-    assert_eq!(courses.len(), 2, "{courses:?}");
-    assert!(
-        courses.contains(&"Introduction to Object-oriented Programming"),
-        "{courses:?}"
-    );
-    assert!(
-        courses.contains(&"Svenska som främmande språk, nybörjarkurs"),
-        "{courses:?}"
-    );
-    assert!(!ex.signed_xml.is_empty() && ex.transcript_pdf.starts_with(b"%PDF"));
-    assert_eq!(
-        ex.person.as_ref().map(|p| p.family_name.as_str()),
-        Some("Ødegård")
-    );
+    assert_sis_api_refuses_without_token(dev.ready["smp_grpc"].as_str().expect("grpc")).await;
+    assert_verified_demo_exchange(&ex);
 
     // 2. OpenID Connect login at the NCP through the real provider.
     let s = smp.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        flow(
-            &s,
-            vec![
-                json!({"click": "#oidc-login"}),
-                json!({"waitFor": "input[name=login]"}),
-                json!({"fill": "input[name=login]", "value": "asa"}),
-                json!({"fill": "input[name=password]", "value": "any"}),
-                json!({"click": "button[type=submit]"}),
-            ],
-            "dev_federation_oidc",
-        )
+        flow(&s, dev_support::oidc_login(), "dev_federation_oidc")
     })
     .await
     .expect("browser");
     outcome.assert_ok().assert_no_csp_violations();
-    let ex2 = newest_exchange(&dev).await;
+    let ex2 = newest(&dev).await;
     assert_ne!(ex2.session_id, ex.session_id);
     assert_eq!(ex2.outcome, OutcomeKind::Verified as i32, "{}", ex2.detail);
 

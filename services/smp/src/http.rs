@@ -200,10 +200,10 @@ fn go<S: SmpStore>(
 ) -> Response {
     let fields = core.request_fields(record);
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let origin = url::Url::parse(&record.ncp_url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_else(|_| "'none'".into());
-    let csp = emrex_web::auto_submit_csp(&pages::auto_submit_hash(), &origin);
+    let csp = emrex_web::auto_submit_csp(
+        &pages::auto_submit_hash(),
+        &handover_targets(&record.ncp_url),
+    );
     // The student is told where they are going by the institution's name, not the acronym.
     let institution = (core.registry)()
         .by_acronym(&record.ncp_acronym)
@@ -219,6 +219,20 @@ fn go<S: SmpStore>(
         ),
         &csp,
     )
+}
+
+/// `form-action` of the hand-over page: the NCP's origin and any `https:` URL. Browsers check
+/// `form-action` on every redirect that follows the form's POST, and an NCP may answer the POST
+/// by redirecting straight to its identity provider (ours does when OpenID Connect is its only
+/// login; SAML NCPs of the network do too) — with the NCP's origin alone Chromium blocked the
+/// whole hand-over on the first real node (issue #12). The page posts only to the NCP URL that
+/// EMREG lists; the policy still refuses plain-http and `javascript:`/`data:` targets.
+fn handover_targets(ncp_url: &str) -> String {
+    match url::Url::parse(ncp_url) {
+        Ok(u) if u.scheme() == "https" => "https:".to_string(),
+        Ok(u) => format!("{} https:", u.origin().ascii_serialization()),
+        Err(_) => "'none'".to_string(),
+    }
 }
 
 fn now_unix() -> i64 {
@@ -397,4 +411,20 @@ async fn pdf<S: SmpStore>(
 
 async fn stylesheet() -> Response {
     emrex_web::stylesheet(pages::STYLE.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::handover_targets;
+
+    #[test]
+    fn the_hand_over_may_follow_the_ncps_redirects_to_an_https_identity_provider() {
+        assert_eq!(handover_targets("https://ncp.example/emrex/"), "https:");
+        // A development NCP on plain http keeps its own origin, and nothing else on http.
+        assert_eq!(
+            handover_targets("http://127.0.0.1:8081/"),
+            "http://127.0.0.1:8081 https:"
+        );
+        assert_eq!(handover_targets("not a url"), "'none'");
+    }
 }
