@@ -95,7 +95,10 @@ fn the_image_is_laid_out_like_the_containerfile_small_stripped_and_without_a_she
     );
 
     let size: u64 = inspect(&image, "{{.Size}}").parse().expect("size");
-    let profile = inspect(&image, "{{index .Config.Labels \"eu.emrex.build.profile\"}}");
+    let profile = inspect(
+        &image,
+        "{{index .Config.Labels \"eu.emrex.build.profile\"}}",
+    );
     if profile.trim() == "image" {
         assert!(
             size < MAX_IMAGE_BYTES,
