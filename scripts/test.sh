@@ -104,11 +104,11 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 log "versions"
 cargo --version; rustc --version
-xmlsec1 --version; xmllint --version 2>&1 | head -1
+xmlsec1 --version; xmllint --version 2>&1 | sed -n 1p
 echo "Santuario: $(cd /usr/share/java && ls xmlsec-[0-9]*.jar)"; javac -version 2>&1
 python3 -c 'import signxml, lxml.etree as e; print("signxml", signxml.__version__ if hasattr(signxml, "__version__") else "?", "lxml", e.__version__)'
 python3 -c 'import helm_python as h; print("helm-python-sdk", h.__version__, "(Helm SDK", h.helm_sdk_version() + ")")'
-kubectl version --client 2>/dev/null | head -1 || true
+kubectl version --client 2>/dev/null | sed -n 1p || true
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
