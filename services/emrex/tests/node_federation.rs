@@ -1122,8 +1122,10 @@ async fn the_alliance_runs_in_pods_and_an_exchange_goes_through_them() {
         .unwrap_or_default()
         .to_string();
     eprintln!("after the NCP Pod was replaced, the student sees:\n{page}");
+    // The plain-language refusal with its way forward (issue #16's wording).
     assert!(
-        page.contains("This transfer has expired or does not exist. Please start again from the service that sent you here."),
+        page.contains("This transfer has expired or does not exist.")
+            && page.contains("Please go back to the service that sent you here and start again."),
         "{page}"
     );
     let ex2 = sis
