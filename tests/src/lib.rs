@@ -10,6 +10,7 @@
 //! * [`santuario`]: Apache Santuario (Java), the XML-Signature library the Java peers run, with
 //!   secure validation on.
 //! * [`xmllint`]: libxml2's XSD validator with the fixtures' offline catalog.
+//! * [`jsonld`]: PyPI `pyld`, a JSON-LD 1.1 processor, expanding with local contexts only.
 //! * [`keys`]: throw-away keys and self-signed certificates made by the `openssl` command line.
 //! * [`paths`]: where the shared fixtures live and where tests may write their output.
 //! * [`tools`]: finding the external tools (never skipping silently) and running them with a time
@@ -19,6 +20,8 @@
 
 /// A real browser (Debian Chromium driven by playwright-core) running JSON step lists.
 pub mod browser;
+/// JSON-LD expansion with PyPI `pyld` (offline document loader).
+pub mod jsonld;
 /// A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) for operator tests.
 pub mod k8s;
 pub mod keys;
@@ -33,6 +36,7 @@ pub mod tools;
 pub mod xmllint;
 pub mod xmlsec;
 
+pub use jsonld::{Expansion, pyld_expand};
 pub use keys::{KeyAlg, Subject, TestKey, base64_encode, openssl_digest_base64};
 pub use paths::{fixture, fixture_files, fixtures_dir, output_dir, read_fixture, workspace_dir};
 pub use santuario::Santuario;

@@ -213,23 +213,11 @@ impl<'a> Converter<'a> {
 
     /// `xs:date` or `xs:dateTime` → `xsd:dateTime` (a date gets `T00:00:00` before its zone).
     fn date_time(&mut self, value: &str, path: &str) -> Option<String> {
-        let v = value.trim();
-        if emrex_elmo::dates::is_date_time(v) {
-            return Some(v.to_owned());
+        let out = to_date_time(value);
+        if out.is_none() {
+            self.skip(path, "not an xs:date or xs:dateTime");
         }
-        if emrex_elmo::dates::is_date(v) {
-            let zone_len = if v.ends_with('Z') {
-                1
-            } else if v.len() > 6 && matches!(v.as_bytes()[v.len() - 6], b'+' | b'-') {
-                6
-            } else {
-                0
-            };
-            let (date, zone) = v.split_at(v.len() - zone_len);
-            return Some(format!("{date}T00:00:00{zone}"));
-        }
-        self.skip(path, "not an xs:date or xs:dateTime");
-        None
+        out
     }
 
     fn country(&mut self, value: &str, path: &str) -> Option<Concept> {
@@ -1068,6 +1056,27 @@ impl<'a> Converter<'a> {
     }
 }
 
+/// `xs:date` or `xs:dateTime` → `xsd:dateTime` (a date gets `T00:00:00` before its zone).
+fn to_date_time(value: &str) -> Option<String> {
+    let v = value.trim();
+    if emrex_elmo::dates::is_date_time(v) {
+        return Some(v.to_owned());
+    }
+    if !emrex_elmo::dates::is_date(v) {
+        return None;
+    }
+    let b = v.as_bytes();
+    let zone_len = if v.ends_with('Z') {
+        1
+    } else if b.len() > 6 && matches!(b[b.len() - 6], b'+' | b'-') && b[b.len() - 3] == b':' {
+        6
+    } else {
+        0
+    };
+    let (date, zone) = v.split_at(v.len() - zone_len);
+    Some(format!("{date}T00:00:00{zone}"))
+}
+
 /// The decoded length of standard base64 text (no whitespace), or `None` when it is not base64.
 fn base64_decoded_len(data: &str) -> Option<u64> {
     let bytes = data.as_bytes();
@@ -1090,7 +1099,28 @@ fn base64_decoded_len(data: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::base64_decoded_len;
+    use super::{base64_decoded_len, to_date_time};
+
+    #[test]
+    fn dates_become_date_times_keeping_the_zone() {
+        let dt = |s: &str| to_date_time(s);
+        assert_eq!(dt("2000-01-31").as_deref(), Some("2000-01-31T00:00:00"));
+        assert_eq!(dt("2000-01-31Z").as_deref(), Some("2000-01-31T00:00:00Z"));
+        assert_eq!(
+            dt("2000-01-31+01:00").as_deref(),
+            Some("2000-01-31T00:00:00+01:00")
+        );
+        assert_eq!(
+            dt("2000-01-31-05:00").as_deref(),
+            Some("2000-01-31T00:00:00-05:00")
+        );
+        assert_eq!(
+            dt(" 2023-02-21T08:54:04.479+01:00 ").as_deref(),
+            Some("2023-02-21T08:54:04.479+01:00")
+        );
+        assert_eq!(dt("31.01.2000"), None);
+        assert_eq!(dt("2000-02-30"), None);
+    }
 
     #[test]
     fn base64_length_without_decoding() {
