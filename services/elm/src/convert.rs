@@ -171,6 +171,20 @@ impl<'a> Converter<'a> {
     }
 
     fn report_leftovers(&mut self, report: &Report, rpath: &str) {
+        for (i, g) in report.grading_schemes.iter().enumerate() {
+            let used = report.all_learning_opportunities().any(|l| {
+                l.specifies
+                    .as_ref()
+                    .and_then(|x| x.grading_scheme_local_id.as_deref())
+                    == Some(g.local_id.as_str())
+            });
+            if !used {
+                self.skip(
+                    format!("{rpath}/gradingScheme[{i}]"),
+                    "no result refers to it (schemes are mapped where a result uses them)",
+                );
+            }
+        }
         if !report.results_of_recognition.is_empty() {
             self.skip(
                 format!("{rpath}/resultOfRecognition"),
@@ -443,10 +457,33 @@ impl<'a> Converter<'a> {
             }
             LoiStatus::InProgress => {
                 self.credits_not_mapped(inst, &ipath, "in progress: no credits received yet");
+                self.specification_not_mapped(
+                    los,
+                    path,
+                    "in progress: no achievement to specify yet",
+                );
                 Claim::Activity(Box::new(self.in_progress(los, inst, ctx, &ipath, parts)))
             }
             LoiStatus::Failed => {
                 self.credits_not_mapped(inst, &ipath, "failed: no credits received");
+                self.specification_not_mapped(los, path, "failed: no achievement to specify");
+                for (field, present) in [
+                    ("level", !inst.levels.is_empty()),
+                    (
+                        "languageOfInstruction",
+                        inst.language_of_instruction.is_some(),
+                    ),
+                    ("engagementHours", inst.engagement_hours.is_some()),
+                    ("start", inst.start.is_some()),
+                    ("academicTerm", inst.academic_term.is_some()),
+                ] {
+                    if present {
+                        self.skip(
+                            format!("{ipath}/{field}"),
+                            "failed: only the assessment (grade, date, grading scheme) is claimed",
+                        );
+                    }
+                }
                 let mut a = self.assessment(los, inst, ctx, &ipath, false);
                 a.has_part = parts;
                 Claim::Assessment(Box::new(a))
@@ -460,6 +497,24 @@ impl<'a> Converter<'a> {
             }
         };
         Ok(vec![claim])
+    }
+
+    /// The achievement-specification fields of a node that is not an achievement.
+    fn specification_not_mapped(
+        &mut self,
+        los: &LearningOpportunitySpecification,
+        path: &str,
+        reason: &'static str,
+    ) {
+        for (field, present) in [
+            ("iscedCode", los.isced_code.is_some()),
+            ("subjectArea", los.subject_area.is_some()),
+            ("url", los.url.is_some()),
+        ] {
+            if present {
+                self.skip(format!("{path}/{field}"), reason);
+            }
+        }
     }
 
     fn credits_not_mapped(
@@ -810,6 +865,11 @@ impl<'a> Converter<'a> {
             id,
             kind: "LearningAssessment".into(),
             title: Self::langmap(&los.titles),
+            description: if passed {
+                LangMap::default()
+            } else {
+                Self::langmap(&los.descriptions)
+            },
             identifier,
             grade,
             grade_status: passed.then(vocab::grade_pass),
@@ -927,6 +987,7 @@ impl<'a> Converter<'a> {
             id,
             kind: "LearningActivity".into(),
             title: Self::langmap(&los.titles),
+            description: LangMap::default(),
             identifier: Vec::new(),
             temporal,
             contact_hour,
@@ -966,6 +1027,7 @@ impl<'a> Converter<'a> {
             id,
             kind: "LearningActivity".into(),
             title: Self::langmap(&los.titles),
+            description: Self::langmap(&los.descriptions),
             identifier,
             temporal,
             contact_hour,
@@ -988,6 +1050,12 @@ impl<'a> Converter<'a> {
         let mut out = Vec::new();
         for (i, content) in a.contents.iter().enumerate() {
             let cpath = format!("{path}/content[{i}]");
+            if content.lang.is_some() {
+                self.skip(
+                    format!("{cpath}/@xml:lang"),
+                    "ELM v3 MediaObject has no language",
+                );
+            }
             let Some((header, data)) = content.data.split_once(',') else {
                 self.skip(cpath, "not a data: URI");
                 continue;

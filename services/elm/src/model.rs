@@ -324,6 +324,7 @@ pub struct LearningAchievement {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub title: LangMap,
     #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub description: LangMap,
@@ -362,6 +363,7 @@ pub struct Specification {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub title: LangMap,
     #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub description: LangMap,
@@ -409,7 +411,11 @@ pub struct LearningAssessment {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub title: LangMap,
+    /// Only on a failed claim (the LOS description).
+    #[serde(default, skip_serializing_if = "LangMap::is_empty")]
+    pub description: LangMap,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -439,6 +445,7 @@ pub struct LearningAssessmentSpecification {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub title: LangMap,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grading_scheme: Option<GradingScheme>,
@@ -498,7 +505,11 @@ pub struct LearningActivity {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub title: LangMap,
+    /// Only on an in-progress claim (the LOS description).
+    #[serde(default, skip_serializing_if = "LangMap::is_empty")]
+    pub description: LangMap,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -522,6 +533,7 @@ pub struct LearningActivitySpecification {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub title: LangMap,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<Identifier>,
@@ -553,6 +565,7 @@ pub struct DisplayParameter {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub title: LangMap,
     #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub description: LangMap,

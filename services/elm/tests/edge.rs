@@ -305,7 +305,28 @@ fn invalid_codes_and_dates_are_reported_not_invented() {
         inst.date = Some("yesterday".into());
     }
     elmo.reports[0].learning_opportunities[0].isced_code = Some("ISCED 6".into());
+    // A grading scheme no result refers to.
+    elmo.reports[0]
+        .grading_schemes
+        .push(emrex_elmo::GradingScheme {
+            local_id: "unused".into(),
+            descriptions: vec![LangText::new("never referenced")],
+        });
+    let mut failed = course("Failed", LoiStatus::Failed);
+    failed.isced_code = Some("0613".into());
+    elmo.reports[0].learning_opportunities.push(failed);
     let (conv, json) = ok(&elmo);
+    assert!(
+        reported(&conv, "report[0]/gradingScheme[0]"),
+        "{:#?}",
+        conv.not_mapped
+    );
+    // A failed course has no specification: its ISCED code is reported, not dropped.
+    assert!(
+        reported(&conv, "learningOpportunitySpecification[1]/iscedCode"),
+        "{:#?}",
+        conv.not_mapped
+    );
     for field in [
         "learner/bday",
         "learner/citizenship",

@@ -69,8 +69,8 @@ fn conversions_of_every_fixture_expand_without_dropping_terms() {
         if name == "xml/negative/dk-weblogic-latin1-bytes-utf8-declared.xml" {
             continue;
         }
-        let elmo = emrex_elmo::parse(&xml, &Default::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let elmo =
+            emrex_elmo::parse(&xml, &Default::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let conv = convert(&elmo, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let json = serde_json::to_string(&conv.credential).expect("json");
         let e = expand(&name, &json);
