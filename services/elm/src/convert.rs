@@ -384,10 +384,10 @@ impl<'a> Converter<'a> {
     fn organisation(&mut self, issuer: &Issuer, path: &str) -> Organisation {
         let identifier = self.identifiers(&issuer.identifiers);
         let mut location = Vec::new();
-        if let Some(c) = issuer.country.as_deref() {
-            if let Some(concept) = self.country(c, &format!("{path}/country")) {
-                location.push(self.location(Some(concept), None));
-            }
+        if let Some(c) = issuer.country.as_deref()
+            && let Some(concept) = self.country(c, &format!("{path}/country"))
+        {
+            location.push(self.location(Some(concept), None));
         }
         let homepage = issuer
             .url
@@ -614,7 +614,7 @@ impl<'a> Converter<'a> {
         let awarded_by = AwardingProcess {
             id: self.id("awardingProcess"),
             kind: "AwardingProcess".into(),
-            awarding_body: vec![ctx.org.clone()],
+            awarding_body: ctx.org.clone(),
             awarding_date,
         };
         let specified_by = self.specification(los, inst, ipath);
@@ -704,14 +704,14 @@ impl<'a> Converter<'a> {
         let mut eqf_level = None;
         for (i, level) in inst.levels.iter().enumerate() {
             let value = level.value.as_deref().unwrap_or("").trim();
-            if level.level_type.eq_ignore_ascii_case("EQF") {
-                if let Some(c) = vocab::eqf(value) {
-                    if qualification && eqf_level.is_none() {
-                        eqf_level = Some(c.clone());
-                    }
-                    education_level.push(c);
-                    continue;
+            if level.level_type.eq_ignore_ascii_case("EQF")
+                && let Some(c) = vocab::eqf(value)
+            {
+                if qualification && eqf_level.is_none() {
+                    eqf_level = Some(c.clone());
                 }
+                education_level.push(c);
+                continue;
             }
             if value.is_empty() {
                 self.skip(format!("{ipath}/level[{i}]"), "a level without a value");
@@ -1148,7 +1148,7 @@ fn to_date_time(value: &str) -> Option<String> {
 /// The decoded length of standard base64 text (no whitespace), or `None` when it is not base64.
 fn base64_decoded_len(data: &str) -> Option<u64> {
     let bytes = data.as_bytes();
-    if bytes.is_empty() || bytes.len() % 4 != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
         return None;
     }
     let pad = bytes.iter().rev().take_while(|b| **b == b'=').count();

@@ -350,7 +350,10 @@ pub struct AwardingProcess {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
-    pub awarding_body: Vec<Organisation>,
+    /// One organisation (ELMO has one issuer per report), an object rather than an array: the
+    /// shape DC4EU's SD-JWT VC type metadata (`urn:eudi:elm:1`) addresses
+    /// (`hasClaim[0]/awardedBy/awardingBody/legalName/en`).
+    pub awarding_body: Organisation,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awarding_date: Option<String>,
 }

@@ -300,10 +300,10 @@ fn relocate(doc: &mut Value, container: &str, from: &str, to: &str) {
             Value::Object(m) => {
                 if let Some(Value::Array(items)) = m.get_mut(container) {
                     for item in items.iter_mut() {
-                        if let Some(taken) = take(item, from) {
-                            if let Value::Object(im) = item {
-                                im.insert(to.to_owned(), taken);
-                            }
+                        if let Some(taken) = take(item, from)
+                            && let Value::Object(im) = item
+                        {
+                            im.insert(to.to_owned(), taken);
                         }
                         walk(item, container, from, to);
                     }
@@ -345,10 +345,10 @@ fn element_key(v: &Value, index: usize) -> String {
     if let (Some(s), Some(n)) = (m.get("schemeName"), m.get("notation")) {
         return format!("identifier {s}={n}");
     }
-    if let Some(id) = m.get("id").and_then(Value::as_str) {
-        if id != "<local id>" {
-            return format!("node {id}");
-        }
+    if let Some(id) = m.get("id").and_then(Value::as_str)
+        && id != "<local id>"
+    {
+        return format!("node {id}");
     }
     if let Some(t) = m.get("title") {
         return format!("titled {t}");

@@ -182,6 +182,11 @@ fn statuses_choose_the_claim_type_and_keep_the_tree() {
     assert_eq!(passed["creditReceived"][0]["point"], "7.5");
     assert_eq!(passed["awardedBy"]["awardingDate"], "2024-06-01T00:00:00");
     assert_eq!(passed["specifiedBy"]["category"]["en"], "Course");
+    // The path DC4EU's SD-JWT VC type metadata (vct urn:eudi:elm:1) names.
+    assert_eq!(
+        passed["awardedBy"]["awardingBody"]["legalName"]["en"],
+        "University of Test"
+    );
 }
 
 #[test]
@@ -280,10 +285,7 @@ fn conversion_is_deterministic_and_options_apply() {
         issuance_date: Some("2025-01-01T00:00:00Z".into()),
         ..Options::default()
     };
-    let (_, json) = (
-        (),
-        serde_json::to_value(convert(&elmo, &options).expect("c").credential).expect("json"),
-    );
+    let json = serde_json::to_value(convert(&elmo, &options).expect("c").credential).expect("json");
     assert_eq!(json["id"], "urn:uuid:00000000-0000-4000-8000-000000000000");
     assert_eq!(json["issuanceDate"], "2025-01-01T00:00:00Z");
     assert_eq!(json["validFrom"], "2025-01-01T00:00:00Z");
