@@ -159,7 +159,7 @@ impl<'a> Converter<'a> {
                 "ELMO groups are a display grouping of results; ELM's Group is a group of agents",
             );
         }
-        if elmo.extension.is_some() {
+        if has_content(elmo.extension.as_ref()) {
             self.skip("extension", "issuer-specific content from other namespaces");
         }
         if elmo.has_signature {
@@ -535,13 +535,13 @@ impl<'a> Converter<'a> {
                 "untrusted HTML; the plain-text description is mapped",
             );
         }
-        if los.extension.is_some() {
+        if has_content(los.extension.as_ref()) {
             self.skip(
                 format!("{path}/extension"),
                 "issuer-specific content from other namespaces",
             );
         }
-        if los.specifies_extension.is_some() {
+        if has_content(los.specifies_extension.as_ref()) {
             self.skip(
                 format!("{path}/specifies/extension"),
                 "issuer-specific content from other namespaces",
@@ -562,7 +562,7 @@ impl<'a> Converter<'a> {
                 "display grouping (see groups)",
             ),
             (
-                inst.extension.is_some(),
+                has_content(inst.extension.as_ref()),
                 "extension",
                 "issuer-specific content from other namespaces",
             ),
@@ -1111,7 +1111,7 @@ impl<'a> Converter<'a> {
             ("description", !a.descriptions.is_empty()),
             ("type", a.attachment_type.is_some()),
             ("identifier", !a.identifiers.is_empty()),
-            ("extension", a.extension.is_some()),
+            ("extension", has_content(a.extension.as_ref())),
         ] {
             if present {
                 self.skip(
@@ -1122,6 +1122,12 @@ impl<'a> Converter<'a> {
         }
         Ok(out)
     }
+}
+
+/// An `extension` element that carries something (real documents write empty `<extension/>`s,
+/// which lose nothing).
+fn has_content(ext: Option<&emrex_elmo::Extension>) -> bool {
+    ext.is_some_and(|e| !e.attributes.is_empty() || !e.elements.is_empty())
 }
 
 /// `xs:date` or `xs:dateTime` → `xsd:dateTime` (a date gets `T00:00:00` before its zone).

@@ -67,10 +67,12 @@ fn no_report_or_no_learning_opportunity_is_refused() {
 
 #[test]
 fn the_bare_minimum_maps_without_optional_fields() {
-    let bare = LearningOpportunitySpecification::new(
+    let mut bare = LearningOpportunitySpecification::new(
         LangText::new("Only a title"),
         LearningOpportunityInstance::default(),
     );
+    // An empty `<extension/>` (real documents have them) loses nothing: not reported.
+    bare.extension = Some(emrex_elmo::Extension::default());
     let mut elmo = elmo_with(vec![bare]);
     elmo.learner = Learner::new("A", "B");
     elmo.generated_date = String::new();
