@@ -10,6 +10,7 @@
 //! * [`santuario`]: Apache Santuario (Java), the XML-Signature library the Java peers run, with
 //!   secure validation on.
 //! * [`xmllint`]: libxml2's XSD validator with the fixtures' offline catalog.
+//! * [`sdjwt`]: npm `jose` and `@sd-jwt/sd-jwt-vc` (Node) — JWS, JWKS and SD-JWT VC verifiers.
 //! * [`keys`]: throw-away keys and self-signed certificates made by the `openssl` command line.
 //! * [`paths`]: where the shared fixtures live and where tests may write their output.
 //! * [`tools`]: finding the external tools (never skipping silently) and running them with a time
@@ -28,6 +29,8 @@ pub mod paths;
 /// The `emrex` container image (`scripts/image.sh`) run with podman.
 pub mod podman;
 pub mod santuario;
+/// npm `jose` and `@sd-jwt/sd-jwt-vc` verifying the Signer's JWS and issued SD-JWT VCs.
+pub mod sdjwt;
 pub mod signxml;
 pub mod tools;
 pub mod xmllint;
