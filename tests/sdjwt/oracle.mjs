@@ -9,6 +9,8 @@
 //   "verify":  {credential, issuerJwk}                -> {header, payload, disclosures}
 //   "present": {credential, issuerJwk, frame, holderPrivateJwk, aud, nonce}
 //                                                     -> {presentation, header, payload, kb}
+//   "wallet":  {alg, aud, nonce}                      -> {proof, publicJwk, privateJwk}
+//              a wallet's fresh key and its OpenID4VCI key proof (proof_type jwt), made by jose
 // The verdict always has `ok`; on failure `error` says why (exit code stays 0 so the caller can
 // assert on refusals; a usage error exits 2).
 import { readFileSync } from 'node:fs';
@@ -84,7 +86,19 @@ async function present(req) {
   return { presentation, header: res.header, payload: res.payload, kb: res.kb };
 }
 
-const modes = { jws, verify, present };
+async function wallet(req) {
+  const { publicKey, privateKey } = await jose.generateKeyPair(req.alg, { extractable: true });
+  const publicJwk = await jose.exportJWK(publicKey);
+  const privateJwk = await jose.exportJWK(privateKey);
+  const proof = await new jose.SignJWT({ nonce: req.nonce })
+    .setProtectedHeader({ alg: req.alg, typ: 'openid4vci-proof+jwt', jwk: publicJwk })
+    .setAudience(req.aud)
+    .setIssuedAt()
+    .sign(privateKey);
+  return { proof, publicJwk, privateJwk };
+}
+
+const modes = { jws, verify, present, wallet };
 let req;
 try {
   req = JSON.parse(readFileSync(0, 'utf8'));
