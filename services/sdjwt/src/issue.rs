@@ -13,24 +13,18 @@ use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value, json};
 
-use crate::jose::{JwsSigner, Jwk, JwtType, SignError, b64url, b64url_decode};
+use crate::jose::{Jwk, JwsSigner, JwtType, SignError, b64url, b64url_decode};
 
 /// The hash algorithm of the digests (`_sd_alg`).
 pub const SD_ALG: &str = "sha-256";
 
 /// Claims the issuer sets from [`CredentialSpec`]'s fields; the claims given must not contain them.
-pub const REGISTERED_CLAIMS: &[&str] = &["iss", "iat", "nbf", "exp", "sub", "vct", "cnf", "_sd_alg"];
+pub const REGISTERED_CLAIMS: &[&str] =
+    &["iss", "iat", "nbf", "exp", "sub", "vct", "cnf", "_sd_alg"];
 
 /// Claims SD-JWT VC forbids to make selectively disclosable (draft-ietf-oauth-sd-jwt-vc §3.2.2).
-pub const NEVER_DISCLOSABLE: &[&str] = &[
-    "iss",
-    "nbf",
-    "exp",
-    "cnf",
-    "vct",
-    "vct#integrity",
-    "status",
-];
+pub const NEVER_DISCLOSABLE: &[&str] =
+    &["iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status"];
 
 /// A path to a claim that is to be selectively disclosable, written like a JSON Pointer
 /// (RFC 6901, `~0`/`~1` escapes): `/credentialSubject/givenName`. Inside an array a segment is an
@@ -315,10 +309,7 @@ fn conceal(value: Value, pending: &Pending<'_>, ctx: &mut Ctx<'_>) -> Result<Val
                 let index = i.to_string();
                 let here: Pending<'_> = pending
                     .iter()
-                    .filter(|(_, rest)| {
-                        rest.first()
-                            .is_some_and(|s| s == "*" || *s == index)
-                    })
+                    .filter(|(_, rest)| rest.first().is_some_and(|s| s == "*" || *s == index))
                     .map(|(p, rest)| (*p, &rest[1..]))
                     .collect();
                 let (ends, deeper): (Pending<'_>, Pending<'_>) =
@@ -385,11 +376,7 @@ pub fn prepare(spec: &CredentialSpec, limits: &IssueLimits) -> Result<Prepared, 
         disclosures: Vec::new(),
         matched: BTreeSet::new(),
     };
-    let pending: Pending<'_> = spec
-        .disclosable
-        .iter()
-        .map(|p| (p, p.segments()))
-        .collect();
+    let pending: Pending<'_> = spec.disclosable.iter().map(|p| (p, p.segments())).collect();
     let concealed = conceal(claims, &pending, &mut ctx)?;
     if let Some(missing) = spec.disclosable.iter().find(|p| !ctx.matched.contains(*p)) {
         return Err(IssueError::PathNotFound(missing.to_string()));
@@ -449,7 +436,9 @@ pub async fn issue<S: JwsSigner>(
     signer: &S,
 ) -> Result<SdJwtVc, IssueError> {
     let prepared = prepare(spec, limits)?;
-    let jws = signer.sign_jws(prepared.typ, &prepared.payload_bytes).await?;
+    let jws = signer
+        .sign_jws(prepared.typ, &prepared.payload_bytes)
+        .await?;
     prepared.finish(jws)
 }
 
@@ -496,7 +485,13 @@ mod tests {
                 "address": {"street": "Main 1", "city": "Uppsala"},
                 "courses": [{"title": "Algebra", "credits": 7.5}, {"title": "Logic", "credits": 5}],
             }),
-            &["/name", "/address", "/address/street", "/courses/*", "/courses/1/credits"],
+            &[
+                "/name",
+                "/address",
+                "/address/street",
+                "/courses/*",
+                "/courses/1/credits",
+            ],
         );
         let p = prepare(&s, &IssueLimits::default()).expect("prepared");
         let payload = &p.payload;

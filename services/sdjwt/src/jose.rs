@@ -118,11 +118,19 @@ fn strip_zeros(b: &[u8]) -> Vec<u8> {
     b[b.iter().position(|x| *x != 0).unwrap_or(b.len())..].to_vec()
 }
 
-fn member<'a>(o: &'a serde_json::Map<String, Value>, name: &'static str) -> Result<&'a str, JwkError> {
-    o.get(name).and_then(Value::as_str).ok_or(JwkError::Missing(name))
+fn member<'a>(
+    o: &'a serde_json::Map<String, Value>,
+    name: &'static str,
+) -> Result<&'a str, JwkError> {
+    o.get(name)
+        .and_then(Value::as_str)
+        .ok_or(JwkError::Missing(name))
 }
 
-fn bytes_member(o: &serde_json::Map<String, Value>, name: &'static str) -> Result<Vec<u8>, JwkError> {
+fn bytes_member(
+    o: &serde_json::Map<String, Value>,
+    name: &'static str,
+) -> Result<Vec<u8>, JwkError> {
     b64url_decode(member(o, name)?).ok_or(JwkError::NotBase64(name))
 }
 
@@ -157,9 +165,8 @@ impl Jwk {
                     return Err(JwkError::Unsupported(format!("EC curve {crv}")));
                 }
                 let coord = |name| {
-                    <[u8; 32]>::try_from(bytes_member(o, name)?.as_slice()).map_err(|_| {
-                        JwkError::Unsupported(format!("P-256 {name} is not 32 bytes"))
-                    })
+                    <[u8; 32]>::try_from(bytes_member(o, name)?.as_slice())
+                        .map_err(|_| JwkError::Unsupported(format!("P-256 {name} is not 32 bytes")))
                 };
                 Ok(Jwk::EcP256 {
                     x: coord("x")?,
@@ -201,7 +208,9 @@ impl Jwk {
     /// The required members only, in RFC 7638's lexicographic order.
     pub fn to_json(&self) -> Value {
         match self {
-            Jwk::EcP256 { x, y } => json!({"crv": "P-256", "kty": "EC", "x": b64url(x), "y": b64url(y)}),
+            Jwk::EcP256 { x, y } => {
+                json!({"crv": "P-256", "kty": "EC", "x": b64url(x), "y": b64url(y)})
+            }
             Jwk::Rsa { n, e } => json!({"e": b64url(e), "kty": "RSA", "n": b64url(n)}),
         }
     }
@@ -459,11 +468,16 @@ mod tests {
         public["d"] = json!("AAAA");
         assert_eq!(Jwk::from_json(&public), Err(JwkError::Private("d")));
         let small = json!({"kty": "RSA", "n": b64url([0xffu8; 128]), "e": "AQAB"});
-        assert!(matches!(Jwk::from_json(&small), Err(JwkError::Unsupported(m)) if m.contains("1024")));
+        assert!(
+            matches!(Jwk::from_json(&small), Err(JwkError::Unsupported(m)) if m.contains("1024"))
+        );
         let sym = json!({"kty": "oct", "k": "c2VjcmV0"});
         assert!(Jwk::from_json(&sym).is_err());
         let p384 = json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"});
-        assert!(matches!(Jwk::from_json(&p384), Err(JwkError::Unsupported(_))));
+        assert!(matches!(
+            Jwk::from_json(&p384),
+            Err(JwkError::Unsupported(_))
+        ));
     }
 
     #[tokio::test]

@@ -22,5 +22,5 @@ pub use issue::{
     ClaimPath, CredentialSpec, Disclosure, IssueError, IssueLimits, Prepared, SdJwtVc, issue,
     prepare,
 };
-pub use jose::{Alg, JwkError, Jwk, JwsHeader, JwsSigner, JwtType, LocalSigner, SignError};
+pub use jose::{Alg, Jwk, JwkError, JwsHeader, JwsSigner, JwtType, LocalSigner, SignError};
 pub use proof::{ProofError, ProofPolicy, VerifiedProof, verify_key_proof};

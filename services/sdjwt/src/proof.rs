@@ -6,9 +6,10 @@
 //! three base64url parts; header and payload JSON objects without duplicate members and of bounded
 //! depth; `typ` `openid4vci-proof+jwt`; `alg` `ES256` or `RS256` only (so never `none`, `HS256` or
 //! anything else); a public `jwk` header of the algorithm's kind and no `kid`, `x5c`,
-//! `trust_chain` or `crit`; the signature with that key; `aud` the credential issuer; `iat` present,
+//! `trust_chain` or `crit`; the signature with that key; `aud` the credential issuer (a string); `iat` present,
 //! not older than the allowed age and not from the future beyond the allowed skew; `nonce` the
-//! `c_nonce` the issuer handed out, when it handed one out.
+//! `c_nonce` the issuer handed out, when it handed one out. Replay: a nonce must be accepted once;
+//! consuming it (atomically) is the caller's job, as this function has no state.
 
 use subtle::ConstantTimeEq;
 
@@ -40,7 +41,11 @@ pub struct ProofPolicy {
 impl ProofPolicy {
     /// Defaults: 5 minutes old at most, 60 s of clock skew, 8 KiB (an RSA-4096 JWK and its
     /// signature fit in under 3 KiB).
-    pub fn new(credential_issuer: impl Into<String>, expected_nonce: Option<String>, now: i64) -> Self {
+    pub fn new(
+        credential_issuer: impl Into<String>,
+        expected_nonce: Option<String>,
+        now: i64,
+    ) -> Self {
         Self {
             credential_issuer: credential_issuer.into(),
             expected_nonce,
@@ -76,7 +81,10 @@ pub enum ProofError {
     #[error("proof is not a compact JWS: {0}")]
     Malformed(&'static str),
     #[error("proof {part}: {error}")]
-    Json { part: &'static str, error: JsonError },
+    Json {
+        part: &'static str,
+        error: JsonError,
+    },
     #[error("proof typ must be {PROOF_TYP}, not {0:?}")]
     WrongType(Option<String>),
     #[error("proof alg {0:?} is not accepted (ES256 or RS256 only)")]
@@ -106,13 +114,11 @@ pub enum ProofError {
 }
 
 impl ProofError {
-    /// The OpenID4VCI credential-endpoint error code (§8.3.1.2): `invalid_nonce` when the wallet
-    /// should fetch a fresh nonce and retry, `invalid_proof` otherwise.
+    /// The OpenID4VCI Credential Error Response code: `invalid_nonce` when the wallet should fetch
+    /// a fresh nonce and retry, `invalid_proof` otherwise.
     pub fn oid4vci_error(&self) -> &'static str {
         match self {
-            ProofError::MissingNonce | ProofError::WrongNonce | ProofError::Stale { .. } => {
-                "invalid_nonce"
-            }
+            ProofError::MissingNonce | ProofError::WrongNonce => "invalid_nonce",
             _ => "invalid_proof",
         }
     }
@@ -142,9 +148,13 @@ pub fn verify_key_proof(jwt: &str, policy: &ProofPolicy) -> Result<VerifiedProof
     let header = json("header", &header_bytes)?;
     let payload = json("payload", &payload_bytes)?;
     let (Some(header), Some(payload)) = (header.as_object(), payload.as_object()) else {
-        return Err(ProofError::Malformed("header or payload is not a JSON object"));
+        return Err(ProofError::Malformed(
+            "header or payload is not a JSON object",
+        ));
     };
-    let text = |o: &serde_json::Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
+    let text = |o: &serde_json::Map<String, Value>, k: &str| {
+        o.get(k).and_then(Value::as_str).map(str::to_owned)
+    };
 
     let typ = text(header, "typ");
     if typ.as_deref() != Some(PROOF_TYP) {
@@ -173,13 +183,10 @@ pub fn verify_key_proof(jwt: &str, policy: &ProofPolicy) -> Result<VerifiedProof
         return Err(ProofError::BadSignature);
     }
 
-    let aud_ok = match payload.get("aud") {
-        Some(Value::String(a)) => *a == policy.credential_issuer,
-        Some(Value::Array(list)) => list
-            .iter()
-            .any(|a| a.as_str() == Some(policy.credential_issuer.as_str())),
-        _ => false,
-    };
+    // OpenID4VCI F.1: `aud` is a string, the Credential Issuer Identifier; a list is refused
+    // rather than searched (a proof meant for several audiences is not one for us alone).
+    let aud_ok =
+        matches!(payload.get("aud"), Some(Value::String(a)) if *a == policy.credential_issuer);
     if !aud_ok {
         return Err(ProofError::WrongAudience);
     }

@@ -116,7 +116,10 @@ async fn full_round(issuer: LocalSigner, holder_alg: &str, typ: JwtType) {
     assert_eq!(v["payload"]["vct"], VCT);
     assert_eq!(v["payload"]["iss"], ISSUER);
     assert_eq!(v["payload"]["cnf"]["jwk"], holder.to_json());
-    assert_eq!(v["payload"]["credentialSubject"], claims()["credentialSubject"]);
+    assert_eq!(
+        v["payload"]["credentialSubject"],
+        claims()["credentialSubject"]
+    );
     assert_eq!(v["payload"]["issuerName"], claims()["issuerName"]);
     // Every disclosure of ours is one the verifier decoded, with our salt, name and value.
     let theirs = v["disclosures"].as_array().expect("disclosures");
@@ -137,9 +140,14 @@ async fn full_round(issuer: LocalSigner, holder_alg: &str, typ: JwtType) {
         .iter()
         .find(|d| d.name.as_deref() == Some("givenName"))
         .expect("givenName");
-    let v = oracle(json!({"mode": "verify", "credential": without_disclosure(&credential, &given.encoded), "issuerJwk": issuer_jwk}));
+    let v = oracle(
+        json!({"mode": "verify", "credential": without_disclosure(&credential, &given.encoded), "issuerJwk": issuer_jwk}),
+    );
     assert_eq!(v["ok"], true, "{v}");
-    assert!(v["payload"]["credentialSubject"].get("givenName").is_none(), "{v}");
+    assert!(
+        v["payload"]["credentialSubject"].get("givenName").is_none(),
+        "{v}"
+    );
     assert_eq!(v["payload"]["credentialSubject"]["familyName"], "Ånström");
     assert!(!v.to_string().contains("Anna"), "the name leaks: {v}");
     let first_course = vc
@@ -147,7 +155,9 @@ async fn full_round(issuer: LocalSigner, holder_alg: &str, typ: JwtType) {
         .iter()
         .find(|d| d.name.is_none() && d.value["title"] == "Linear Algebra")
         .expect("course");
-    let v = oracle(json!({"mode": "verify", "credential": without_disclosure(&credential, &first_course.encoded), "issuerJwk": issuer_jwk}));
+    let v = oracle(
+        json!({"mode": "verify", "credential": without_disclosure(&credential, &first_course.encoded), "issuerJwk": issuer_jwk}),
+    );
     assert_eq!(v["ok"], true, "{v}");
     let courses = v["payload"]["credentialSubject"]["achievements"]
         .as_array()
@@ -157,7 +167,9 @@ async fn full_round(issuer: LocalSigner, holder_alg: &str, typ: JwtType) {
 
     // Another issuer key: refused.
     let stranger = LocalSigner::generate_es256().expect("key");
-    let v = oracle(json!({"mode": "verify", "credential": credential, "issuerJwk": stranger.jwk().to_json()}));
+    let v = oracle(
+        json!({"mode": "verify", "credential": credential, "issuerJwk": stranger.jwk().to_json()}),
+    );
     assert_eq!(v["ok"], false, "{v}");
 
     // Presentation of a few claims with key binding by the wallet's key.
@@ -223,7 +235,10 @@ async fn a_changed_disclosure_value_or_payload_is_refused() {
     // value must not become a claim.
     if v["ok"] == true {
         let subject = &v["payload"]["credentialSubject"];
-        assert!(subject.get("givenName").is_none(), "forged value accepted: {v}");
+        assert!(
+            subject.get("givenName").is_none(),
+            "forged value accepted: {v}"
+        );
         assert!(!v["payload"].to_string().contains("Eve"), "{v}");
         assert_eq!(subject["familyName"], "Ånström");
     }

@@ -56,10 +56,9 @@ fn valid_es256_and_rs256_proofs_yield_the_holder_key() {
         assert_eq!(ok.client_id.as_deref(), Some("wallet-client"));
         assert_eq!(ok.issued_at, NOW - 5);
     }
-    // aud as an array holding the issuer; no nonce needed when none was issued.
+    // No nonce needed when none was issued.
     let key = es();
     let mut c = claims();
-    c["aud"] = json!(["https://other.invalid", ISSUER]);
     c.as_object_mut().expect("object").remove("nonce");
     let proof = signed(&key, &header(&key, "ES256"), &c);
     assert!(verify_key_proof(&proof, &ProofPolicy::new(ISSUER, None, NOW)).is_ok());
@@ -99,7 +98,10 @@ fn algorithm_refusals_none_hmac_and_others() {
     );
     for alg in ["PS256", "ES384", "EdDSA", "es256"] {
         let p = signed(&key, &header(&key, alg), &claims());
-        assert_eq!(refused(&p, &policy()), ProofError::Algorithm(Some(alg.into())));
+        assert_eq!(
+            refused(&p, &policy()),
+            ProofError::Algorithm(Some(alg.into()))
+        );
     }
     let mut h = header(&key, "ES256");
     h.as_object_mut().expect("object").remove("alg");
@@ -183,7 +185,10 @@ fn signature_refusals_other_key_and_damaged_signature() {
     let mut c = claims();
     c["nonce"] = json!("another");
     parts[1] = b64url(c.to_string());
-    assert_eq!(refused(&parts.join("."), &policy()), ProofError::BadSignature);
+    assert_eq!(
+        refused(&parts.join("."), &policy()),
+        ProofError::BadSignature
+    );
     // A truncated signature.
     let cut = &p[..p.len() - 4];
     assert!(matches!(
@@ -210,8 +215,19 @@ fn claim_refusals_audience_time_nonce() {
         refused(&with("aud", json!("https://other.invalid")), &policy()),
         ProofError::WrongAudience
     );
-    assert_eq!(refused(&without("aud"), &policy()), ProofError::WrongAudience);
-    assert_eq!(refused(&with("aud", json!(7)), &policy()), ProofError::WrongAudience);
+    assert_eq!(
+        refused(&without("aud"), &policy()),
+        ProofError::WrongAudience
+    );
+    assert_eq!(
+        refused(&with("aud", json!(7)), &policy()),
+        ProofError::WrongAudience
+    );
+    assert_eq!(
+        refused(&with("aud", json!([ISSUER])), &policy()),
+        ProofError::WrongAudience,
+        "aud is a string, not a list"
+    );
     assert_eq!(refused(&without("iat"), &policy()), ProofError::MissingIat);
     assert_eq!(
         refused(&with("iat", json!("1800000000")), &policy()),
@@ -227,7 +243,10 @@ fn claim_refusals_audience_time_nonce() {
         ProofError::FromFuture { ahead: 61 }
     );
     assert!(verify_key_proof(&with("iat", json!(NOW + 60)), &policy()).is_ok());
-    assert_eq!(refused(&without("nonce"), &policy()), ProofError::MissingNonce);
+    assert_eq!(
+        refused(&without("nonce"), &policy()),
+        ProofError::MissingNonce
+    );
     let wrong = refused(&with("nonce", json!("c-nonce-2")), &policy());
     assert_eq!(wrong, ProofError::WrongNonce);
     assert_eq!(wrong.oid4vci_error(), "invalid_nonce");
@@ -251,35 +270,57 @@ fn structure_and_size_refusals() {
         ProofError::Malformed(_)
     ));
     assert!(matches!(
-        refused(&format!("{}=.{}.{}", parts[0], parts[1], parts[2]), &policy()),
+        refused(
+            &format!("{}=.{}.{}", parts[0], parts[1], parts[2]),
+            &policy()
+        ),
         ProofError::Malformed(_)
     ));
     assert!(matches!(
-        refused(&format!("{}+.{}.{}", parts[0], parts[1], parts[2]), &policy()),
+        refused(
+            &format!("{}+.{}.{}", parts[0], parts[1], parts[2]),
+            &policy()
+        ),
         ProofError::Malformed(_)
     ));
     // Header not JSON, not an object; duplicate members; deep nesting.
     let p = signed_raw(&key, "not json", &claims().to_string());
-    assert!(matches!(refused(&p, &policy()), ProofError::Json { part: "header", .. }));
+    assert!(matches!(
+        refused(&p, &policy()),
+        ProofError::Json { part: "header", .. }
+    ));
     let p = signed_raw(&key, "[1]", &claims().to_string());
     assert!(matches!(refused(&p, &policy()), ProofError::Malformed(_)));
     let jwk = key.jwk().to_json().to_string();
-    let dup = format!(
-        r#"{{"typ":"openid4vci-proof+jwt","alg":"ES256","alg":"none","jwk":{jwk}}}"#
-    );
+    let dup = format!(r#"{{"typ":"openid4vci-proof+jwt","alg":"ES256","alg":"none","jwk":{jwk}}}"#);
     let p = signed_raw(&key, &dup, &claims().to_string());
-    assert!(matches!(refused(&p, &policy()), ProofError::Json { part: "header", .. }));
+    assert!(matches!(
+        refused(&p, &policy()),
+        ProofError::Json { part: "header", .. }
+    ));
     let deep = format!(
         r#"{{"aud":"{ISSUER}","iat":{},"nonce":"{NONCE}","x":{{"a":{{"b":{{"c":{{}}}}}}}}}}"#,
         NOW - 5
     );
     let p = signed_raw(&key, &header(&key, "ES256").to_string(), &deep);
-    assert!(matches!(refused(&p, &policy()), ProofError::Json { part: "payload", .. }));
+    assert!(matches!(
+        refused(&p, &policy()),
+        ProofError::Json {
+            part: "payload",
+            ..
+        }
+    ));
     // Oversized, refused before anything is decoded.
     let mut c = claims();
     c["padding"] = json!("x".repeat(9000));
     let p = signed(&key, &header(&key, "ES256"), &c);
-    assert!(matches!(refused(&p, &policy()), ProofError::TooLarge { .. }));
+    assert!(matches!(
+        refused(&p, &policy()),
+        ProofError::TooLarge { .. }
+    ));
     let huge = "a".repeat(10 * 1024 * 1024);
-    assert!(matches!(refused(&huge, &policy()), ProofError::TooLarge { .. }));
+    assert!(matches!(
+        refused(&huge, &policy()),
+        ProofError::TooLarge { .. }
+    ));
 }

@@ -200,7 +200,11 @@ impl SignerService {
             alg: jwk.alg(),
             typ,
             kid: jwk.thumbprint(),
-            x5c: loaded.chain.iter().map(|c| jose::x5c_entry(c.der())).collect(),
+            x5c: loaded
+                .chain
+                .iter()
+                .map(|c| jose::x5c_entry(c.der()))
+                .collect(),
         };
         let compact_jws = jose::compact_jws(&header, &payload, |input| {
             loaded.key.sign_sha256(input).map_err(|e| {
@@ -223,7 +227,10 @@ fn jwk_of(c: &PinnedCert) -> Result<Jwk, Status> {
     match c.public_key_params() {
         emrex_xmldsig::PublicKeyParams::Rsa { n, e } => Ok(Jwk::rsa(n, e)),
         emrex_xmldsig::PublicKeyParams::EcP256 { x, y } => {
-            match (<[u8; 32]>::try_from(x.as_slice()), <[u8; 32]>::try_from(y.as_slice())) {
+            match (
+                <[u8; 32]>::try_from(x.as_slice()),
+                <[u8; 32]>::try_from(y.as_slice()),
+            ) {
                 (Ok(x), Ok(y)) => Ok(Jwk::ec_p256(x, y)),
                 _ => Err(Status::internal("P-256 coordinates are not 32 bytes")),
             }

@@ -202,9 +202,17 @@ async fn refuses_what_is_not_a_bounded_json_object_or_has_no_type() {
             format!("{{\"a\":\"{}\"}}", "x".repeat(2000)).into_bytes(),
             Code::ResourceExhausted,
         ),
-        (JwsType::DcSdJwt, b"not json".to_vec(), Code::InvalidArgument),
+        (
+            JwsType::DcSdJwt,
+            b"not json".to_vec(),
+            Code::InvalidArgument,
+        ),
         (JwsType::DcSdJwt, b"[1,2]".to_vec(), Code::InvalidArgument),
-        (JwsType::DcSdJwt, b"\"text\"".to_vec(), Code::InvalidArgument),
+        (
+            JwsType::DcSdJwt,
+            b"\"text\"".to_vec(),
+            Code::InvalidArgument,
+        ),
         (
             JwsType::DcSdJwt,
             br#"{"iss":"a","iss":"b"}"#.to_vec(),
@@ -244,7 +252,10 @@ async fn refuses_what_is_not_a_bounded_json_object_or_has_no_type() {
     assert_eq!(ok.alg, "ES256");
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &r.registry).expect("encode");
-    assert!(text.contains("emrex_signer_jws_signatures_total 1"), "{text}");
+    assert!(
+        text.contains("emrex_signer_jws_signatures_total 1"),
+        "{text}"
+    );
     assert!(text.contains("reason=\"not_json\""), "{text}");
     assert!(text.contains("reason=\"jws_bad_type\""), "{text}");
 }
