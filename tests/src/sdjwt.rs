@@ -111,7 +111,10 @@ pub fn oracle(request: &Value) -> Value {
     let status = wait_with_timeout(&mut cmd, RUN_TIMEOUT, "node oracle.mjs");
     let out = std::fs::read_to_string(&output).unwrap_or_default();
     let err = std::fs::read_to_string(&errors).unwrap_or_default();
-    assert!(status.success(), "oracle.mjs failed ({status}): {err}\n{out}");
+    assert!(
+        status.success(),
+        "oracle.mjs failed ({status}): {err}\n{out}"
+    );
     serde_json::from_str(out.trim())
         .unwrap_or_else(|e| panic!("oracle.mjs printed no JSON ({e}): {out}\n{err}"))
 }
