@@ -11,6 +11,7 @@
 //!   secure validation on.
 //! * [`xmllint`]: libxml2's XSD validator with the fixtures' offline catalog.
 //! * [`jsonld`]: PyPI `pyld`, a JSON-LD 1.1 processor, expanding with local contexts only.
+//! * [`sdjwt`]: npm `jose` and `@sd-jwt/sd-jwt-vc` (Node) — JWS, JWKS and SD-JWT VC verifiers.
 //! * [`keys`]: throw-away keys and self-signed certificates made by the `openssl` command line.
 //! * [`paths`]: where the shared fixtures live and where tests may write their output.
 //! * [`tools`]: finding the external tools (never skipping silently) and running them with a time
@@ -31,6 +32,8 @@ pub mod paths;
 /// The `emrex` container image (`scripts/image.sh`) run with podman.
 pub mod podman;
 pub mod santuario;
+/// npm `jose` and `@sd-jwt/sd-jwt-vc` verifying the Signer's JWS and issued SD-JWT VCs.
+pub mod sdjwt;
 pub mod signxml;
 pub mod tools;
 pub mod xmllint;
