@@ -152,6 +152,38 @@ impl Cluster {
                 .collect::<Vec<_>>()
                 .join("\n"),
         );
+        // The last words of every container that is not ready (and of its previous run, when it
+        // restarted): what a person would read next with `kubectl logs`.
+        for pod in self.items("pods") {
+            let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+            let statuses = pod["status"]["containerStatuses"].as_array();
+            for c in statuses.into_iter().flatten() {
+                if c["ready"].as_bool() == Some(true) {
+                    continue;
+                }
+                let container = c["name"].as_str().unwrap_or_default();
+                out.push_str(&format!(
+                    "\n--- {name}/{container} (restarts {}, state {}):\n",
+                    c["restartCount"], c["state"]
+                ));
+                for previous in ["false", "true"] {
+                    let logs = self
+                        .kubectl(
+                            &[
+                                "logs",
+                                name,
+                                "-c",
+                                container,
+                                "--tail=30",
+                                &format!("--previous={previous}"),
+                            ],
+                            None,
+                        )
+                        .unwrap_or_else(|e| e);
+                    out.push_str(&format!("[previous={previous}]\n{logs}\n"));
+                }
+            }
+        }
         out
     }
 
