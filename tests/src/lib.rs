@@ -19,6 +19,8 @@
 
 /// A real browser (Debian Chromium driven by playwright-core) running JSON step lists.
 pub mod browser;
+/// The figures of issue #14 as JSON lines, for `scripts/bench.sh`.
+pub mod figures;
 /// A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) for operator tests.
 pub mod k8s;
 pub mod keys;
