@@ -21,6 +21,8 @@
 
 /// A real browser (Debian Chromium driven by playwright-core) running JSON step lists.
 pub mod browser;
+/// The figures of issue #14 as JSON lines, for `scripts/bench.sh`.
+pub mod figures;
 /// JSON-LD expansion with PyPI `pyld` (offline document loader).
 pub mod jsonld;
 /// A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) for operator tests.
