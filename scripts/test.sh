@@ -50,12 +50,13 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 # helm-python-sdk: the Helm engine (Helm v4's Go SDK, no helm binary) that renders and lints
-# charts/emrex in tests/chart/render.py.
-if ! python3 -c 'import signxml, lxml, jsonschema, helm_python' 2>/dev/null; then
-  if [ "${EMREX_SKIP_INSTALL:-0}" = 1 ]; then echo "missing: python signxml/lxml/jsonschema/helm-python-sdk" >&2; exit 1; fi
-  log "installing Python packages: signxml lxml jsonschema helm-python-sdk"
-  python3 -m pip install --quiet --disable-pip-version-check signxml lxml jsonschema 'helm-python-sdk>=0.2.2,<0.3' \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages signxml lxml jsonschema 'helm-python-sdk>=0.2.2,<0.3'
+# charts/emrex in tests/chart/render.py. pyld: the JSON-LD processor that expands the ELM credentials
+# (services/elm/tests/jsonld.rs).
+if ! python3 -c 'import signxml, lxml, jsonschema, helm_python, pyld' 2>/dev/null; then
+  if [ "${EMREX_SKIP_INSTALL:-0}" = 1 ]; then echo "missing: python signxml/lxml/jsonschema/helm-python-sdk/pyld" >&2; exit 1; fi
+  log "installing Python packages: signxml lxml jsonschema helm-python-sdk pyld"
+  python3 -m pip install --quiet --disable-pip-version-check signxml lxml jsonschema 'helm-python-sdk>=0.2.2,<0.3' 'pyld>=2.0.4,<4' \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages signxml lxml jsonschema 'helm-python-sdk>=0.2.2,<0.3' 'pyld>=2.0.4,<4'
 fi
 
 # What this script starts for the tests is stopped when they are done, however they end.

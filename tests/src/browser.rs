@@ -74,7 +74,7 @@ fn missing(what: &str) -> ! {
     );
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -95,7 +95,7 @@ pub fn node() -> PathBuf {
     find_on_path("node").unwrap_or_else(|| missing("`node` (Node.js 20 or later) on PATH"))
 }
 
-fn mtime(path: &Path) -> Option<SystemTime> {
+pub(crate) fn mtime(path: &Path) -> Option<SystemTime> {
     path.metadata().and_then(|m| m.modified()).ok()
 }
 
@@ -195,7 +195,7 @@ pub fn ensure_node_modules() -> PathBuf {
 
 /// Starts `cmd` in its own process group and waits for it at most `timeout`; on overrun kills the
 /// whole group (Node and the Chromium it started) and panics.
-fn wait_with_timeout(cmd: &mut Command, timeout: Duration, what: &str) -> ExitStatus {
+pub(crate) fn wait_with_timeout(cmd: &mut Command, timeout: Duration, what: &str) -> ExitStatus {
     use std::os::unix::process::CommandExt;
     let shown = format!("{cmd:?}");
     let mut child = cmd

@@ -10,6 +10,8 @@
 //! * [`santuario`]: Apache Santuario (Java), the XML-Signature library the Java peers run, with
 //!   secure validation on.
 //! * [`xmllint`]: libxml2's XSD validator with the fixtures' offline catalog.
+//! * [`jsonld`]: PyPI `pyld`, a JSON-LD 1.1 processor, expanding with local contexts only.
+//! * [`sdjwt`]: npm `jose` and `@sd-jwt/sd-jwt-vc` (Node) — JWS, JWKS and SD-JWT VC verifiers.
 //! * [`keys`]: throw-away keys and self-signed certificates made by the `openssl` command line.
 //! * [`paths`]: where the shared fixtures live and where tests may write their output.
 //! * [`tools`]: finding the external tools (never skipping silently) and running them with a time
@@ -19,6 +21,10 @@
 
 /// A real browser (Debian Chromium driven by playwright-core) running JSON step lists.
 pub mod browser;
+/// The figures of issue #14 as JSON lines, for `scripts/bench.sh`.
+pub mod figures;
+/// JSON-LD expansion with PyPI `pyld` (offline document loader).
+pub mod jsonld;
 /// A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) for operator tests.
 pub mod k8s;
 pub mod keys;
@@ -28,11 +34,14 @@ pub mod paths;
 /// The `emrex` container image (`scripts/image.sh`) run with podman.
 pub mod podman;
 pub mod santuario;
+/// npm `jose` and `@sd-jwt/sd-jwt-vc` verifying the Signer's JWS and issued SD-JWT VCs.
+pub mod sdjwt;
 pub mod signxml;
 pub mod tools;
 pub mod xmllint;
 pub mod xmlsec;
 
+pub use jsonld::{Expansion, pyld_expand};
 pub use keys::{KeyAlg, Subject, TestKey, base64_encode, openssl_digest_base64};
 pub use paths::{fixture, fixture_files, fixtures_dir, output_dir, read_fixture, workspace_dir};
 pub use santuario::Santuario;

@@ -81,11 +81,17 @@ pub async fn assemble(
         registry_admin_server(RegistryAdminService::new(store.clone())),
         auth,
     ));
-    let mut router = crate::http::router(store.clone());
+    // One document cache for the lists and the manifest: one change-feed subscription, one
+    // render at a time.
+    let documents = Arc::new(crate::cache::DocumentCache::new(store.clone()));
+    let mut router = crate::http::cached_router(documents.clone());
     let mut what = "EMREX 1.x JSON lists (/ncp-list.json, /emp-list.json)";
     if let Some(ewp) = &config.ewp {
         ewp.check().map_err(SetupError::Ewp)?;
-        router = router.merge(crate::http::manifest_router(store.clone(), ewp.clone()));
+        router = router.merge(crate::http::cached_manifest_router(
+            documents.clone(),
+            ewp.clone(),
+        ));
         what = "EMREX 1.x JSON lists and the EWP manifest (/ewp/manifest.xml)";
     }
     let http = HttpServer::new(what, &config.http.listen, router);

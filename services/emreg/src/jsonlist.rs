@@ -35,7 +35,7 @@ use crate::countries;
 use crate::model::{Country, Entry, Snapshot};
 
 /// Which key the provider list goes under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListKey {
     /// `ncps`: the Technical Guide's name, read by the 2015–2017 clients (`ncp-list.json`).
     Ncps,
@@ -44,7 +44,7 @@ pub enum ListKey {
 }
 
 /// Rendering switches.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct RenderOptions {
     /// Add `"pubKeys": [...]` (every certificate of the provider) next to `pubKey`. Not valid under
     /// the gateway's JSON Schema; for clients that support key rollover.
@@ -180,6 +180,28 @@ pub fn choose_pub_key(certificates: &[String], now_unix: i64) -> Option<&str> {
         .or_else(|| newest(parsed.iter()))
         .or((!certificates.is_empty()).then_some(0))?;
     certificates.get(index).map(String::as_str)
+}
+
+/// The first moment after `now_unix` (Unix seconds) at which any certificate of `snapshot`
+/// starts to be valid (its notBefore) or stops being valid (its notAfter + 1 s: a certificate is
+/// valid up to and including its notAfter second), or `None` when no such moment lies ahead.
+///
+/// Every document rendered from a snapshot ([`render_list`]'s `pubKey` choice, the EWP manifest's
+/// certificate selection) depends on the time only through these moments, so a rendered document
+/// stays right until the boundary passes; the cache in [`crate::cache`] re-renders then.
+/// Certificates that do not parse are skipped (they do not depend on the time either).
+pub fn next_validity_boundary(snapshot: &Snapshot, now_unix: i64) -> Option<i64> {
+    snapshot
+        .entries
+        .iter()
+        .flat_map(|e| e.certificates.iter())
+        .filter_map(|pem| PinnedCert::from_pem_or_der(pem.as_bytes()).ok())
+        .flat_map(|c| {
+            let (not_before, not_after) = c.validity();
+            [not_before, not_after.saturating_add(1)]
+        })
+        .filter(|t| *t > now_unix)
+        .min()
 }
 
 /// The position of the latest notBefore; the first one wins a tie.
@@ -352,6 +374,42 @@ mod tests {
         );
         let a: serde_json::Value = serde_json::from_slice(&all.body).expect("json");
         assert_eq!(a["emps"][2]["pubKeys"], serde_json::json!([c1, c2]));
+    }
+
+    #[test]
+    fn next_boundary_is_the_nearest_not_before_or_not_after_ahead() {
+        let early = cert(2020, 2030);
+        let late = cert(2024, 2035);
+        let snapshot = Snapshot {
+            entries: vec![
+                entry("A", "FI", vec![early.clone()]),
+                entry("B", "SE", vec![late, "junk".into()]),
+            ],
+            ..Snapshot::default()
+        };
+        let (nb_early, na_early) = PinnedCert::from_pem_or_der(early.as_bytes())
+            .expect("cert")
+            .validity();
+        // Before everything: the earliest notBefore.
+        assert_eq!(
+            next_validity_boundary(&snapshot, nb_early - 10),
+            Some(nb_early)
+        );
+        // At a notBefore the next boundary lies further ahead.
+        let next = next_validity_boundary(&snapshot, nb_early).expect("more ahead");
+        assert!(next > nb_early);
+        // Between the last notBefore and the first notAfter: that notAfter + 1 s.
+        assert_eq!(
+            next_validity_boundary(&snapshot, year(2029)),
+            Some(na_early + 1)
+        );
+        assert_eq!(
+            next_validity_boundary(&snapshot, na_early),
+            Some(na_early + 1)
+        );
+        // After every certificate: none.
+        assert_eq!(next_validity_boundary(&snapshot, year(2100)), None);
+        assert_eq!(next_validity_boundary(&Snapshot::default(), 0), None);
     }
 
     #[test]

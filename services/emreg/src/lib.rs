@@ -9,11 +9,14 @@
 //!   services. **`RegistryAdmin` carries no authentication of its own: the caller must wrap it**
 //!   (tonic interceptor or tower layer) before serving it.
 //! * [`jsonlist`] and [`http`]: the EMREX 1.x `ncp-list.json` / `emp-list.json` documents that
-//!   existing clients read, with ETag/304 caching.
+//!   existing clients read, with ETag/304 caching and gzip.
+//! * [`cache`]: those documents rendered once per store revision and certificate validity window,
+//!   not per request.
 //! * [`ewp`]: the EWP Discovery manifest (`/ewp/manifest.xml`) that publishes the entries into
 //!   the EWP registry.
 
 mod assemble;
+pub mod cache;
 pub mod config;
 pub mod convert;
 pub mod countries;

@@ -281,6 +281,18 @@ async fn main() {
             "emreg_entries": listed,
         })
     );
+    if let Some(t) = published_time {
+        emrex_tests::figures::record(
+            "operator_scale",
+            "operator_reconciled_vs_raw",
+            t.as_secs_f64() / base_time.as_secs_f64(),
+            &format!(
+                "{n} NCPs Reconciled + Published in {:.1} s ÷ raw apply of the same {base_objects} children in {:.1} s",
+                t.as_secs_f64(),
+                base_time.as_secs_f64()
+            ),
+        );
+    }
     delete_namespace_within(&client, &ns, 1200).await;
     drop(op);
 }

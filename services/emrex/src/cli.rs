@@ -336,6 +336,9 @@ pub enum ConvertTarget {
     /// An EWP Incoming Mobility ToRs API v3 get-response embedding ELMO 2.1.1.
     #[value(name = "ewp-tor-v3")]
     EwpTorV3,
+    /// A European Learning Model v3 `EuropeanDigitalCredential` (JSON-LD, unsigned; docs/elm.md).
+    #[value(name = "elm")]
+    Elm,
 }
 
 #[derive(Debug, Args)]
@@ -349,6 +352,15 @@ pub struct ConvertArgs {
     /// For ewp-tor-v3: the receiving academic year, e.g. `2024/2025`.
     #[arg(long, value_name = "YYYY/YYYY", required_if_eq("to", "ewp-tor-v3"))]
     pub academic_year: Option<String>,
+    /// For elm: the credential's `id` (e.g. `urn:uuid:…`); none by default.
+    #[arg(long, value_name = "URI")]
+    pub credential_id: Option<String>,
+    /// For elm: `issuanceDate`/`validFrom` (`xs:dateTime`); default: the ELMO `generatedDate`.
+    #[arg(long, value_name = "DATETIME")]
+    pub issuance_date: Option<String>,
+    /// For elm: leave the attachments (the transcript PDF) out.
+    #[arg(long)]
+    pub no_attachments: bool,
     /// ELMO XML, the `elmo` form parameter, or a whole form-urlencoded response body; `-` reads
     /// standard input.
     #[arg(value_name = "IN")]

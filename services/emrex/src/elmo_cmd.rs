@@ -162,6 +162,8 @@ fn convert(a: ConvertArgs) -> Outcome {
     let version = match a.to {
         ConvertTarget::Elmo17 => ElmoVersion::V1_7,
         ConvertTarget::Elmo21 | ConvertTarget::EwpTorV3 => ElmoVersion::V2_1,
+        // Not an ELMO: no ELMO validation, its own report of what is not carried.
+        ConvertTarget::Elm => return convert_elm(&a, &elmo),
     };
     if elmo.has_signature {
         eprintln!("note: the output is not signed (converting changes the signed bytes)");
@@ -184,7 +186,9 @@ fn convert(a: ConvertArgs) -> Outcome {
         )));
     }
     let out = match a.to {
-        ConvertTarget::Elmo17 | ConvertTarget::Elmo21 => emrex_elmo::to_xml(&elmo, version),
+        ConvertTarget::Elmo17 | ConvertTarget::Elmo21 | ConvertTarget::Elm => {
+            emrex_elmo::to_xml(&elmo, version)
+        }
         ConvertTarget::EwpTorV3 => {
             // clap requires both with ewp-tor-v3; an empty value is the library's to refuse.
             let tor = emrex_elmo::ewp::Tor {
@@ -197,4 +201,25 @@ fn convert(a: ConvertArgs) -> Outcome {
         }
     };
     input::write(a.output.as_deref(), out.as_bytes())
+}
+
+/// `--to elm`: the ELM v3 credential as JSON on the output; what the credential does not carry
+/// goes to standard error, one line per field.
+fn convert_elm(a: &ConvertArgs, elmo: &Elmo) -> Outcome {
+    if elmo.has_signature {
+        eprintln!("note: the credential is unsigned (it gets its own proof when issued)");
+    }
+    let options = emrex_elm::Options {
+        credential_id: a.credential_id.clone(),
+        issuance_date: a.issuance_date.clone(),
+        attachments: !a.no_attachments,
+        ..Default::default()
+    };
+    let (mut json, not_mapped) =
+        emrex_elm::convert_to_json(elmo, &options).map_err(|e| Failure::Invalid(e.to_string()))?;
+    for n in &not_mapped {
+        eprintln!("{n}");
+    }
+    json.push('\n');
+    input::write(a.output.as_deref(), json.as_bytes())
 }

@@ -170,3 +170,56 @@ fn ewp_tor_v3_needs_the_mobility_and_validates() {
     assert_exit(&bad_year, 1);
     assert!(text(&bad_year.stderr).contains("receiving-academic-year-id"));
 }
+
+/// `--to elm`: the ELM v3 credential as JSON on stdout, what it does not carry on stderr, the
+/// issuer's options applied; a document without learning opportunities is refused with exit 1.
+#[test]
+fn elm_writes_the_credential_and_names_what_it_leaves_out() {
+    let uio = workspace_dir()
+        .join("services/elm/tests/fixtures/uio-testesen-elmo-1.7.xml")
+        .display()
+        .to_string();
+    let out = emrex(
+        &[
+            "elmo",
+            "convert",
+            "--to",
+            "elm",
+            "--credential-id",
+            "urn:uuid:6b1b1f3c-0000-4000-8000-000000000001",
+            "--issuance-date",
+            "2025-01-01T00:00:00Z",
+            &uio,
+        ],
+        None,
+    );
+    assert_exit(&out, 0);
+    let vc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(vc["id"], "urn:uuid:6b1b1f3c-0000-4000-8000-000000000001");
+    assert_eq!(vc["validFrom"], "2025-01-01T00:00:00Z");
+    assert_eq!(vc["type"][1], "EuropeanDigitalCredential");
+    assert_eq!(vc["credentialSubject"]["familyName"]["und"], "Testesen");
+    let titles: Vec<&str> = vc["credentialSubject"]["hasClaim"]
+        .as_array()
+        .expect("claims")
+        .iter()
+        .filter_map(|c| c["title"]["en"].as_str())
+        .collect();
+    assert_eq!(titles, ["Testing", "Fire Safety"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("unsigned"), "{err}");
+    assert!(
+        err.contains("/extension: not mapped") && err.contains("groups: not mapped"),
+        "{err}"
+    );
+
+    // Stdin works too; a document without learning opportunities has nothing to claim.
+    let empty = br#"<elmo xmlns="https://github.com/emrex-eu/elmo-schemas/tree/v1"><generatedDate>2024-01-01T00:00:00Z</generatedDate><learner><givenNames>A</givenNames><familyName>B</familyName></learner><report><issuer><title>X</title><url>https://x.example/</url></issuer><issueDate>2024-01-01T00:00:00Z</issueDate></report></elmo>"#;
+    let out = emrex(&["elmo", "convert", "--to", "elm", "-"], Some(empty));
+    assert_exit(&out, 1);
+    assert!(
+        text(&out.stderr).contains("no learning opportunity"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use emrex_proto::signer::v1::{SignRequest, signer_client::SignerClient};
+use emrex_proto::signer::v1::{
+    GetJwksRequest, GetJwksResponse, JwsType, SignJwsRequest, SignJwsResponse, SignRequest,
+    signer_client::SignerClient,
+};
 use emrex_runtime::config::GrpcClientConfig;
 use emrex_runtime::grpc::{Bearer, BearerError, GrpcError};
 use emrex_runtime::tls::TlsOptions;
@@ -69,24 +72,33 @@ impl Signer {
         let mut request = tonic::Request::new(SignRequest { elmo_xml: xml });
         request.set_timeout(self.timeout);
         let mut client = self.client.clone();
-        match tokio::time::timeout(self.timeout, client.sign(request)).await {
-            Err(_) => Err(SignError::Timeout),
-            Ok(Ok(r)) => Ok(r.into_inner().signed_xml),
-            Ok(Err(s)) if s.code() == tonic::Code::DeadlineExceeded => Err(SignError::Timeout),
-            Ok(Err(s))
-                if matches!(
-                    s.code(),
-                    tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition
-                ) =>
-            {
-                Err(SignError::Refused(s.message().to_string()))
-            }
-            Ok(Err(s)) => Err(SignError::Unavailable(format!(
-                "{:?}: {}",
-                s.code(),
-                s.message()
-            ))),
-        }
+        outcome(tokio::time::timeout(self.timeout, client.sign(request)).await)
+            .map(|r| r.signed_xml)
+    }
+
+    /// Signs a JWT payload (a JSON object) with the Signer's active key (`SignJws`); the Signer
+    /// writes the header (`alg`, `kid`, `x5c`), the caller picks only `typ`.
+    pub async fn sign_jws(
+        &self,
+        typ: JwsType,
+        payload: Vec<u8>,
+    ) -> Result<SignJwsResponse, SignError> {
+        let mut request = tonic::Request::new(SignJwsRequest {
+            typ: typ as i32,
+            payload,
+        });
+        request.set_timeout(self.timeout);
+        let mut client = self.client.clone();
+        outcome(tokio::time::timeout(self.timeout, client.sign_jws(request)).await)
+    }
+
+    /// The Signer's public keys (active and, during a rotation, next) as a JWK Set, for the
+    /// credential issuer's `jwt-vc-issuer` metadata.
+    pub async fn jwks(&self) -> Result<GetJwksResponse, SignError> {
+        let mut request = tonic::Request::new(GetJwksRequest {});
+        request.set_timeout(self.timeout);
+        let mut client = self.client.clone();
+        outcome(tokio::time::timeout(self.timeout, client.get_jwks(request)).await)
     }
 
     /// Whether the Signer reports SERVING (for `/ready`).
@@ -100,5 +112,51 @@ impl Signer {
             tokio::time::timeout(Duration::from_secs(3), health.check(request)).await,
             Ok(Ok(r)) if r.get_ref().status == 1
         )
+    }
+}
+
+/// A Signer call's outcome as the NCP sees it: timeouts, refusals of what was sent, and the rest.
+fn outcome<T>(
+    result: Result<Result<tonic::Response<T>, tonic::Status>, tokio::time::error::Elapsed>,
+) -> Result<T, SignError> {
+    match result {
+        Err(_) => Err(SignError::Timeout),
+        Ok(Ok(r)) => Ok(r.into_inner()),
+        Ok(Err(s)) if s.code() == tonic::Code::DeadlineExceeded => Err(SignError::Timeout),
+        Ok(Err(s))
+            if matches!(
+                s.code(),
+                tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition
+            ) =>
+        {
+            Err(SignError::Refused(s.message().to_string()))
+        }
+        Ok(Err(s)) => Err(SignError::Unavailable(format!(
+            "{:?}: {}",
+            s.code(),
+            s.message()
+        ))),
+    }
+}
+
+/// The issuer's signer for SD-JWT VCs: the NCP holds no key, so `emrex-sdjwt` signs through the
+/// Signer's `SignJws`.
+impl emrex_sdjwt::JwsSigner for Signer {
+    fn sign_jws(
+        &self,
+        typ: emrex_sdjwt::JwtType,
+        payload: &[u8],
+    ) -> impl std::future::Future<Output = Result<String, emrex_sdjwt::SignError>> + Send {
+        let typ = match typ {
+            emrex_sdjwt::JwtType::DcSdJwt => JwsType::DcSdJwt,
+            emrex_sdjwt::JwtType::VcSdJwt => JwsType::VcSdJwt,
+        };
+        let payload = payload.to_vec();
+        async move {
+            Signer::sign_jws(self, typ, payload)
+                .await
+                .map(|r| r.compact_jws)
+                .map_err(|e| emrex_sdjwt::SignError(Box::new(e)))
+        }
     }
 }

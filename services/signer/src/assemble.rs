@@ -56,6 +56,7 @@ pub fn assemble(
     let max_message = config
         .signing
         .max_document_bytes
+        .max(config.signing.max_jws_payload_bytes)
         .saturating_add(MESSAGE_OVERHEAD_BYTES);
     let service = SignerService::new(keys, config.signing, metrics);
     let auth = Authenticator::from_config(&config.auth).map_err(SetupError::Auth)?;

@@ -50,6 +50,9 @@ pub struct Loaded {
     pub key: SigningKey,
     /// Certificate of `key`.
     pub active: PinnedCert,
+    /// The active certificate followed by the rest of its chain as given in the certificate file
+    /// (issuing CAs, for a JWS `x5c` header); just the active certificate when the file holds one.
+    pub chain: Vec<PinnedCert>,
     /// The next certificate, when a rotation is under way.
     pub next: Option<PinnedCert>,
     fingerprint: Vec<u8>,
@@ -131,6 +134,11 @@ fn read(files: &KeyFiles) -> Result<Loaded, SignerError> {
         error: source,
     })?;
     let active = key.certificate().clone();
+    // The rest of a PEM bundle is the chain; a DER file (or one certificate) is the leaf alone.
+    let chain = match PinnedCert::all_from_pem(&cert) {
+        Ok(all) if all.first() == Some(&active) => all,
+        _ => vec![active.clone()],
+    };
     let mut fingerprint = active.sha256_fingerprint().to_vec();
     // The key itself is part of the identity of the material (same cert, new key is impossible
     // because they must match, but hash it anyway so any change of the file is noticed).
@@ -155,6 +163,7 @@ fn read(files: &KeyFiles) -> Result<Loaded, SignerError> {
     Ok(Loaded {
         key,
         active,
+        chain,
         next,
         fingerprint,
     })

@@ -17,4 +17,4 @@ pub use config::SignerServiceConfig;
 
 pub use keys::{KeyFiles, KeyStore, Loaded, SignerError};
 pub use metrics::SignerMetrics;
-pub use service::{C14n, SignerConfig, SignerService};
+pub use service::{C14n, MAX_JWS_PAYLOAD_DEPTH, SignerConfig, SignerService};

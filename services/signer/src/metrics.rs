@@ -9,7 +9,8 @@ use prometheus_client::registry::Registry;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
-    /// Why signing failed: too_large, not_well_formed, not_elmo, already_signed, internal.
+    /// Why signing failed: too_large, not_well_formed, not_elmo, already_signed, internal, and
+    /// for SignJws jws_bad_type, not_json.
     pub reason: String,
 }
 
@@ -23,6 +24,8 @@ pub struct CertLabels {
 #[derive(Debug, Clone)]
 pub struct SignerMetrics {
     pub signatures: Counter,
+    /// JWS (`SignJws`) signatures.
+    pub jws_signatures: Counter,
     pub failures: Family<FailureLabels, Counter>,
     pub duration: Histogram,
     pub cert_not_after: Family<CertLabels, Gauge>,
@@ -32,6 +35,7 @@ impl Default for SignerMetrics {
     fn default() -> Self {
         Self {
             signatures: Counter::default(),
+            jws_signatures: Counter::default(),
             failures: Family::default(),
             // 0.1 ms .. ~3 s
             duration: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
@@ -45,6 +49,11 @@ impl SignerMetrics {
     pub fn register(&self, registry: &mut Registry) {
         let r = registry.sub_registry_with_prefix("emrex_signer");
         r.register("signatures", "Documents signed", self.signatures.clone());
+        r.register(
+            "jws_signatures",
+            "JWTs signed (SignJws)",
+            self.jws_signatures.clone(),
+        );
         r.register(
             "failures",
             "Sign requests refused or failed, by reason",

@@ -5,9 +5,11 @@ use std::time::Instant;
 
 use emrex_proto::signer::v1::signer_server::Signer;
 use emrex_proto::signer::v1::{
-    Certificate, CertificateRole, GetCertificatesRequest, GetCertificatesResponse, SignRequest,
+    Certificate, CertificateRole, GetCertificatesRequest, GetCertificatesResponse, GetJwksRequest,
+    GetJwksResponse, JsonWebKey, JwsType, SignJwsRequest, SignJwsResponse, SignRequest,
     SignResponse,
 };
+use emrex_sdjwt::jose::{self, Jwk, JwsHeader, JwtType};
 use emrex_xmldsig::dom::{self, Limits};
 use emrex_xmldsig::{C14nMethod, NS_DSIG, PinnedCert, SignOptions};
 use serde::{Deserialize, Serialize};
@@ -25,7 +27,14 @@ pub struct SignerConfig {
     pub c14n: C14n,
     /// Largest document accepted, in bytes (ELMO with PDF attachments is a few hundred KB).
     pub max_document_bytes: usize,
+    /// Largest JWS payload (`SignJws`) accepted, in bytes. An SD-JWT VC of a full transcript
+    /// carries the claims only as digests; the payload is a few KB.
+    pub max_jws_payload_bytes: usize,
 }
+
+/// Deepest JSON nesting `SignJws` accepts in a payload (an SD-JWT VC's claims are limited to 16
+/// by emrex-sdjwt; this leaves room without letting a hostile caller recurse without bound).
+pub const MAX_JWS_PAYLOAD_DEPTH: usize = 32;
 
 /// Canonicalization choice in configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -41,6 +50,7 @@ impl Default for SignerConfig {
         Self {
             c14n: C14n::Inclusive,
             max_document_bytes: 16 * 1024 * 1024,
+            max_jws_payload_bytes: 1024 * 1024,
         }
     }
 }
@@ -148,6 +158,122 @@ impl SignerService {
     }
 }
 
+impl SignerService {
+    /// Checks a JWS payload and signs it with the active key; the header is the Signer's choice.
+    fn sign_jws_now(&self, typ: i32, payload: Vec<u8>) -> Result<SignJwsResponse, Status> {
+        let typ = match JwsType::try_from(typ) {
+            Ok(JwsType::DcSdJwt) => JwtType::DcSdJwt,
+            Ok(JwsType::VcSdJwt) => JwtType::VcSdJwt,
+            _ => {
+                self.metrics.fail("jws_bad_type");
+                return Err(Status::invalid_argument(
+                    "typ must be JWS_TYPE_DC_SD_JWT or JWS_TYPE_VC_SD_JWT",
+                ));
+            }
+        };
+        if payload.len() > self.config.max_jws_payload_bytes {
+            self.metrics.fail("too_large");
+            return Err(Status::resource_exhausted(format!(
+                "payload is {} bytes; the limit is {}",
+                payload.len(),
+                self.config.max_jws_payload_bytes
+            )));
+        }
+        // Only JWTs: a JSON object without duplicate members, so the Signer cannot be made to sign
+        // arbitrary bytes under its issuer key.
+        let parsed = emrex_sdjwt::json::parse_strict(
+            &payload,
+            self.config.max_jws_payload_bytes,
+            MAX_JWS_PAYLOAD_DEPTH,
+        )
+        .map_err(|e| {
+            self.metrics.fail("not_json");
+            Status::invalid_argument(format!("payload is not acceptable JSON: {e}"))
+        })?;
+        if !parsed.is_object() {
+            self.metrics.fail("not_json");
+            return Err(Status::invalid_argument("payload is not a JSON object"));
+        }
+        let loaded = self.keys.current();
+        let jwk = jwk_of(&loaded.active)?;
+        let header = JwsHeader {
+            alg: jwk.alg(),
+            typ,
+            kid: jwk.thumbprint(),
+            x5c: loaded
+                .chain
+                .iter()
+                .map(|c| jose::x5c_entry(c.der()))
+                .collect(),
+        };
+        let compact_jws = jose::compact_jws(&header, &payload, |input| {
+            loaded.key.sign_sha256(input).map_err(|e| {
+                self.metrics.fail("internal");
+                tracing::error!(error = %e, "JWS signing failed");
+                Status::internal(format!("signing failed: {e}"))
+            })
+        })?;
+        Ok(SignJwsResponse {
+            compact_jws,
+            kid: header.kid,
+            alg: header.alg.as_str().to_string(),
+            certificate_sha256: loaded.active.sha256_hex(),
+        })
+    }
+}
+
+/// The certificate's public key as a JWK.
+fn jwk_of(c: &PinnedCert) -> Result<Jwk, Status> {
+    match c.public_key_params() {
+        emrex_xmldsig::PublicKeyParams::Rsa { n, e } => Ok(Jwk::rsa(n, e)),
+        emrex_xmldsig::PublicKeyParams::EcP256 { x, y } => {
+            match (
+                <[u8; 32]>::try_from(x.as_slice()),
+                <[u8; 32]>::try_from(y.as_slice()),
+            ) {
+                (Ok(x), Ok(y)) => Ok(Jwk::ec_p256(x, y)),
+                _ => Err(Status::internal("P-256 coordinates are not 32 bytes")),
+            }
+        }
+    }
+}
+
+/// One JWKS entry: the key, `kid`, `alg`, `use`, the certificate (`x5c`, the chain for the active
+/// key) and its thumbprint (`x5t#S256`), so a verifier can tie the key to the certificate EMREG
+/// lists.
+fn json_web_key(
+    c: &PinnedCert,
+    chain: &[PinnedCert],
+    role: CertificateRole,
+) -> Result<JsonWebKey, Status> {
+    let jwk = jwk_of(c)?;
+    let kid = jwk.thumbprint();
+    let mut value = jwk.to_json();
+    if let Some(o) = value.as_object_mut() {
+        o.insert("kid".into(), kid.clone().into());
+        o.insert("alg".into(), jwk.alg().as_str().into());
+        o.insert("use".into(), "sig".into());
+        o.insert(
+            "x5c".into(),
+            chain
+                .iter()
+                .map(|c| serde_json::Value::from(jose::x5c_entry(c.der())))
+                .collect(),
+        );
+        o.insert(
+            "x5t#S256".into(),
+            jose::b64url(c.sha256_fingerprint()).into(),
+        );
+    }
+    Ok(JsonWebKey {
+        jwk_json: value.to_string(),
+        kid,
+        alg: jwk.alg().as_str().to_string(),
+        role: role as i32,
+        certificate_sha256: c.sha256_hex(),
+    })
+}
+
 fn certificate(c: &PinnedCert, role: CertificateRole) -> Certificate {
     let (not_before, not_after) = c.validity();
     Certificate {
@@ -190,5 +316,49 @@ impl Signer for SignerService {
             certificates.push(certificate(next, CertificateRole::Next));
         }
         Ok(Response::new(GetCertificatesResponse { certificates }))
+    }
+
+    async fn sign_jws(
+        &self,
+        request: Request<SignJwsRequest>,
+    ) -> Result<Response<SignJwsResponse>, Status> {
+        let started = Instant::now();
+        let SignJwsRequest { typ, payload } = request.into_inner();
+        let this = self.clone();
+        let result = tokio::task::spawn_blocking(move || this.sign_jws_now(typ, payload))
+            .await
+            .map_err(|e| Status::internal(format!("signing task failed: {e}")))?;
+        self.metrics
+            .duration
+            .observe(started.elapsed().as_secs_f64());
+        let response = result?;
+        self.metrics.jws_signatures.inc();
+        Ok(Response::new(response))
+    }
+
+    async fn get_jwks(
+        &self,
+        _request: Request<GetJwksRequest>,
+    ) -> Result<Response<GetJwksResponse>, Status> {
+        let loaded = self.keys.current();
+        let mut keys = vec![json_web_key(
+            &loaded.active,
+            &loaded.chain,
+            CertificateRole::Active,
+        )?];
+        if let Some(next) = &loaded.next {
+            keys.push(json_web_key(
+                next,
+                std::slice::from_ref(next),
+                CertificateRole::Next,
+            )?);
+        }
+        let set: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|k| serde_json::from_str(&k.jwk_json))
+            .collect::<Result<_, _>>()
+            .map_err(|e| Status::internal(format!("JWK: {e}")))?;
+        let jwks_json = serde_json::json!({ "keys": set }).to_string();
+        Ok(Response::new(GetJwksResponse { keys, jwks_json }))
     }
 }

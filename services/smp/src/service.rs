@@ -11,7 +11,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
-use crate::judge::{FormProblem, ReturnForm, Trust, Window, judge};
+use crate::judge::{FormProblem, Judgement, ReturnForm, Trust, Window, judge};
 use crate::model::{ExchangeRecord, Outcome, OutcomeKind, Person, Status};
 use crate::registry::Snapshot;
 use crate::store::{Completion, SmpStore, StoreError};
@@ -159,6 +159,47 @@ pub fn new_session_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// [`judge`] against the certificates `snapshot` lists for the NCP `acronym` (none when EMREG no
+/// longer lists it: the document cannot verify, and the outcome says why).
+fn judge_against(
+    snapshot: &Snapshot,
+    acronym: &str,
+    form: &ReturnForm,
+    person: &Person,
+    budget: &Budget,
+    window: &Window,
+) -> Judgement {
+    match snapshot.by_acronym(acronym) {
+        Some(ncp) => judge(
+            form,
+            &Trust {
+                certificates: &ncp.certificates,
+                legacy_algorithms: ncp.legacy_algorithms,
+            },
+            person,
+            budget,
+            window,
+        ),
+        None => {
+            let mut j = judge(
+                form,
+                &Trust {
+                    certificates: &[],
+                    legacy_algorithms: false,
+                },
+                person,
+                budget,
+                window,
+            );
+            if j.outcome.kind == OutcomeKind::SignatureInvalid {
+                j.outcome.detail =
+                    format!("EMREG no longer lists the NCP {acronym} the student was sent to");
+            }
+            j
+        }
+    }
+}
+
 impl<S: SmpStore> SmpCore<S> {
     /// A core over `store` and `registry`. Result-page links are keyed with a random per-process
     /// key until [`SmpCore::with_links`] gives shared ones (see [`crate::links`]).
@@ -278,36 +319,21 @@ impl<S: SmpStore> SmpCore<S> {
             received_unix: now,
             skew: i64::try_from(self.settings.clock_skew.as_secs()).unwrap_or(i64::MAX),
         };
-        let judgement = match snapshot.by_acronym(&record.ncp_acronym) {
-            Some(ncp) => judge(
-                &form,
-                &Trust {
-                    certificates: &ncp.certificates,
-                    legacy_algorithms: ncp.legacy_algorithms,
-                },
-                &record.person,
-                &self.settings.budget,
-                &window,
-            ),
-            None => {
-                let mut j = judge(
-                    &form,
-                    &Trust {
-                        certificates: &[],
-                        legacy_algorithms: false,
-                    },
-                    &record.person,
-                    &self.settings.budget,
-                    &window,
-                );
-                if j.outcome.kind == OutcomeKind::SignatureInvalid {
-                    j.outcome.detail = format!(
-                        "EMREG no longer lists the NCP {} the student was sent to",
-                        record.ncp_acronym
-                    );
-                }
-                j
-            }
+        // Decoding (inflate), C14N and the signature check are CPU work of several milliseconds
+        // for a large document: on the blocking pool, so the async workers keep serving other
+        // requests meanwhile (the decode budgets bound each job as before).
+        let session_id = form.session_id.clone();
+        let acronym = record.ncp_acronym.clone();
+        let person = record.person.clone();
+        let budget = self.settings.budget;
+        let judged = tokio::task::spawn_blocking(move || {
+            judge_against(&snapshot, &acronym, &form, &person, &budget, &window)
+        })
+        .await;
+        let judgement = match judged {
+            Ok(j) => j,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(StoreError::Interrupted(e.to_string())),
         };
         let outcome: Outcome = judgement.outcome;
         let kind = outcome.kind;
@@ -327,7 +353,7 @@ impl<S: SmpStore> SmpCore<S> {
                 tracing::info!(session = %short(&r.session_id), outcome = ?kind, "exchange completed");
                 Ok(Ok(*r))
             }
-            Completion::AlreadyCompleted => match self.store.get(&form.session_id).await? {
+            Completion::AlreadyCompleted => match self.store.get(&session_id).await? {
                 // Another request (the same browser, another replica) completed it meanwhile.
                 Some(now_stored) => self.repeated(now_stored, &raw_again, refuse),
                 None => refuse(ReturnRefused::Unknown),

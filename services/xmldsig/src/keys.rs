@@ -53,12 +53,24 @@ impl std::fmt::Display for KeyType {
     }
 }
 
+/// The numbers of a certificate's public key, as a JSON Web Key (RFC 7518 §6) carries them:
+/// unsigned big-endian, without leading zero bytes for RSA, fixed 32 bytes for P-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKeyParams {
+    /// RSA modulus `n` and public exponent `e`.
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    /// The affine coordinates of a P-256 point.
+    EcP256 { x: Vec<u8>, y: Vec<u8> },
+}
+
 /// A certificate a verifier trusts for one provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedCert {
     der: Vec<u8>,
     /// Subject public key as aws-lc-rs wants it: PKCS#1 `RSAPublicKey` DER, or the EC point.
     public_key: Vec<u8>,
+    /// The same key as numbers (for JWKs).
+    params: PublicKeyParams,
     key_type: KeyType,
     subject: String,
     not_before: i64,
@@ -100,9 +112,15 @@ impl PinnedCert {
         let parsed = spki
             .parsed()
             .map_err(|e| KeyError::BadCertificate(e.to_string()))?;
-        let key_type = match parsed {
-            PublicKey::RSA(rsa) => KeyType::Rsa(rsa.key_size()),
-            PublicKey::EC(_) => {
+        let (key_type, params) = match parsed {
+            PublicKey::RSA(rsa) => (
+                KeyType::Rsa(rsa.key_size()),
+                PublicKeyParams::Rsa {
+                    n: without_leading_zeros(rsa.modulus),
+                    e: without_leading_zeros(rsa.exponent),
+                },
+            ),
+            PublicKey::EC(point) => {
                 let curve = spki
                     .algorithm
                     .parameters
@@ -115,7 +133,21 @@ impl PinnedCert {
                         curve.unwrap_or_else(|| "unknown".into())
                     )));
                 }
-                KeyType::EcP256
+                // SEC1 uncompressed point: 0x04 || x || y (certificates do not use compressed points
+                // for P-256 in practice; refuse rather than guess).
+                let data = point.data();
+                if data.len() != 65 || data[0] != 0x04 {
+                    return Err(KeyError::UnsupportedKey(
+                        "P-256 public key not in uncompressed form".into(),
+                    ));
+                }
+                (
+                    KeyType::EcP256,
+                    PublicKeyParams::EcP256 {
+                        x: data[1..33].to_vec(),
+                        y: data[33..65].to_vec(),
+                    },
+                )
             }
             _ => {
                 return Err(KeyError::UnsupportedKey(
@@ -129,6 +161,7 @@ impl PinnedCert {
         Ok(Self {
             der: der.to_vec(),
             public_key: spki.subject_public_key.data.to_vec(),
+            params,
             key_type,
             subject: cert.subject().to_string(),
             not_before: cert.validity().not_before.timestamp(),
@@ -186,6 +219,16 @@ impl PinnedCert {
     pub(crate) fn public_key(&self) -> &[u8] {
         &self.public_key
     }
+
+    /// The public key's numbers, for publishing it as a JSON Web Key.
+    pub fn public_key_params(&self) -> &PublicKeyParams {
+        &self.params
+    }
+}
+
+fn without_leading_zeros(bytes: &[u8]) -> Vec<u8> {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    bytes[start..].to_vec()
 }
 
 /// A private key with its certificate, used to sign.
@@ -274,8 +317,9 @@ impl SigningKey {
     }
 
     /// Signs `message` with RSA PKCS#1 v1.5 SHA-256 or ECDSA P-256 SHA-256 (r||s, as XML-DSig
-    /// wants it).
-    pub(crate) fn sign_sha256(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+    /// wants it). The same bytes are a JWS `RS256` / `ES256` signature (RFC 7518 §3.3, §3.4), which
+    /// is why the Signer's JWS operation uses this too.
+    pub fn sign_sha256(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         match &self.key {
             PrivateKey::Rsa(k) => {

@@ -17,7 +17,7 @@ pub mod dom;
 mod keys;
 mod profile;
 
-pub use keys::{KeyError, KeyType, PinnedCert, SigningKey};
+pub use keys::{KeyError, KeyType, PinnedCert, PublicKeyParams, SigningKey};
 pub use profile::{
     Algorithms, C14nMethod, DigestAlgorithm, Policy, SignError, SignOptions, SignatureAlgorithm,
     Verified, VerifyError, sign, verify, verify_document,

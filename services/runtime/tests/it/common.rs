@@ -250,6 +250,22 @@ impl Signer for EchoSigner {
     ) -> Result<Response<GetCertificatesResponse>, Status> {
         Ok(Response::new(GetCertificatesResponse::default()))
     }
+
+    // The runtime tests exercise transport and authentication through `sign`; the JWS calls are
+    // the Signer's (services/signer/tests/signer_jws.rs).
+    async fn sign_jws(
+        &self,
+        _request: Request<emrex_proto::signer::v1::SignJwsRequest>,
+    ) -> Result<Response<emrex_proto::signer::v1::SignJwsResponse>, Status> {
+        Err(Status::unimplemented("the echo signer signs no JWS"))
+    }
+
+    async fn get_jwks(
+        &self,
+        _request: Request<emrex_proto::signer::v1::GetJwksRequest>,
+    ) -> Result<Response<emrex_proto::signer::v1::GetJwksResponse>, Status> {
+        Ok(Response::new(Default::default()))
+    }
 }
 
 /// The status line and headers of a minimal HTTP/1.1 GET.

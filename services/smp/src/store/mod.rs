@@ -100,6 +100,9 @@ pub enum StoreError {
     /// Opening the database (URL, TLS rule, connection, migrations).
     #[error(transparent)]
     Open(#[from] DbError),
+    /// Work on the blocking pool was cancelled (the runtime is shutting down): nothing recorded.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -1,0 +1,120 @@
+//! Independent JOSE and SD-JWT VC verifiers from npm, run by Node: `jose` (panva) checks the
+//! Signer's JWS against the published JWKS and the `x5c` certificate; `@sd-jwt/sd-jwt-vc` with
+//! `@sd-jwt/crypto-nodejs` verifies issued SD-JWT VCs, presents them with a key-binding JWT made
+//! with the holder's key and verifies that presentation. None of it shares code with
+//! `emrex-sdjwt` or the Signer.
+//!
+//! The Node package is `tests/sdjwt/` (`package.json`, `package-lock.json` with exact versions,
+//! `oracle.mjs`); [`ensure_node_modules`] runs `npm ci` there when `node_modules` is missing or
+//! older than the lock file, as [`crate::browser::ensure_node_modules`] does for the browser tests.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::browser::{find_on_path, mtime, node, wait_with_timeout};
+use crate::paths::workspace_dir;
+
+const NPM_TIMEOUT: Duration = Duration::from_secs(600);
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The `tests/sdjwt` folder.
+pub fn sdjwt_dir() -> PathBuf {
+    workspace_dir().join("tests").join("sdjwt")
+}
+
+fn fresh(dir: &Path) -> bool {
+    let modules = dir.join("node_modules");
+    let (Some(installed), Some(locked)) = (
+        mtime(&modules.join(".package-lock.json")),
+        mtime(&dir.join("package-lock.json")),
+    ) else {
+        return false;
+    };
+    installed >= locked
+        && ["jose", "@sd-jwt/sd-jwt-vc", "@sd-jwt/crypto-nodejs"]
+            .iter()
+            .all(|p| modules.join(p).join("package.json").is_file())
+}
+
+/// Installs `tests/sdjwt/node_modules` from the lock file when needed (once per process, under an
+/// exclusive file lock across processes) and returns the folder.
+///
+/// # Panics
+/// When `node` or `npm` is missing or `npm ci` fails.
+pub fn ensure_node_modules() -> PathBuf {
+    static DONE: OnceLock<PathBuf> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let dir = sdjwt_dir();
+        let _ = node();
+        let npm = find_on_path("npm").unwrap_or_else(|| {
+            panic!("the SD-JWT oracle tests need `npm` on PATH; run ./scripts/test.sh, which installs it")
+        });
+        if fresh(&dir) {
+            return dir;
+        }
+        let lock_path = dir.join(".npm-ci.lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
+        lock.lock()
+            .unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+        if !fresh(&dir) {
+            let log_path = dir.join(".npm-ci.log");
+            let log = File::create(&log_path)
+                .unwrap_or_else(|e| panic!("creating {}: {e}", log_path.display()));
+            let log_err = log.try_clone().expect("clone log handle");
+            let mut cmd = Command::new(&npm);
+            cmd.args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(log_err);
+            let status = wait_with_timeout(&mut cmd, NPM_TIMEOUT, "npm ci");
+            if !status.success() {
+                let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("`npm ci` in {} failed ({status}):\n{output}", dir.display());
+            }
+            assert!(fresh(&dir), "`npm ci` left {} incomplete", dir.display());
+        }
+        drop(lock);
+        dir
+    })
+    .clone()
+}
+
+/// Runs `node tests/sdjwt/oracle.mjs` with `request` on its standard input and returns its
+/// verdict (`{"ok": true, …}` or `{"ok": false, "error": …}`).
+///
+/// # Panics
+/// When Node cannot run the script, it exits with an error, or prints no JSON.
+pub fn oracle(request: &Value) -> Value {
+    let dir = ensure_node_modules();
+    let work = tempfile::tempdir().expect("temporary directory");
+    let input = work.path().join("request.json");
+    let output = work.path().join("verdict.json");
+    let errors = work.path().join("stderr.log");
+    std::fs::write(&input, request.to_string()).expect("write request");
+    let mut cmd = Command::new(node());
+    cmd.arg(dir.join("oracle.mjs"))
+        .current_dir(&dir)
+        .stdin(File::open(&input).expect("open request"))
+        .stdout(File::create(&output).expect("create verdict"))
+        .stderr(File::create(&errors).expect("create stderr"));
+    let status = wait_with_timeout(&mut cmd, RUN_TIMEOUT, "node oracle.mjs");
+    let out = std::fs::read_to_string(&output).unwrap_or_default();
+    let err = std::fs::read_to_string(&errors).unwrap_or_default();
+    assert!(
+        status.success(),
+        "oracle.mjs failed ({status}): {err}\n{out}"
+    );
+    serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("oracle.mjs printed no JSON ({e}): {out}\n{err}"))
+}
