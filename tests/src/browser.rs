@@ -99,10 +99,10 @@ pub(crate) fn mtime(path: &Path) -> Option<SystemTime> {
     path.metadata().and_then(|m| m.modified()).ok()
 }
 
-/// Whether `tests/browser/node_modules` holds what `package-lock.json` asks for: npm's own record
-/// of the installed tree (`node_modules/.package-lock.json`) is at least as new as the lock file
-/// and both packages are there.
-fn node_modules_fresh(dir: &Path) -> bool {
+/// Whether `dir/node_modules` holds what `dir/package-lock.json` asks for: npm's own record of
+/// the installed tree (`node_modules/.package-lock.json`) is at least as new as the lock file and
+/// every one of `packages` is there.
+pub(crate) fn node_modules_fresh(dir: &Path, packages: &[&str]) -> bool {
     let modules = dir.join("node_modules");
     let (Some(installed), Some(locked)) = (
         mtime(&modules.join(".package-lock.json")),
@@ -111,11 +111,59 @@ fn node_modules_fresh(dir: &Path) -> bool {
         return false;
     };
     installed >= locked
-        && modules
-            .join("playwright-core")
-            .join("package.json")
-            .is_file()
-        && modules.join("oidc-provider").join("package.json").is_file()
+        && packages
+            .iter()
+            .all(|p| modules.join(p).join("package.json").is_file())
+}
+
+/// Runs `npm ci --no-audit --no-fund` in `dir` unless [`node_modules_fresh`] says it is not
+/// needed. Concurrent callers (threads of one test binary, test binaries run in parallel) are
+/// serialised by an exclusive lock on `dir/.npm-ci.lock` and the freshness check is repeated
+/// under the lock, so npm runs once; its output goes to `dir/.npm-ci.log`.
+///
+/// # Panics
+/// When `npm ci` fails (its output is in the message) or leaves `packages` incomplete.
+pub(crate) fn npm_ci_once(npm: &Path, dir: &Path, packages: &[&str]) {
+    if node_modules_fresh(dir, packages) {
+        return;
+    }
+    let lock_path = dir.join(".npm-ci.lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    if !node_modules_fresh(dir, packages) {
+        let log_path = dir.join(".npm-ci.log");
+        let log = File::create(&log_path)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", log_path.display()));
+        let log_err = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cloning {}: {e}", log_path.display()));
+        let mut cmd = Command::new(npm);
+        cmd.args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err);
+        let status = wait_with_timeout(&mut cmd, NPM_TIMEOUT, "npm ci");
+        if !status.success() {
+            let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!(
+                "`npm ci` in {} failed ({status}); output:\n{output}",
+                dir.display()
+            );
+        }
+        assert!(
+            node_modules_fresh(dir, packages),
+            "`npm ci` in {} succeeded but node_modules is still incomplete",
+            dir.display()
+        );
+    }
+    drop(lock);
 }
 
 /// Makes sure `tests/browser/node_modules` is installed and returns the `tests/browser` folder.
@@ -148,46 +196,7 @@ pub fn ensure_node_modules() -> PathBuf {
             "{} has no package-lock.json",
             dir.display()
         );
-        if node_modules_fresh(&dir) {
-            return dir;
-        }
-        let lock_path = dir.join(".npm-ci.lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
-        lock.lock()
-            .unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
-        if !node_modules_fresh(&dir) {
-            let log_path = dir.join(".npm-ci.log");
-            let log = File::create(&log_path)
-                .unwrap_or_else(|e| panic!("creating {}: {e}", log_path.display()));
-            let log_err = log
-                .try_clone()
-                .unwrap_or_else(|e| panic!("cloning {}: {e}", log_path.display()));
-            let mut cmd = Command::new(&npm);
-            cmd.args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&dir)
-                .stdin(Stdio::null())
-                .stdout(log)
-                .stderr(log_err);
-            let status = wait_with_timeout(&mut cmd, NPM_TIMEOUT, "npm ci");
-            if !status.success() {
-                let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-                panic!(
-                    "`npm ci` in {} failed ({status}); output:\n{output}",
-                    dir.display()
-                );
-            }
-            assert!(
-                node_modules_fresh(&dir),
-                "`npm ci` in {} succeeded but node_modules is still incomplete",
-                dir.display()
-            );
-        }
-        drop(lock);
+        npm_ci_once(&npm, &dir, &["playwright-core", "oidc-provider"]);
         dir
     })
     .clone()

@@ -8,18 +8,17 @@
 //! `oracle.mjs`); [`ensure_node_modules`] runs `npm ci` there when `node_modules` is missing or
 //! older than the lock file, as [`crate::browser::ensure_node_modules`] does for the browser tests.
 
-use std::fs::{File, OpenOptions};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::browser::{find_on_path, mtime, node, wait_with_timeout};
+use crate::browser::{find_on_path, node, npm_ci_once, wait_with_timeout};
 use crate::paths::workspace_dir;
 
-const NPM_TIMEOUT: Duration = Duration::from_secs(600);
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The `tests/sdjwt` folder.
@@ -27,19 +26,8 @@ pub fn sdjwt_dir() -> PathBuf {
     workspace_dir().join("tests").join("sdjwt")
 }
 
-fn fresh(dir: &Path) -> bool {
-    let modules = dir.join("node_modules");
-    let (Some(installed), Some(locked)) = (
-        mtime(&modules.join(".package-lock.json")),
-        mtime(&dir.join("package-lock.json")),
-    ) else {
-        return false;
-    };
-    installed >= locked
-        && ["jose", "@sd-jwt/sd-jwt-vc", "@sd-jwt/crypto-nodejs"]
-            .iter()
-            .all(|p| modules.join(p).join("package.json").is_file())
-}
+/// What `tests/sdjwt/node_modules` must hold.
+const PACKAGES: &[&str] = &["jose", "@sd-jwt/sd-jwt-vc", "@sd-jwt/crypto-nodejs"];
 
 /// Installs `tests/sdjwt/node_modules` from the lock file when needed (once per process, under an
 /// exclusive file lock across processes) and returns the folder.
@@ -54,37 +42,7 @@ pub fn ensure_node_modules() -> PathBuf {
         let npm = find_on_path("npm").unwrap_or_else(|| {
             panic!("the SD-JWT oracle tests need `npm` on PATH; run ./scripts/test.sh, which installs it")
         });
-        if fresh(&dir) {
-            return dir;
-        }
-        let lock_path = dir.join(".npm-ci.lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
-        lock.lock()
-            .unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
-        if !fresh(&dir) {
-            let log_path = dir.join(".npm-ci.log");
-            let log = File::create(&log_path)
-                .unwrap_or_else(|e| panic!("creating {}: {e}", log_path.display()));
-            let log_err = log.try_clone().expect("clone log handle");
-            let mut cmd = Command::new(&npm);
-            cmd.args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&dir)
-                .stdin(Stdio::null())
-                .stdout(log)
-                .stderr(log_err);
-            let status = wait_with_timeout(&mut cmd, NPM_TIMEOUT, "npm ci");
-            if !status.success() {
-                let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-                panic!("`npm ci` in {} failed ({status}):\n{output}", dir.display());
-            }
-            assert!(fresh(&dir), "`npm ci` left {} incomplete", dir.display());
-        }
-        drop(lock);
+        npm_ci_once(&npm, &dir, PACKAGES);
         dir
     })
     .clone()
