@@ -1,76 +1,20 @@
 //! The Signer over real loopback gRPC: signing, refusals, key reload without restart, rotation
 //! reporting, metrics, and xmlsec1 verifying what it signs.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
 
-use emrex_proto::signer::v1::signer_client::SignerClient;
-use emrex_proto::signer::v1::signer_server::SignerServer;
 use emrex_proto::signer::v1::{CertificateRole, GetCertificatesRequest, SignRequest};
-use emrex_signer::{KeyFiles, KeyStore, SignerConfig, SignerMetrics, SignerService};
+use emrex_signer::{KeyFiles, SignerConfig};
 use emrex_xmldsig::{PinnedCert, Policy};
 use tonic::Code;
-use tonic::transport::Channel;
 
 fn unsigned() -> Vec<u8> {
     std::fs::read(emrex_tests::fixtures_dir().join("xml/unsigned/fi-my_elmo-2020.xml"))
         .expect("fixture")
 }
 
-/// A fresh key pair written as files the way a mounted Secret looks.
-fn write_key(
-    dir: &Path,
-    name: &str,
-    alg: &'static rcgen::SignatureAlgorithm,
-) -> (PathBuf, PathBuf, PinnedCert) {
-    let key = rcgen::KeyPair::generate_for(alg).expect("keygen");
-    let mut params =
-        rcgen::CertificateParams::new(vec!["ncp.test.invalid".into()]).expect("params");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, format!("Signer test {name}"));
-    let cert = params.self_signed(&key).expect("cert");
-    let kp = dir.join(format!("{name}.key"));
-    let cp = dir.join(format!("{name}.crt"));
-    std::fs::write(&kp, key.serialize_pem()).expect("write key");
-    std::fs::write(&cp, cert.pem()).expect("write cert");
-    (kp, cp, PinnedCert::from_der(cert.der()).expect("cert"))
-}
-
-struct Running {
-    client: SignerClient<Channel>,
-    registry: Arc<std::sync::Mutex<prometheus_client::registry::Registry>>,
-    _task: tokio::task::JoinHandle<()>,
-}
-
-async fn start(files: KeyFiles, config: SignerConfig) -> Running {
-    let store = Arc::new(KeyStore::load(files, Duration::ZERO).expect("keys"));
-    let metrics = SignerMetrics::default();
-    let mut registry = prometheus_client::registry::Registry::default();
-    metrics.register(&mut registry);
-    let service = SignerService::new(store, config, metrics);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let task = tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .add_service(SignerServer::new(service))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-            .await
-            .expect("serve");
-    });
-    let client = SignerClient::connect(format!("http://{addr}"))
-        .await
-        .expect("connect");
-    Running {
-        client,
-        registry: Arc::new(std::sync::Mutex::new(registry)),
-        _task: task,
-    }
-}
+mod common;
+use common::{start, write_key};
 
 fn verifies_with(signed: &[u8], cert: &PinnedCert) -> bool {
     emrex_xmldsig::verify(signed, std::slice::from_ref(cert), &Policy::default()).is_ok()
@@ -134,8 +78,7 @@ async fn signs_elmo_and_refuses_everything_else() {
         assert!(!err.message().is_empty());
     }
     let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, &r.registry.lock().expect("lock"))
-        .expect("encode");
+    prometheus_client::encoding::text::encode(&mut text, &r.registry).expect("encode");
     assert!(text.contains("emrex_signer_signatures_total 1"), "{text}");
     assert!(text.contains("reason=\"already_signed\""), "{text}");
     assert!(
