@@ -56,6 +56,8 @@ pub enum DocumentKind {
     List(ListKey, RenderOptions),
     /// `/ewp/manifest.xml`.
     EwpManifest,
+    /// `/wallet-issuers.json`.
+    WalletIssuers,
 }
 
 /// A rendered document ready to serve: bodies and header values computed once.

@@ -18,6 +18,7 @@ impl From<Entry> for pb::Entry {
             certificates_pem: e.certificates,
             legacy_algorithms: e.legacy_algorithms,
             metadata: e.metadata.into_iter().collect(),
+            credential_issuer: e.credential_issuer,
             revision: e.revision,
             updated_unix: e.updated_unix,
         }
@@ -35,6 +36,7 @@ impl From<pb::Entry> for Entry {
             certificates: e.certificates_pem,
             legacy_algorithms: e.legacy_algorithms,
             metadata: e.metadata.into_iter().collect(),
+            credential_issuer: e.credential_issuer,
             revision: 0,
             updated_unix: 0,
         }

@@ -5,6 +5,8 @@
 //! certificate of each provider in an extra `pubKeys` array (see [`crate::jsonlist`] for why that
 //! is not the default). With `[ewp]` configured, `GET /ewp/manifest.xml` (see [`crate::ewp`])
 //! publishes the same entries for the EWP registry to harvest ([`manifest_router`]).
+//! `GET /wallet-issuers.json` lists the NCPs that issue wallet credentials with their keys as JWKs
+//! ([`crate::wallet`]).
 //!
 //! Clients fetch the list once per session, so responses are cacheable: a strong `ETag` (hash of
 //! the body), `Last-Modified` (the registry's last change), `Cache-Control: public, max-age=60`,
@@ -31,6 +33,7 @@ use crate::cache::{CachedDocument, DocumentCache, DocumentKind};
 use crate::ewp::{EwpConfig, render_manifest};
 use crate::jsonlist::{ListKey, RenderOptions, render_list};
 use crate::store::RegistryStore;
+use crate::wallet::render_wallet_issuers;
 
 /// `Cache-Control` of the lists: a minute is short enough for rollovers to propagate quickly and
 /// long enough to absorb a burst of sessions.
@@ -48,6 +51,7 @@ pub fn cached_router<S: RegistryStore>(cache: Arc<DocumentCache<S>>) -> Router {
         Router::new()
             .route("/ncp-list.json", get(ncp_list::<S>))
             .route("/emp-list.json", get(emp_list::<S>))
+            .route("/wallet-issuers.json", get(wallet_issuers::<S>))
             .with_state(cache),
     )
 }
@@ -80,6 +84,22 @@ async fn manifest<S: RegistryStore>(
         Ok(d) => document_response(&d, "application/xml", &headers),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the registry for the EWP manifest");
+            (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable\n").into_response()
+        }
+    }
+}
+
+async fn wallet_issuers<S: RegistryStore>(
+    State(cache): State<Arc<DocumentCache<S>>>,
+    headers: HeaderMap,
+) -> Response {
+    let document = cache
+        .get(DocumentKind::WalletIssuers, render_wallet_issuers)
+        .await;
+    match document {
+        Ok(d) => document_response(&d, "application/json", &headers),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the registry for the wallet issuers");
             (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable\n").into_response()
         }
     }

@@ -14,6 +14,8 @@
 //!   not per request.
 //! * [`ewp`]: the EWP Discovery manifest (`/ewp/manifest.xml`) that publishes the entries into
 //!   the EWP registry.
+//! * [`wallet`]: `/wallet-issuers.json`, the NCPs that issue wallet credentials and their keys as
+//!   JWKs.
 
 mod assemble;
 pub mod cache;
@@ -27,6 +29,7 @@ pub mod jsonlist;
 pub mod model;
 pub mod store;
 pub mod validate;
+pub mod wallet;
 
 pub use assemble::{Emreg, SetupError, assemble, run};
 pub use config::{EmregServiceConfig, HttpConfig, StoreConfig};

@@ -29,6 +29,11 @@ pub struct Entry {
     pub legacy_algorithms: bool,
     /// Free operator metadata (contact, labels). A `BTreeMap` so every rendering is deterministic.
     pub metadata: BTreeMap<String, String>,
+    /// The provider's OpenID4VCI credential issuer identifier when it issues wallet credentials
+    /// (empty: it does not). Its credentials are signed with the keys of `certificates`.
+    /// `serde(default)`: change-log payloads written before the field existed still read.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub credential_issuer: String,
     /// Registry revision at which the entry last changed (set by the store; ignored on input).
     pub revision: u64,
     /// When the entry last changed, seconds since the Unix epoch (set by the store).
@@ -46,6 +51,7 @@ impl Entry {
             && self.certificates == other.certificates
             && self.legacy_algorithms == other.legacy_algorithms
             && self.metadata == other.metadata
+            && self.credential_issuer == other.credential_issuer
     }
 }
 

@@ -131,6 +131,8 @@ pub fn validate_entry(entry: Entry, opts: &ValidationOptions) -> Result<Entry, V
     validate_institutions(&entry.institutions)?;
     let certificates = validate_certificates(&entry.certificates)?;
     validate_metadata(&entry.metadata)?;
+    validate_credential_issuer(&entry.credential_issuer, opts)
+        .map_err(|p| ValidationError::new("credential_issuer", p))?;
     Ok(Entry {
         certificates,
         ..entry
@@ -215,6 +217,23 @@ pub fn validate_url(url: &str, opts: &ValidationOptions) -> Result<(), Problem> 
             scheme: other.to_string(),
         }),
     }
+}
+
+/// Credential issuer identifier (OpenID4VCI 1.0 §12.2.1): empty (the entry issues no wallet
+/// credentials) or a URL as [`validate_url`] accepts it, without query or fragment — wallets
+/// build the issuer's `/.well-known/` URLs from it.
+pub fn validate_credential_issuer(url: &str, opts: &ValidationOptions) -> Result<(), Problem> {
+    if url.is_empty() {
+        return Ok(());
+    }
+    validate_url(url, opts)?;
+    let parsed = url::Url::parse(url).map_err(|e| Problem::BadUrl(e.to_string()))?;
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Problem::BadUrl(
+            "a credential issuer identifier has no query or fragment".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Loopback per the brief: 127.0.0.0/8, ::1 and the name `localhost`.
@@ -475,6 +494,34 @@ mod tests {
         let err = validate_entry(e, &prod).expect_err("http");
         assert_eq!(err.field, "url");
         assert!(err.to_string().contains("https"), "{err}");
+    }
+
+    #[test]
+    fn credential_issuer_rules() {
+        let (prod, dev) = (
+            ValidationOptions::default(),
+            ValidationOptions { dev_mode: true },
+        );
+        assert!(
+            validate_entry(entry(), &prod).is_ok(),
+            "empty: no wallet issuance"
+        );
+        let with = |issuer: &str| Entry {
+            credential_issuer: issuer.into(),
+            ..entry()
+        };
+        assert!(validate_entry(with("https://ncp.fi.example/wallet"), &prod).is_ok());
+        assert!(validate_entry(with("http://127.0.0.1:8443"), &dev).is_ok());
+        for bad in [
+            "http://127.0.0.1:8443",
+            "http://ncp.fi.example/",
+            "https://ncp.fi.example/?x=1",
+            "https://ncp.fi.example/#f",
+            "https://u:p@ncp.fi.example/",
+            "not a url",
+        ] {
+            assert_eq!(field_of(with(bad), &prod), "credential_issuer", "{bad}");
+        }
     }
 
     #[test]

@@ -97,7 +97,11 @@ fn ewp_config() -> EwpConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_renders_the_documents_again_and_nothing_else_does() {
     let t = common::sqlite_store().await;
+    let mut before = t.store.subscribe();
     t.store.upsert(entry("CSC", "FI")).await.expect("upsert");
+    // The feed may deliver the write after `upsert` returns; a cache created before that would
+    // see it as a change and render once more (right, but not what this test counts).
+    delivered(&mut before).await;
     let cache = Arc::new(DocumentCache::new(Arc::clone(&t.store)));
     let router = emrex_emreg::http::cached_router(Arc::clone(&cache)).merge(
         emrex_emreg::http::cached_manifest_router(Arc::clone(&cache), ewp_config()),
@@ -150,6 +154,7 @@ async fn a_write_renders_the_documents_again_and_nothing_else_does() {
 async fn a_certificate_window_opening_or_closing_renders_again_without_a_write() {
     let t = common::sqlite_store().await;
     // OPENS: "old" is valid now; "next" opens at its notBefore and, newer, becomes the pubKey.
+    let mut before = t.store.subscribe();
     let old = ec_cert_valid(2020, 2090);
     let next = ec_cert_valid(2030, 2090);
     // CLOSES: "short" (newest while valid) closes after its notAfter; "long" takes over.
@@ -169,6 +174,8 @@ async fn a_certificate_window_opening_or_closing_renders_again_without_a_write()
         })
         .await
         .expect("upsert");
+    delivered(&mut before).await;
+    delivered(&mut before).await;
     let (opens_at, _) = validity(&next);
     let (_, short_not_after) = validity(&short);
     let closes_at = short_not_after + 1;
@@ -316,4 +323,65 @@ async fn postgres_a_write_on_another_replica_renders_again() {
     let changed = json(&fetch(&router, "/ncp-list.json", &[]).await);
     assert_eq!(changed["ncps"].as_array().map(Vec::len), Some(2));
     assert_eq!(cache.renders(), renders + 1);
+}
+
+/// `/wallet-issuers.json` on one back end: an entry with a credential issuer is listed with its
+/// valid certificate as a JWK (the key in `x5c` is the stored certificate), dropping the issuer
+/// (a write) takes it out, and the column survives the store round trip.
+async fn wallet_issuers_follow_the_store<S: RegistryStore>(store: Arc<S>) {
+    let cert = ec_cert_valid(2020, 2090);
+    let with_issuer = Entry {
+        certificates: vec![cert.clone()],
+        credential_issuer: "https://ncp.fi.example/ncp".into(),
+        ..entry("CSC", "FI")
+    };
+    let mut before = store.subscribe();
+    store.upsert(with_issuer.clone()).await.expect("upsert");
+    store.upsert(entry("UIO", "NO")).await.expect("upsert");
+    delivered(&mut before).await;
+    delivered(&mut before).await;
+    let stored = store.get("CSC").await.expect("get").expect("stored");
+    assert_eq!(stored.credential_issuer, with_issuer.credential_issuer);
+
+    let cache = Arc::new(DocumentCache::new(Arc::clone(&store)));
+    let router = emrex_emreg::http::cached_router(Arc::clone(&cache));
+    let v = json(&fetch(&router, "/wallet-issuers.json", &[]).await);
+    let issuers = v["issuers"].as_array().expect("issuers");
+    assert_eq!(issuers.len(), 1, "UIO issues no wallet credentials: {v}");
+    assert_eq!(issuers[0]["acronym"], "CSC");
+    assert_eq!(issuers[0]["credentialIssuer"], "https://ncp.fi.example/ncp");
+    let key = &issuers[0]["jwks"]["keys"][0];
+    let pinned = PinnedCert::from_pem_or_der(cert.as_bytes()).expect("cert");
+    let x5c = key["x5c"][0].as_str().expect("x5c");
+    use base64::Engine as _;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(x5c)
+        .expect("x5c is base64 DER");
+    assert_eq!(der, pinned.der(), "the key is the listed certificate's");
+    let jwk = emrex_sdjwt::Jwk::from_json(key).expect("a public JWK");
+    assert_eq!(key["kid"], jwk.thumbprint());
+
+    let mut rx = store.subscribe();
+    store
+        .upsert(Entry {
+            credential_issuer: String::new(),
+            ..with_issuer
+        })
+        .await
+        .expect("upsert");
+    delivered(&mut rx).await;
+    let v = json(&fetch(&router, "/wallet-issuers.json", &[]).await);
+    assert_eq!(v["issuers"].as_array().map(Vec::len), Some(0), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallet_issuers_on_sqlite() {
+    let t = common::sqlite_store().await;
+    wallet_issuers_follow_the_store(Arc::clone(&t.store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallet_issuers_on_postgres() {
+    let t = common::postgres_store("wallet_issuers").await;
+    wallet_issuers_follow_the_store(Arc::clone(&t.store)).await;
 }

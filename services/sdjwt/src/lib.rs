@@ -8,6 +8,7 @@
 //! * [`proof`]: the OpenID4VCI 1.0 key proof (`proof_type` `jwt`) verifier that yields the
 //!   holder's key for `cnf`.
 //! * [`jose`]: the JOSE parts both need (ES256/RS256, JWKs and thumbprints, compact JWS).
+//! * [`x509`]: the JWK of a certificate's key, written alike by the Signer and EMREG.
 //!
 //! Pure: no I/O, no clock (times are passed in), no async runtime. Everything parsed or built has
 //! limits ([`IssueLimits`], [`ProofPolicy`]). docs/sdjwt.md says what is implemented and what not.
@@ -17,6 +18,7 @@ pub mod issue;
 pub mod jose;
 pub mod json;
 pub mod proof;
+pub mod x509;
 
 pub use issue::{
     ClaimPath, CredentialSpec, Disclosure, IssueError, IssueLimits, Prepared, SdJwtVc, issue,

@@ -224,50 +224,24 @@ impl SignerService {
 
 /// The certificate's public key as a JWK.
 fn jwk_of(c: &PinnedCert) -> Result<Jwk, Status> {
-    match c.public_key_params() {
-        emrex_xmldsig::PublicKeyParams::Rsa { n, e } => Ok(Jwk::rsa(n, e)),
-        emrex_xmldsig::PublicKeyParams::EcP256 { x, y } => {
-            match (
-                <[u8; 32]>::try_from(x.as_slice()),
-                <[u8; 32]>::try_from(y.as_slice()),
-            ) {
-                (Ok(x), Ok(y)) => Ok(Jwk::ec_p256(x, y)),
-                _ => Err(Status::internal("P-256 coordinates are not 32 bytes")),
-            }
-        }
-    }
+    emrex_sdjwt::x509::certificate_jwk(c).map_err(|e| Status::internal(format!("signing key: {e}")))
 }
 
-/// One JWKS entry: the key, `kid`, `alg`, `use`, the certificate (`x5c`, the chain for the active
-/// key) and its thumbprint (`x5t#S256`), so a verifier can tie the key to the certificate EMREG
-/// lists.
+/// One JWKS entry, written as EMREG writes it for the same certificate
+/// ([`emrex_sdjwt::x509::published_jwk`]: key, `kid`, `alg`, `use`, `x5c` — the chain for the
+/// active key — and `x5t#S256`), so a verifier can tie the key to the certificate EMREG lists.
 fn json_web_key(
     c: &PinnedCert,
     chain: &[PinnedCert],
     role: CertificateRole,
 ) -> Result<JsonWebKey, Status> {
     let jwk = jwk_of(c)?;
-    let kid = jwk.thumbprint();
-    let mut value = jwk.to_json();
-    if let Some(o) = value.as_object_mut() {
-        o.insert("kid".into(), kid.clone().into());
-        o.insert("alg".into(), jwk.alg().as_str().into());
-        o.insert("use".into(), "sig".into());
-        o.insert(
-            "x5c".into(),
-            chain
-                .iter()
-                .map(|c| serde_json::Value::from(jose::x5c_entry(c.der())))
-                .collect(),
-        );
-        o.insert(
-            "x5t#S256".into(),
-            jose::b64url(c.sha256_fingerprint()).into(),
-        );
-    }
+    let chain: Vec<&PinnedCert> = chain.iter().collect();
+    let value = emrex_sdjwt::x509::published_jwk(c, &chain)
+        .map_err(|e| Status::internal(format!("signing key: {e}")))?;
     Ok(JsonWebKey {
         jwk_json: value.to_string(),
-        kid,
+        kid: jwk.thumbprint(),
         alg: jwk.alg().as_str().to_string(),
         role: role as i32,
         certificate_sha256: c.sha256_hex(),

@@ -21,21 +21,21 @@ pub(crate) const SELECT_STATE: &str =
 pub(crate) const SET_GENERATION: &str = "UPDATE registry_state SET generation = $1 WHERE id = 1";
 
 pub(crate) const SELECT_ENTRY: &str = "SELECT acronym, country_code, url, institutions, \
-     certificates, legacy_algorithms, metadata, revision, updated_unix FROM entries \
+     certificates, legacy_algorithms, metadata, credential_issuer, revision, updated_unix FROM entries \
      WHERE acronym = $1";
 pub(crate) const SELECT_ENTRIES: &str = "SELECT acronym, country_code, url, institutions, \
-     certificates, legacy_algorithms, metadata, revision, updated_unix FROM entries";
+     certificates, legacy_algorithms, metadata, credential_issuer, revision, updated_unix FROM entries";
 pub(crate) const SELECT_ENTRIES_OF_COUNTRY: &str = "SELECT acronym, country_code, url, \
-     institutions, certificates, legacy_algorithms, metadata, revision, updated_unix \
-     FROM entries WHERE country_code = $1";
+     institutions, certificates, legacy_algorithms, metadata, credential_issuer, revision, \
+     updated_unix FROM entries WHERE country_code = $1";
 pub(crate) const UPSERT_ENTRY: &str = "INSERT INTO entries (acronym, country_code, url, \
-     institutions, certificates, legacy_algorithms, metadata, revision, updated_unix) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     institutions, certificates, legacy_algorithms, metadata, revision, updated_unix, \
+     credential_issuer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
      ON CONFLICT (acronym) DO UPDATE SET country_code = excluded.country_code, \
      url = excluded.url, institutions = excluded.institutions, \
      certificates = excluded.certificates, legacy_algorithms = excluded.legacy_algorithms, \
      metadata = excluded.metadata, revision = excluded.revision, \
-     updated_unix = excluded.updated_unix";
+     updated_unix = excluded.updated_unix, credential_issuer = excluded.credential_issuer";
 pub(crate) const DELETE_ENTRY: &str = "DELETE FROM entries WHERE acronym = $1";
 pub(crate) const DELETE_ALL_ENTRIES: &str = "DELETE FROM entries";
 
@@ -181,6 +181,7 @@ macro_rules! impl_sql_store {
                     .bind(to_json(&e.metadata)?)
                     .bind(to_db_int(e.revision, "revision")?)
                     .bind(e.updated_unix)
+                    .bind(e.credential_issuer.clone())
                     .execute(&mut **tx)
                     .await?;
                 Ok(())
@@ -218,6 +219,7 @@ macro_rules! impl_sql_store {
                     )?,
                     legacy_algorithms: row.try_get("legacy_algorithms")?,
                     metadata: from_json(&row.try_get::<String, _>("metadata")?, "metadata")?,
+                    credential_issuer: row.try_get("credential_issuer")?,
                     revision: from_db_int(row.try_get("revision")?, "revision")?,
                     updated_unix: row.try_get("updated_unix")?,
                 })
