@@ -176,6 +176,11 @@ pub struct RegistryEntrySpec {
     /// The NCP still signs with SHA-1 era algorithms (clients relax checks only for it).
     #[serde(default)]
     pub legacy_algorithms: bool,
+    /// The NCP's OpenID4VCI credential issuer identifier (https, no query), when it also issues
+    /// the results into wallets; EMREG then lists its certificates' keys as JWKs in
+    /// `/wallet-issuers.json`. A NationalContactPoint sets it from `spec.wallet`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_issuer: Option<String>,
 }
 
 /// A certificate: from a SigningCertificate (its current and, during rotation, next
@@ -262,12 +267,61 @@ pub struct NationalContactPointSpec {
     /// volume (one replica; exchanges in progress end when the Pod is replaced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postgres_url: Option<SecretKeyRef>,
+    /// Issuing the results into students' wallets as well (OpenID4VCI 1.0, SD-JWT VC of type
+    /// `urn:eudi:elm:1`), offered on the consent page. Off unless `enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<NcpWallet>,
     /// Pods of the NCP.
     #[serde(default)]
     pub workload: Workload,
     /// Pods of its Signer.
     #[serde(default)]
     pub signer_workload: Workload,
+}
+
+/// Wallet issuance: after consenting, the student may also take the same results into a wallet
+/// (QR code or same-device link, with a one-time transaction code). The credential is signed by
+/// the NCP's Signer with the SigningCertificate's key; the RegistryEntry names the NCP's
+/// `publicUrl` as credential issuer so EMREG lists that key for wallet verifiers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NcpWallet {
+    /// Offer the results to wallets (default false).
+    #[serde(default)]
+    pub enabled: bool,
+    /// How long an offer (and its pre-authorized code) stays usable, e.g. `10m` (default `10m`;
+    /// 1 minute to 24 hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_lifetime: Option<String>,
+    /// How long an issued credential is valid (its `exp`), e.g. `8760h` (default: the NCP's,
+    /// one year; 1 hour to 5 years).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_lifetime: Option<String>,
+    /// The SD-JWT VC media types offered: `dc+sd-jwt` (OpenID4VCI 1.0, the default) and
+    /// `vc+sd-jwt` (the older name some wallets still ask for).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub formats: Vec<WalletFormat>,
+}
+
+/// An SD-JWT VC media type (the JWS `typ`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum WalletFormat {
+    /// `dc+sd-jwt`, the name in OpenID4VCI 1.0 and the current SD-JWT VC draft.
+    #[serde(rename = "dc+sd-jwt")]
+    DcSdJwt,
+    /// `vc+sd-jwt`, the earlier name.
+    #[serde(rename = "vc+sd-jwt")]
+    VcSdJwt,
+}
+
+impl WalletFormat {
+    /// The name as written in configuration and metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DcSdJwt => "dc+sd-jwt",
+            Self::VcSdJwt => "vc+sd-jwt",
+        }
+    }
 }
 
 /// Student login.

@@ -341,6 +341,22 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
             json!({"metadata": {"name": "a-name-that-is-far-too-long-for-the-service-names-we-derive"}}),
             "metadata.name",
         ),
+        (
+            json!({"spec": {"wallet": {"enabled": true, "offerLifetime": "30s"}}}),
+            "spec.wallet.offerLifetime",
+        ),
+        (
+            json!({"spec": {"wallet": {"enabled": true, "offerLifetime": "soon"}}}),
+            "spec.wallet.offerLifetime",
+        ),
+        (
+            json!({"spec": {"wallet": {"enabled": true, "credentialLifetime": "100y"}}}),
+            "spec.wallet.credentialLifetime",
+        ),
+        (
+            json!({"spec": {"wallet": {"enabled": true, "formats": ["dc+sd-jwt", "dc+sd-jwt"]}}}),
+            "spec.wallet.formats",
+        ),
     ] {
         let bad = ncp_object(patch.clone());
         let name = bad.metadata.name.clone().expect("name");
@@ -351,6 +367,68 @@ fn ncp_variants_directory_source_replicas_and_refusals() {
             "{patch}: {err}"
         );
     }
+}
+
+/// `spec.wallet`: enabled, the NCP's `[wallet]` table carries the lifetimes and formats and its
+/// RegistryEntry names the public URL as credential issuer (so EMREG lists its keys for wallet
+/// verifiers); disabled or absent, neither appears and the configuration (and so its hash, and
+/// the Pods) stays exactly as before.
+#[test]
+fn ncp_wallet_reaches_the_config_and_the_registry_entry() {
+    let m = mtls();
+    let inputs = NcpInputs {
+        image: "img",
+        signing_secret: "k",
+        mtls: &m,
+    };
+    let build = |extra: Value| {
+        let ncp = ncp_object(extra);
+        ncp::build(
+            &ncp::validate(&ncp, owner("NationalContactPoint", "helsinki")).expect("valid"),
+            &inputs,
+        )
+        .expect("build")
+    };
+    let plain = build(json!({}));
+    let off = build(json!({"spec": {"wallet": {"enabled": false, "offerLifetime": "15m"}}}));
+    let on = build(json!({"spec": {"wallet": {
+        "enabled": true, "offerLifetime": "15m", "credentialLifetime": "8760h",
+        "formats": ["dc+sd-jwt", "vc+sd-jwt"],
+    }}}));
+    let toml_of = |c: &Children| config_file(c, "helsinki-ncp", "ncp.toml");
+    assert!(!toml_of(&plain).contains("[wallet]"));
+    assert_eq!(toml_of(&off), toml_of(&plain), "disabled: nothing changes");
+    let parsed: toml::Table = toml::from_str(&toml_of(&on)).expect("toml");
+    let wallet = parsed["wallet"].as_table().expect("[wallet]");
+    assert_eq!(wallet["enabled"].as_bool(), Some(true));
+    assert_eq!(wallet["offer_ttl"].as_str(), Some("15m"));
+    assert_eq!(wallet["credential_ttl"].as_str(), Some("8760h"));
+    let formats: Vec<&str> = wallet["formats"]
+        .as_array()
+        .expect("formats")
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    assert_eq!(formats, ["dc+sd-jwt", "vc+sd-jwt"]);
+
+    let issuer_of = |c: &Children| c.registry_entries[0].spec.credential_issuer.clone();
+    assert_eq!(issuer_of(&plain), None);
+    assert_eq!(issuer_of(&off), None);
+    assert_eq!(
+        issuer_of(&on).as_deref(),
+        Some("https://emrex.helsinki.example/ncp")
+    );
+    let entry_spec = &on.registry_entries[0].spec;
+    let published = entry::desired(
+        entry::validate(entry_spec).expect("valid entry"),
+        "alliance/helsinki",
+        "uid",
+        vec![],
+    );
+    assert_eq!(
+        published.credential_issuer,
+        "https://emrex.helsinki.example/ncp"
+    );
 }
 
 /// `spec.login.caSecret` (an OpenID provider certified by the institution's own CA, as the node

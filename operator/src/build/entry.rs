@@ -38,6 +38,15 @@ pub fn validate(spec: &RegistryEntrySpec) -> Result<ValidatedEntry<'_>, BuildErr
     common::check_acronym("spec.acronym", &spec.acronym)?;
     common::check_country("spec.countryCode", &spec.country_code)?;
     common::check_https("spec.url", &spec.url)?;
+    if let Some(issuer) = &spec.credential_issuer {
+        common::check_https("spec.credentialIssuer", issuer)?;
+        if issuer.contains(['?', '#']) {
+            return Err(BuildError::invalid(
+                "spec.credentialIssuer",
+                "a credential issuer identifier has no query or fragment",
+            ));
+        }
+    }
     if spec.certificates.is_empty() || spec.certificates.len() > MAX_CERTIFICATES {
         return Err(BuildError::invalid(
             "spec.certificates",
@@ -85,6 +94,7 @@ pub fn desired(
         url: spec.url.clone(),
         certificates_pem,
         legacy_algorithms: spec.legacy_algorithms,
+        credential_issuer: spec.credential_issuer.clone().unwrap_or_default(),
         metadata: HashMap::from([
             (OWNER_KEY.to_string(), owner.to_string()),
             (OWNER_UID_KEY.to_string(), owner_uid.to_string()),
@@ -106,6 +116,7 @@ pub fn up_to_date(current: &Entry, desired: &Entry) -> bool {
             .map(|p| p.trim())
             .eq(desired.certificates_pem.iter().map(|p| p.trim()))
         && current.legacy_algorithms == desired.legacy_algorithms
+        && current.credential_issuer == desired.credential_issuer
         && current.metadata == desired.metadata
 }
 

@@ -7,6 +7,7 @@
 //! there before the Signer switches to it.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde_json::json;
@@ -15,8 +16,8 @@ use super::common::{
     self, BuildError, Children, Owner, PodSpecParts, config_volume, secret_volume, service_port,
 };
 use crate::crd::{
-    CertificateSource, ElmoVersion, NationalContactPoint, NationalContactPointSpec, RegistryEntry,
-    RegistryEntrySpec, SourceKind,
+    CertificateSource, ElmoVersion, NationalContactPoint, NationalContactPointSpec, NcpWallet,
+    RegistryEntry, RegistryEntrySpec, SourceKind,
 };
 use crate::names::{ADMIN_PORT, CA_CRT, CONFIG_DIR, GRPC_PORT, HTTP_PORT, TLS_CRT, TLS_KEY};
 
@@ -197,6 +198,9 @@ pub fn validate(ncp: &NationalContactPoint, owner: Owner) -> Result<ValidatedNcp
             }
         }
     }
+    if let Some(w) = s.wallet.as_ref().filter(|w| w.enabled) {
+        wallet_config(w)?;
+    }
     if let Some(pg) = &s.postgres_url {
         common::check_ref("spec.postgresUrl.name", &pg.name)?;
     }
@@ -215,6 +219,69 @@ pub fn validate(ncp: &NationalContactPoint, owner: Owner) -> Result<ValidatedNcp
         ncp_replicas,
         signer_replicas,
     })
+}
+
+/// Bounds on `spec.wallet`'s lifetimes: an offer long enough to fetch a phone, short enough that
+/// a forgotten QR code on a shared screen is dead soon; a credential of at least an hour and at
+/// most five years (a transcript is re-issued, not kept valid forever).
+const OFFER_LIFETIME: (Duration, Duration) = (Duration::from_secs(60), Duration::from_secs(86_400));
+const CREDENTIAL_LIFETIME: (Duration, Duration) = (
+    Duration::from_secs(3_600),
+    Duration::from_secs(5 * 366 * 86_400),
+);
+
+/// The NCP's `[wallet]` table for an enabled `spec.wallet` (checked: lifetimes parse and lie in
+/// their bounds, formats are not repeated). Unset values are left to the NCP's defaults.
+fn wallet_config(w: &NcpWallet) -> Result<serde_json::Value, BuildError> {
+    let mut table = json!({"enabled": true});
+    for (field, key, value, (min, max)) in [
+        (
+            "spec.wallet.offerLifetime",
+            "offer_ttl",
+            &w.offer_lifetime,
+            OFFER_LIFETIME,
+        ),
+        (
+            "spec.wallet.credentialLifetime",
+            "credential_ttl",
+            &w.credential_lifetime,
+            CREDENTIAL_LIFETIME,
+        ),
+    ] {
+        let Some(text) = value else { continue };
+        let d = humantime::parse_duration(text.trim()).map_err(|_| {
+            BuildError::invalid(
+                field,
+                format!("{text:?} is not a duration such as 10m or 24h"),
+            )
+        })?;
+        if d < min || d > max {
+            return Err(BuildError::invalid(
+                field,
+                format!(
+                    "must lie between {} and {}",
+                    humantime::format_duration(min),
+                    humantime::format_duration(max)
+                ),
+            ));
+        }
+        // As written (the NCP parses the same humantime syntax): `8760h` stays readable.
+        table[key] = json!(text.trim());
+    }
+    if !w.formats.is_empty() {
+        let mut seen = Vec::new();
+        for f in &w.formats {
+            if seen.contains(&f.as_str()) {
+                return Err(BuildError::invalid(
+                    "spec.wallet.formats",
+                    format!("{} is listed twice", f.as_str()),
+                ));
+            }
+            seen.push(f.as_str());
+        }
+        table["formats"] = json!(seen);
+    }
+    Ok(table)
 }
 
 /// The NCP's children.
@@ -286,6 +353,11 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
     // Only when it differs from the NCP's default (1.7): existing NCPs keep their config hash.
     if s.elmo_version == ElmoVersion::V2_1 {
         ncp_config["elmo"] = json!({"version": "2.1"});
+    }
+    // Likewise only when enabled.
+    let wallet = s.wallet.as_ref().filter(|w| w.enabled);
+    if let Some(w) = wallet {
+        ncp_config["wallet"] = wallet_config(w)?;
     }
     let ncp_toml = common::toml_text("NCP", &ncp_config)?;
     let signer_toml = common::toml_text(
@@ -453,6 +525,9 @@ pub fn build(valid: &ValidatedNcp<'_>, inputs: &NcpInputs<'_>) -> Result<Childre
                 pem: None,
             }],
             legacy_algorithms: false,
+            // The credential issuer identifier is the NCP's public URL (its OpenID4VCI metadata
+            // is at `{publicUrl}/.well-known/openid-credential-issuer`).
+            credential_issuer: wallet.map(|_| s.public_url.clone()),
         },
     );
     entry.metadata = owner.meta(n, "registry-entry");

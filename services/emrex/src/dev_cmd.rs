@@ -329,6 +329,9 @@ async fn seed_registry(
             url: format!("http://{ncp_addr}/"),
             certificates: vec![cert_pem],
             legacy_algorithms: false,
+            // The development NCP offers wallet issuance; its issuer identifier is its public
+            // URL, and EMREG lists its key for wallet verifiers in /wallet-issuers.json.
+            credential_issuer: format!("http://{ncp_addr}"),
             metadata: Default::default(),
             revision: 0,
             updated_unix: 0,
