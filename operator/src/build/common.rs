@@ -329,13 +329,22 @@ pub fn deployment(owner: &Owner, p: PodSpecParts<'_>) -> Result<Deployment, Buil
                             "ports": ports,
                             "env": p.env,
                             "volumeMounts": mounts,
+                            // Liveness waits for the startup probe, which gives a start on a
+                            // loaded node two minutes (a NCP was once killed by its liveness
+                            // probe right after start on a busy 2-core node); every probe
+                            // allows a few seconds per answer instead of the default one, so
+                            // a slow node does not restart healthy Pods.
+                            "startupProbe": {
+                                "httpGet": {"path": "/live", "port": "admin"},
+                                "periodSeconds": 2, "failureThreshold": 60, "timeoutSeconds": 3,
+                            },
                             "readinessProbe": {
                                 "httpGet": {"path": "/ready", "port": "admin"},
-                                "periodSeconds": 5, "failureThreshold": 3,
+                                "periodSeconds": 5, "failureThreshold": 3, "timeoutSeconds": 3,
                             },
                             "livenessProbe": {
                                 "httpGet": {"path": "/live", "port": "admin"},
-                                "periodSeconds": 10, "failureThreshold": 6,
+                                "periodSeconds": 10, "failureThreshold": 6, "timeoutSeconds": 5,
                             },
                             "resources": {
                                 "requests": {"cpu": "50m", "memory": "64Mi"},
