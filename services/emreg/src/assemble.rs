@@ -76,7 +76,9 @@ pub async fn assemble(
 
     let auth = Authenticator::from_config(&config.auth).map_err(SetupError::Auth)?;
     let mut grpc = GrpcServer::new(&config.grpc, &handles.metrics).map_err(SetupError::Grpc)?;
-    grpc.add_service(registry_server(RegistryService::new(store.clone())));
+    grpc.add_service(registry_server(
+        RegistryService::new(store.clone()).with_shutdown(handles.shutdown.clone()),
+    ));
     grpc.add_service(InterceptedService::new(
         registry_admin_server(RegistryAdminService::new(store.clone())),
         auth,

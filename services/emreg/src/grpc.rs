@@ -43,6 +43,7 @@ use std::task::{Context, Poll};
 use emrex_proto::registry::v1 as pb;
 use emrex_proto::registry::v1::registry_admin_server::{RegistryAdmin, RegistryAdminServer};
 use emrex_proto::registry::v1::registry_server::{Registry, RegistryServer};
+use emrex_runtime::shutdown::Shutdown;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -172,12 +173,25 @@ fn checked_acronym(acronym: &str) -> Result<(), Status> {
 #[derive(Debug)]
 pub struct RegistryService<S> {
     store: Arc<S>,
+    shutdown: Shutdown,
 }
 
 impl<S: RegistryStore> RegistryService<S> {
     /// A service reading `store`.
     pub fn new(store: Arc<S>) -> Self {
-        Self { store }
+        Self {
+            store,
+            shutdown: Shutdown::new(),
+        }
+    }
+
+    /// Ends every Watch stream with `UNAVAILABLE` when `shutdown`'s listeners close, so a
+    /// replica that is stopping exits at the end of its drain instead of waiting out the
+    /// shutdown timeout for streams that never end; clients resume from their last revision
+    /// elsewhere.
+    pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 }
 
@@ -215,6 +229,7 @@ impl<S: RegistryStore> Registry for RegistryService<S> {
         // Subscribe first: anything committed from now on is queued for this stream.
         let feed = self.store.subscribe();
         let store = Arc::clone(&self.store);
+        let shutdown = self.shutdown.clone();
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
         tokio::spawn(async move {
             let mut watcher = Watcher {
@@ -222,8 +237,19 @@ impl<S: RegistryStore> Registry for RegistryService<S> {
                 tx: &tx,
                 last: 0,
             };
-            match watcher.run(feed, since).await {
+            let ended = tokio::select! {
+                ended = watcher.run(feed, since) => ended,
+                () = shutdown.listeners_closing() => Err(WatchEnd::Stopping),
+            };
+            match ended {
                 Ok(()) | Err(WatchEnd::ClientGone) => {}
+                Err(WatchEnd::Stopping) => {
+                    let _ = tx
+                        .send(Err(Status::unavailable(
+                            "this registry replica is stopping: watch again from your last revision",
+                        )))
+                        .await;
+                }
                 Err(WatchEnd::Store(e)) => {
                     let _ = tx.send(Err(status_from_store(e))).await;
                 }
@@ -237,6 +263,8 @@ impl<S: RegistryStore> Registry for RegistryService<S> {
 enum WatchEnd {
     ClientGone,
     Store(StoreError),
+    /// The replica's listeners are closing.
+    Stopping,
 }
 
 /// The state of one Watch stream: the revision of the last event sent.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use emrex_proto::registry::v1::registry_admin_client::RegistryAdminClient;
 use emrex_proto::registry::v1::registry_client::RegistryClient;
-use emrex_proto::registry::v1::{Entry, GetRequest, UpsertRequest};
+use emrex_proto::registry::v1::{Entry, GetRequest, UpsertRequest, WatchRequest};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -61,6 +61,9 @@ async fn emreg_serves_grpc_and_json_and_guards_admin() {
             r#"["test-admin-token"]"#,
         )
         .env("EMREX_EMREG_SHUTDOWN__DRAIN_DELAY", "2s")
+        // Longer than the test waits for the exit: an open Watch stream must not hold the
+        // process until this timeout.
+        .env("EMREX_EMREG_SHUTDOWN__TIMEOUT", "60s")
         // Publishing into EWP: the manifest's host, as environment variables.
         .env(
             "EMREX_EMREG_EWP__ADMIN_EMAILS",
@@ -90,6 +93,7 @@ async fn emreg_serves_grpc_and_json_and_guards_admin() {
         institutions: vec!["Test University".into()],
         url: format!("http://127.0.0.1:{}/ncp", free_port()),
         certificates_pem: vec![certificate_pem()],
+        credential_issuer: "http://127.0.0.1:1/ncp".into(),
         ..Entry::default()
     };
     let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{grpc}"))
@@ -151,6 +155,45 @@ async fn emreg_serves_grpc_and_json_and_guards_admin() {
         "{manifest}"
     );
 
+    // The NCP issues wallet credentials: its key is listed for wallet verifiers.
+    let (status, issuers) = http_get(http, "/wallet-issuers.json").expect("wallet issuers");
+    assert_eq!(status, 200, "{issuers}");
+    let issuers: serde_json::Value =
+        serde_json::from_str(issuers.split("\r\n\r\n").nth(1).unwrap_or_default())
+            .expect("JSON body");
+    assert_eq!(
+        issuers["issuers"][0]["credentialIssuer"],
+        "http://127.0.0.1:1/ncp"
+    );
+    assert_eq!(
+        issuers["issuers"][0]["jwks"]["keys"][0]["kty"], "EC",
+        "{issuers}"
+    );
+
+    // A client watching the registry when the replica is told to stop.
+    let mut watch = RegistryClient::new(
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{grpc}"))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect"),
+    )
+    .watch(WatchRequest { since_revision: 0 })
+    .await
+    .expect("watch")
+    .into_inner();
+    let first = watch.message().await.expect("first event");
+    assert!(first.is_some(), "the snapshot comes first");
+    let watch_end = tokio::spawn(async move {
+        loop {
+            match watch.message().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => return None,
+                Err(status) => return Some(status.code()),
+            }
+        }
+    });
+
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -189,6 +232,12 @@ async fn emreg_serves_grpc_and_json_and_guards_admin() {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
+            // The Watch stream was ended (so the process did not wait out the 60 s timeout),
+            // telling the client to watch again elsewhere.
+            assert_eq!(
+                watch_end.await.expect("watch task"),
+                Some(tonic::Code::Unavailable)
+            );
             assert!(status.success(), "{status}");
             assert!(
                 terminated.elapsed() >= Duration::from_secs(2),

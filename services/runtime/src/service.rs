@@ -289,6 +289,7 @@ impl BoundService {
         if let Some(ended) = early {
             // A server ended without being asked to: stop the rest and report why.
             handles.readiness.begin_shutdown();
+            handles.shutdown.close_listeners();
             stop_servers.cancel();
             stop_admin.cancel();
             tasks.shutdown().await;
@@ -308,6 +309,7 @@ impl BoundService {
         tokio::time::sleep(shutdown_config.drain_delay).await;
 
         tracing::info!(timeout = ?shutdown_config.timeout, "shutdown: closing the listeners, waiting for requests in flight");
+        handles.shutdown.close_listeners();
         stop_servers.cancel();
         let drained = tokio::time::timeout(shutdown_config.timeout, async {
             let mut first_error = None;

@@ -9,6 +9,9 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Default)]
 pub struct Shutdown {
     token: CancellationToken,
+    /// Cancelled when the listeners close (after the drain delay): long-lived streams end then,
+    /// so the servers can finish instead of waiting out the shutdown timeout.
+    closing: CancellationToken,
 }
 
 impl Shutdown {
@@ -33,6 +36,21 @@ impl Shutdown {
     /// Completes once shutdown is triggered.
     pub async fn triggered(&self) {
         self.token.cancelled().await;
+    }
+
+    /// Marks the moment the listeners close (the runtime calls it at the end of the drain delay;
+    /// also triggers shutdown).
+    pub fn close_listeners(&self) {
+        self.trigger();
+        self.closing.cancel();
+    }
+
+    /// Completes once the listeners close: the moment for a long-lived stream (a Watch) to end
+    /// with `UNAVAILABLE`, so its client reconnects to another replica. Ending it at the trigger
+    /// instead would send the client back to this replica, which still accepts during the
+    /// drain delay.
+    pub async fn listeners_closing(&self) {
+        self.closing.cancelled().await;
     }
 
     /// Spawns a task that triggers this handle on SIGTERM or SIGINT. Must be called inside a
