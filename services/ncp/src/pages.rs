@@ -475,7 +475,7 @@ mod tests {
             &[("elmo", "x\"y")],
         );
         assert!(page.contains("012345"));
-        assert!(page.contains("10 minutes"));
+        assert!(page.contains("10 min"));
         assert!(!page.contains("\"><b>"));
         assert!(page.contains("<svg></svg>"));
         assert!(
