@@ -45,28 +45,32 @@ fn error(ncp: &Ncp, status: StatusCode, code: &'static str, description: &str) -
     )
 }
 
-fn wallet(ncp: &Ncp) -> Result<&Wallet, Response> {
-    // The routes exist only when the wallet is on; this is for the type system.
-    ncp.wallet
-        .as_ref()
-        .ok_or_else(|| StatusCode::NOT_FOUND.into_response())
+/// The wallet (the routes exist only when it is on; this is for the type system).
+fn wallet(ncp: &Ncp) -> Option<&Wallet> {
+    ncp.wallet.as_ref()
 }
 
-async fn read_body(ncp: &Ncp, body: Body, limit: usize) -> Result<axum::body::Bytes, Response> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        error(
-            ncp,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "request body too large",
-        )
-    })
+fn not_found() -> Response {
+    StatusCode::NOT_FOUND.into_response()
+}
+
+/// The body, at most `limit` bytes; `None` (answered with [`too_large`]) beyond.
+async fn read_body(body: Body, limit: usize) -> Option<axum::body::Bytes> {
+    axum::body::to_bytes(body, limit).await.ok()
+}
+
+fn too_large(ncp: &Ncp) -> Response {
+    error(
+        ncp,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        "request body too large",
+    )
 }
 
 pub(super) async fn issuer_metadata(State(ncp): State<Arc<Ncp>>) -> Response {
-    let w = match wallet(&ncp) {
-        Ok(w) => w,
-        Err(r) => return r,
+    let Some(w) = wallet(&ncp) else {
+        return not_found();
     };
     json_response(
         StatusCode::OK,
@@ -75,9 +79,8 @@ pub(super) async fn issuer_metadata(State(ncp): State<Arc<Ncp>>) -> Response {
 }
 
 pub(super) async fn authorization_server_metadata(State(ncp): State<Arc<Ncp>>) -> Response {
-    let w = match wallet(&ncp) {
-        Ok(w) => w,
-        Err(r) => return r,
+    let Some(w) = wallet(&ncp) else {
+        return not_found();
     };
     json_response(
         StatusCode::OK,
@@ -88,9 +91,8 @@ pub(super) async fn authorization_server_metadata(State(ncp): State<Arc<Ncp>>) -
 /// `jwt-vc-issuer`: the Signer's keys (active, and next during a rotation), asked each time so a
 /// rotation shows at once.
 pub(super) async fn jwt_vc_issuer(State(ncp): State<Arc<Ncp>>) -> Response {
-    let w = match wallet(&ncp) {
-        Ok(w) => w,
-        Err(r) => return r,
+    let Some(w) = wallet(&ncp) else {
+        return not_found();
     };
     let jwks = match ncp.signer.jwks().await {
         Ok(j) => j,
@@ -117,13 +119,11 @@ pub(super) async fn jwt_vc_issuer(State(ncp): State<Arc<Ncp>>) -> Response {
 /// The token endpoint: `grant_type=urn:ietf:params:oauth:grant-type:pre-authorized_code`,
 /// `pre-authorized_code`, `tx_code` (form-encoded) → a Bearer access token.
 pub(super) async fn token(State(ncp): State<Arc<Ncp>>, body: Body) -> Response {
-    let w = match wallet(&ncp) {
-        Ok(w) => w,
-        Err(r) => return r,
+    let Some(w) = wallet(&ncp) else {
+        return not_found();
     };
-    let body = match read_body(&ncp, body, MAX_TOKEN_BODY).await {
-        Ok(b) => b,
-        Err(r) => return r,
+    let Some(body) = read_body(body, MAX_TOKEN_BODY).await else {
+        return too_large(&ncp);
     };
     let bad = |d: &str| error(&ncp, StatusCode::BAD_REQUEST, "invalid_request", d);
     let mut params = std::collections::HashMap::new();
@@ -180,12 +180,11 @@ pub(super) async fn token(State(ncp): State<Arc<Ncp>>, body: Body) -> Response {
 
 /// The nonce endpoint (OpenID4VCI 1.0 §7): a fresh single-use `c_nonce`.
 pub(super) async fn nonce(State(ncp): State<Arc<Ncp>>, body: Body) -> Response {
-    let w = match wallet(&ncp) {
-        Ok(w) => w,
-        Err(r) => return r,
+    let Some(w) = wallet(&ncp) else {
+        return not_found();
     };
-    if let Err(r) = read_body(&ncp, body, MAX_TOKEN_BODY).await {
-        return r;
+    if read_body(body, MAX_TOKEN_BODY).await.is_none() {
+        return too_large(&ncp);
     }
     match w.store.nonce().await {
         Ok(n) => json_response(StatusCode::OK, &json!({"c_nonce": n})),
@@ -222,9 +221,8 @@ pub(super) async fn credential(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let w = match wallet(&ncp) {
-        Ok(w) => w,
-        Err(r) => return r,
+    let Some(w) = wallet(&ncp) else {
+        return not_found();
     };
     let token = headers
         .get(header::AUTHORIZATION)
@@ -250,9 +248,8 @@ pub(super) async fn credential(
             );
         }
     };
-    let body = match read_body(&ncp, body, MAX_CREDENTIAL_BODY).await {
-        Ok(b) => b,
-        Err(r) => return r,
+    let Some(body) = read_body(body, MAX_CREDENTIAL_BODY).await else {
+        return too_large(&ncp);
     };
     let bad = |d: &str| {
         error(
