@@ -314,6 +314,95 @@ fn elmo_results(elmo_param: &str) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
+/// Checks an issued credential as a verifier would, with npm `@sd-jwt/sd-jwt-vc`: the signature
+/// against the key the NCP publishes in `jwt-vc-issuer`, every disclosure, `vct`, `iss`, `exp`,
+/// `cnf.jwk` = the wallet's key, names and each result selectively disclosable; its ELM content
+/// equals `sent` (the ELMO the client received) and holds nothing unconsented; and a key-binding
+/// presentation of one result made with the wallet's private key verifies.
+async fn verify_and_compare(
+    w: &Wallet,
+    issuer: &str,
+    credential: &str,
+    public_jwk: &Value,
+    private_jwk: &Value,
+    c: &Consented,
+    sent: &BTreeSet<(String, String, String)>,
+) {
+    // Independent verification against the published keys.
+    let (s, jwt_vc_issuer) = w.get(&format!("{issuer}/.well-known/jwt-vc-issuer")).await;
+    assert_eq!(s, 200);
+    assert_eq!(jwt_vc_issuer["issuer"], issuer);
+    let header: Value = serde_json::from_slice(
+        &emrex_sdjwt::jose::b64url_decode(credential.split('.').next().expect("header"))
+            .expect("b64"),
+    )
+    .expect("header JSON");
+    let issuer_jwk = jwt_vc_issuer["jwks"]["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the credential's kid is published")
+        .clone();
+    let verdict = emrex_tests::sdjwt::oracle(&json!({
+        "mode": "verify", "credential": credential, "issuerJwk": issuer_jwk,
+    }));
+    assert_eq!(verdict["ok"], true, "{verdict}");
+    let payload = &verdict["payload"];
+    assert_eq!(payload["vct"], "urn:eudi:elm:1");
+    assert_eq!(payload["iss"], issuer);
+    assert_eq!(verdict["header"]["typ"], "dc+sd-jwt");
+    assert_eq!(&payload["cnf"]["jwk"], public_jwk);
+    let exp = payload["exp"].as_i64().expect("exp") - payload["iat"].as_i64().expect("iat");
+    assert_eq!(exp, 365 * 86_400);
+    let subject = &payload["elm"]["credentialSubject"];
+    assert_eq!(subject["familyName"]["und"], "Ødegård", "{subject}");
+    // Names and each result are disclosures, not plain claims.
+    let disclosed: Vec<Value> = verdict["disclosures"]
+        .as_array()
+        .expect("disclosures")
+        .clone();
+    let keys: BTreeSet<String> = disclosed
+        .iter()
+        .filter_map(|d| d["key"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        keys.contains("givenName") && keys.contains("familyName"),
+        "{keys:?}"
+    );
+    let array_elements = disclosed.iter().filter(|d| d["key"].is_null()).count();
+    assert_eq!(array_elements, 2, "one disclosure per result");
+
+    // The ELM content is what the client received: same courses, grades, credits.
+    let mut in_wallet = BTreeSet::new();
+    elm_results(&subject["hasClaim"], &mut in_wallet);
+    assert_eq!(&in_wallet, sent);
+    // Nothing unconsented: no other course appears anywhere in the credential.
+    let mut everything = Vec::new();
+    strings(payload, &mut everything);
+    disclosed
+        .iter()
+        .for_each(|d| strings(&d["value"], &mut everything));
+    for title in &c.unchosen {
+        assert!(
+            !everything.iter().any(|s| s == title),
+            "{title} was not consented"
+        );
+    }
+
+    // Key binding: the holder presents one result with a KB-JWT made with the wallet's key.
+    let presented = emrex_tests::sdjwt::oracle(&json!({
+        "mode": "present", "credential": credential, "issuerJwk": issuer_jwk,
+        "frame": {"elm": {"credentialSubject": {"givenName": true, "hasClaim": {"0": true}}}},
+        "holderPrivateJwk": private_jwk, "aud": "https://verifier.example", "nonce": "n-1",
+    }));
+    assert_eq!(presented["ok"], true, "{presented}");
+    assert_eq!(presented["kb"]["payload"]["nonce"], "n-1");
+    let shown = &presented["payload"]["elm"]["credentialSubject"];
+    assert!(shown["familyName"].is_null(), "not presented: {shown}");
+    assert_eq!(shown["hasClaim"].as_array().map(Vec::len), Some(1));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wallet_takes_the_consented_results_and_they_match_what_the_client_got() {
     let ncp = TestNcp::start(|c| c.wallet.enabled = true).await;
@@ -385,79 +474,16 @@ async fn a_wallet_takes_the_consented_results_and_they_match_what_the_client_got
         .expect("credential")
         .to_string();
 
-    // Independent verification against the published keys.
-    let (s, jwt_vc_issuer) = w.get(&format!("{issuer}/.well-known/jwt-vc-issuer")).await;
-    assert_eq!(s, 200);
-    assert_eq!(jwt_vc_issuer["issuer"], issuer);
-    let header: Value = serde_json::from_slice(
-        &emrex_sdjwt::jose::b64url_decode(credential.split('.').next().expect("header"))
-            .expect("b64"),
+    verify_and_compare(
+        &w,
+        issuer,
+        &credential,
+        &key["publicJwk"],
+        &key["privateJwk"],
+        &c,
+        &sent,
     )
-    .expect("header JSON");
-    let issuer_jwk = jwt_vc_issuer["jwks"]["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["kid"] == header["kid"])
-        .expect("the credential's kid is published")
-        .clone();
-    let verdict = emrex_tests::sdjwt::oracle(&json!({
-        "mode": "verify", "credential": credential, "issuerJwk": issuer_jwk,
-    }));
-    assert_eq!(verdict["ok"], true, "{verdict}");
-    let payload = &verdict["payload"];
-    assert_eq!(payload["vct"], "urn:eudi:elm:1");
-    assert_eq!(payload["iss"], issuer);
-    assert_eq!(verdict["header"]["typ"], "dc+sd-jwt");
-    assert_eq!(payload["cnf"]["jwk"], key["publicJwk"]);
-    let exp = payload["exp"].as_i64().expect("exp") - payload["iat"].as_i64().expect("iat");
-    assert_eq!(exp, 365 * 86_400);
-    let subject = &payload["elm"]["credentialSubject"];
-    assert_eq!(subject["familyName"]["und"], "Ødegård", "{subject}");
-    // Names and each result are disclosures, not plain claims.
-    let disclosed: Vec<Value> = verdict["disclosures"]
-        .as_array()
-        .expect("disclosures")
-        .clone();
-    let keys: BTreeSet<String> = disclosed
-        .iter()
-        .filter_map(|d| d["key"].as_str().map(str::to_owned))
-        .collect();
-    assert!(
-        keys.contains("givenName") && keys.contains("familyName"),
-        "{keys:?}"
-    );
-    let array_elements = disclosed.iter().filter(|d| d["key"].is_null()).count();
-    assert_eq!(array_elements, 2, "one disclosure per result");
-
-    // The ELM content is what the client received: same courses, grades, credits.
-    let mut in_wallet = BTreeSet::new();
-    elm_results(&subject["hasClaim"], &mut in_wallet);
-    assert_eq!(in_wallet, sent);
-    // Nothing unconsented: no other course appears anywhere in the credential.
-    let mut everything = Vec::new();
-    strings(payload, &mut everything);
-    disclosed
-        .iter()
-        .for_each(|d| strings(&d["value"], &mut everything));
-    for title in &c.unchosen {
-        assert!(
-            !everything.iter().any(|s| s == title),
-            "{title} was not consented"
-        );
-    }
-
-    // Key binding: the holder presents one result with a KB-JWT made with the wallet's key.
-    let presented = emrex_tests::sdjwt::oracle(&json!({
-        "mode": "present", "credential": credential, "issuerJwk": issuer_jwk,
-        "frame": {"elm": {"credentialSubject": {"givenName": true, "hasClaim": {"0": true}}}},
-        "holderPrivateJwk": key["privateJwk"], "aud": "https://verifier.example", "nonce": "n-1",
-    }));
-    assert_eq!(presented["ok"], true, "{presented}");
-    assert_eq!(presented["kb"]["payload"]["nonce"], "n-1");
-    let shown = &presented["payload"]["elm"]["credentialSubject"];
-    assert!(shown["familyName"].is_null(), "not presented: {shown}");
-    assert_eq!(shown["hasClaim"].as_array().map(Vec::len), Some(1));
+    .await;
 
     // One credential per offer: the same token again is refused.
     let nonce = w.nonce(issuer).await;
@@ -767,4 +793,43 @@ async fn an_expired_offer_is_refused_and_a_disabled_wallet_has_no_endpoints() {
     assert_eq!(s, 404);
     let (s, _) = w.token(&off.base, &[("grant_type", PRE_AUTH)]).await;
     assert_eq!(s, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openid4vci_client_from_npm_takes_the_offer_as_a_wallet() {
+    let ncp = TestNcp::start(|c| c.wallet.enabled = true).await;
+    let mut agent = Agent::new();
+    let c = consent(&ncp, &mut agent, true).await;
+    let sent = elmo_results(&c.fields["elmo"]);
+    // The wallet (npm @openid4vc/openid4vci) gets only what a student's phone would: the URI of
+    // the QR code and the code the student types in.
+    let request = json!({"offerUri": c.uri, "txCode": c.tx_code});
+    let got = tokio::task::spawn_blocking(move || emrex_tests::sdjwt::wallet(&request))
+        .await
+        .expect("wallet task");
+    assert_eq!(got["ok"], true, "{got}");
+    assert_eq!(got["credentialConfigurationId"], "elm_dc_sd_jwt");
+    // The library reads our metadata as OpenID4VCI 1.0 (final), not as a draft.
+    assert_eq!(got["version"], "V1", "{got}");
+    assert_eq!(got["tokenResponse"]["token_type"], "Bearer");
+    let credential = got["credential"].as_str().expect("credential").to_string();
+    let w = Wallet::new();
+    verify_and_compare(
+        &w,
+        &ncp.base,
+        &credential,
+        &got["publicJwk"],
+        &got["privateJwk"],
+        &c,
+        &sent,
+    )
+    .await;
+
+    // The same offer taken again by the same client library is refused at the token endpoint.
+    let request = json!({"offerUri": c.uri, "txCode": c.tx_code});
+    let again = tokio::task::spawn_blocking(move || emrex_tests::sdjwt::wallet(&request))
+        .await
+        .expect("wallet task");
+    assert_eq!(again["ok"], false, "{again}");
+    assert!(again.to_string().contains("invalid_grant"), "{again}");
 }
