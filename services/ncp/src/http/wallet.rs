@@ -187,7 +187,13 @@ pub(super) async fn nonce(State(ncp): State<Arc<Ncp>>, body: Body) -> Response {
         return too_large(&ncp);
     }
     match w.store.nonce().await {
-        Ok(n) => json_response(StatusCode::OK, &json!({"c_nonce": n})),
+        Ok(Some(n)) => json_response(StatusCode::OK, &json!({"c_nonce": n})),
+        Ok(None) => error(
+            &ncp,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "too many nonces in use; try again later",
+        ),
         Err(e) => {
             tracing::warn!(error = %error_chain(&e), "wallet store unavailable");
             error(

@@ -26,6 +26,11 @@ pub const TOKEN_TTL: Duration = Duration::from_secs(5 * 60);
 /// Lifetime of a c_nonce (a proof is made right after fetching it).
 pub const NONCE_TTL: Duration = Duration::from_secs(5 * 60);
 
+/// Most live c_nonces. The nonce endpoint is unauthenticated (OpenID4VCI 1.0 §7), so without a
+/// bound anyone could fill the table; a wallet uses its nonce within seconds, so this is far
+/// above any real load (and about 10 MB of rows).
+pub const MAX_LIVE_NONCES: i64 = 100_000;
+
 /// A new offer: the secrets the student's wallet needs (shown once, never stored).
 #[derive(Debug, Clone)]
 pub struct NewOffer {
@@ -86,6 +91,7 @@ pub struct Grant {
 #[derive(Debug, Clone)]
 pub struct WalletStore {
     db: Database,
+    max_nonces: i64,
 }
 
 const INSERT_OFFER: &str = "INSERT INTO ncp_wallet_offers \
@@ -106,6 +112,7 @@ const ISSUED: &str = "UPDATE ncp_wallet_offers SET state = 'issued', claims = '{
      WHERE code_hash = $1 AND state = 'redeemed'";
 const DELETE_TOKENS_OF: &str = "DELETE FROM ncp_wallet_tokens WHERE offer_hash = $1";
 const INSERT_NONCE: &str = "INSERT INTO ncp_wallet_nonces (nonce_hash, expires_ms) VALUES ($1, $2)";
+const COUNT_NONCES: &str = "SELECT COUNT(*) AS n FROM ncp_wallet_nonces WHERE expires_ms > $1";
 const TAKE_NONCE: &str = "DELETE FROM ncp_wallet_nonces WHERE nonce_hash = $1 AND expires_ms > $2";
 const SWEEP_OFFERS: &str = "DELETE FROM ncp_wallet_offers WHERE expires_ms <= $1";
 const SWEEP_TOKENS: &str = "DELETE FROM ncp_wallet_tokens WHERE expires_ms <= $1";
@@ -142,7 +149,16 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 impl WalletStore {
     /// The wallet tables of `db` (the NCP's database; the migration created them).
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            max_nonces: MAX_LIVE_NONCES,
+        }
+    }
+
+    /// The same with another bound on live nonces (tests).
+    pub fn with_max_nonces(mut self, max: i64) -> Self {
+        self.max_nonces = max;
+        self
     }
 
     /// Stores an offer of `claims` for `ttl` and returns its secrets.
@@ -282,17 +298,24 @@ impl WalletStore {
         }))
     }
 
-    /// A fresh c_nonce.
-    pub async fn nonce(&self) -> Result<String, StoreError> {
+    /// A fresh c_nonce; `None` when the bound ([`MAX_LIVE_NONCES`]) is reached (the caller says "try later").
+    pub async fn nonce(&self) -> Result<Option<String>, StoreError> {
         let nonce = random_token(24);
+        let now = now_ms();
+        let live: i64 = on_pool!(&self.db, pool => {
+            sqlx::query(COUNT_NONCES).bind(now).fetch_one(pool).await?.try_get("n")?
+        });
+        if live >= self.max_nonces {
+            return Ok(None);
+        }
         on_pool!(&self.db, pool => {
             sqlx::query(INSERT_NONCE)
                 .bind(sha256(nonce.as_bytes()).to_vec())
-                .bind(now_ms().saturating_add(ms(NONCE_TTL)))
+                .bind(now.saturating_add(ms(NONCE_TTL)))
                 .execute(pool)
                 .await?;
         });
-        Ok(nonce)
+        Ok(Some(nonce))
     }
 
     /// Uses up `nonce`: `true` once for a live nonce we issued, `false` after.
@@ -398,9 +421,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn live_nonces_are_bounded() {
+        let s = store().await.with_max_nonces(3);
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(s.nonce().await.expect("db").expect("room"));
+        }
+        assert!(s.nonce().await.expect("db").is_none(), "full");
+        assert!(s.take_nonce(&got[0]).await.expect("db"));
+        assert!(
+            s.nonce().await.expect("db").is_some(),
+            "room again once one is used"
+        );
+    }
+
+    #[tokio::test]
     async fn nonces_are_single_use_and_offers_expire_and_are_swept() {
         let s = store().await;
-        let n = s.nonce().await.expect("nonce");
+        let n = s.nonce().await.expect("nonce").expect("room");
         assert!(s.take_nonce(&n).await.expect("db"));
         assert!(!s.take_nonce(&n).await.expect("db"));
         assert!(!s.take_nonce("made-up").await.expect("db"));
