@@ -314,6 +314,11 @@ fn elmo_results(elmo_param: &str) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
+/// The JWS algorithm the Signer's key implies.
+fn expected_alg(jwk: &Value) -> &'static str {
+    if jwk["kty"] == "EC" { "ES256" } else { "RS256" }
+}
+
 /// Checks an issued credential as a verifier would, with npm `@sd-jwt/sd-jwt-vc`: the signature
 /// against the key the NCP publishes in `jwt-vc-issuer`, every disclosure, `vct`, `iss`, `exp`,
 /// `cnf.jwk` = the wallet's key, names and each result selectively disclosable; its ELM content
@@ -352,6 +357,12 @@ async fn verify_and_compare(
     assert_eq!(payload["vct"], "urn:eudi:elm:1");
     assert_eq!(payload["iss"], issuer);
     assert_eq!(verdict["header"]["typ"], "dc+sd-jwt");
+    assert_eq!(
+        verdict["header"]["alg"],
+        expected_alg(&issuer_jwk),
+        "{}",
+        verdict["header"]
+    );
     assert_eq!(&payload["cnf"]["jwk"], public_jwk);
     let exp = payload["exp"].as_i64().expect("exp") - payload["iat"].as_i64().expect("iat");
     assert_eq!(exp, 365 * 86_400);
@@ -832,4 +843,38 @@ async fn the_openid4vci_client_from_npm_takes_the_offer_as_a_wallet() {
         .expect("wallet task");
     assert_eq!(again["ok"], false, "{again}");
     assert!(again.to_string().contains("invalid_grant"), "{again}");
+}
+
+/// HAIP and the EUDI wallets require ES256: with a P-256 Signer key (as `emrex dev` has) the
+/// credential is ES256 and the npm wallet and verifier take it; with the RSA key of the other
+/// tests it is RS256 (checked there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_p256_signer_key_the_credential_is_es256() {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("P-256 key");
+    let ncp = TestNcp::start_with_signer_key(key, |c| c.wallet.enabled = true).await;
+    let mut agent = Agent::new();
+    let c = consent(&ncp, &mut agent, true).await;
+    let sent = elmo_results(&c.fields["elmo"]);
+    let request = json!({"offerUri": c.uri, "txCode": c.tx_code});
+    let got = tokio::task::spawn_blocking(move || emrex_tests::sdjwt::wallet(&request))
+        .await
+        .expect("wallet task");
+    assert_eq!(got["ok"], true, "{got}");
+    let credential = got["credential"].as_str().expect("credential").to_string();
+    let header: Value = serde_json::from_slice(
+        &emrex_sdjwt::jose::b64url_decode(credential.split('.').next().expect("header"))
+            .expect("b64"),
+    )
+    .expect("header JSON");
+    assert_eq!(header["alg"], "ES256");
+    verify_and_compare(
+        &Wallet::new(),
+        &ncp.base,
+        &credential,
+        &got["publicJwk"],
+        &got["privateJwk"],
+        &c,
+        &sent,
+    )
+    .await;
 }
