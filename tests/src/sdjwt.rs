@@ -1,8 +1,9 @@
 //! Independent JOSE and SD-JWT VC verifiers from npm, run by Node: `jose` (panva) checks the
 //! Signer's JWS against the published JWKS and the `x5c` certificate; `@sd-jwt/sd-jwt-vc` with
 //! `@sd-jwt/crypto-nodejs` verifies issued SD-JWT VCs, presents them with a key-binding JWT made
-//! with the holder's key and verifies that presentation. None of it shares code with
-//! `emrex-sdjwt` or the Signer.
+//! with the holder's key and verifies that presentation; `@openid4vc/openid4vci` acts as the
+//! holder's wallet in the OpenID4VCI issuance ([`wallet`]). None of it shares code with
+//! `emrex-sdjwt`, the NCP or the Signer.
 //!
 //! The Node package is `tests/sdjwt/` (`package.json`, `package-lock.json` with exact versions,
 //! `oracle.mjs`); [`ensure_node_modules`] runs `npm ci` there when `node_modules` is missing or
@@ -27,7 +28,13 @@ pub fn sdjwt_dir() -> PathBuf {
 }
 
 /// What `tests/sdjwt/node_modules` must hold.
-const PACKAGES: &[&str] = &["jose", "@sd-jwt/sd-jwt-vc", "@sd-jwt/crypto-nodejs"];
+const PACKAGES: &[&str] = &[
+    "jose",
+    "@sd-jwt/sd-jwt-vc",
+    "@sd-jwt/crypto-nodejs",
+    "@openid4vc/openid4vci",
+    "@openid4vc/oauth2",
+];
 
 /// Installs `tests/sdjwt/node_modules` from the lock file when needed (once per process, under an
 /// exclusive file lock across processes) and returns the folder.
@@ -54,6 +61,21 @@ pub fn ensure_node_modules() -> PathBuf {
 /// # Panics
 /// When Node cannot run the script, it exits with an error, or prints no JSON.
 pub fn oracle(request: &Value) -> Value {
+    run_script("oracle.mjs", request)
+}
+
+/// Runs `node tests/sdjwt/wallet.mjs`: npm `@openid4vc/openid4vci` as the holder's wallet takes
+/// the offer `{offerUri, txCode}` (metadata, token, nonce, key proof with its own ES256 key,
+/// credential) and returns what it got (`{"ok": true, "credential": …, "privateJwk": …}`) or
+/// `{"ok": false, "error": …}`.
+///
+/// # Panics
+/// As [`oracle`].
+pub fn wallet(request: &Value) -> Value {
+    run_script("wallet.mjs", request)
+}
+
+fn run_script(script: &str, request: &Value) -> Value {
     let dir = ensure_node_modules();
     let work = tempfile::tempdir().expect("temporary directory");
     let input = work.path().join("request.json");
@@ -61,18 +83,15 @@ pub fn oracle(request: &Value) -> Value {
     let errors = work.path().join("stderr.log");
     std::fs::write(&input, request.to_string()).expect("write request");
     let mut cmd = Command::new(node());
-    cmd.arg(dir.join("oracle.mjs"))
+    cmd.arg(dir.join(script))
         .current_dir(&dir)
         .stdin(File::open(&input).expect("open request"))
         .stdout(File::create(&output).expect("create verdict"))
         .stderr(File::create(&errors).expect("create stderr"));
-    let status = wait_with_timeout(&mut cmd, RUN_TIMEOUT, "node oracle.mjs");
+    let status = wait_with_timeout(&mut cmd, RUN_TIMEOUT, &format!("node {script}"));
     let out = std::fs::read_to_string(&output).unwrap_or_default();
     let err = std::fs::read_to_string(&errors).unwrap_or_default();
-    assert!(
-        status.success(),
-        "oracle.mjs failed ({status}): {err}\n{out}"
-    );
+    assert!(status.success(), "{script} failed ({status}): {err}\n{out}");
     serde_json::from_str(out.trim())
-        .unwrap_or_else(|e| panic!("oracle.mjs printed no JSON ({e}): {out}\n{err}"))
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {out}\n{err}"))
 }

@@ -248,3 +248,66 @@ async fn cancel_no_results_and_signer_down_reach_the_smp_with_their_codes() {
         );
     }
 }
+
+/// The wallet offer after consent, in a real browser, in each language: the consent page with
+/// the wallet option and the offer page (QR code, same-device link, transaction code, lifetime,
+/// the button to the client) are audited at desktop and phone width (axe-core, no sideways
+/// scroll); no script runs on the offer page, and its button still takes the student to the
+/// client with the results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_consent_the_wallet_offer_page_shows_the_qr_code_and_the_way_on_in_every_language() {
+    emrex_tests::browser::ensure_node_modules();
+    let (smp, received) = receiver().await;
+    let ncp = TestNcp::start(|c| c.wallet.enabled = true).await;
+    for (lang, locale, title) in [
+        ("en", "en-GB", "Keep your results in your wallet"),
+        ("de", "de-DE", "Ergebnisse in Ihrer Wallet speichern"),
+        (
+            "fr",
+            "fr-FR",
+            "Garder vos résultats dans votre portefeuille",
+        ),
+    ] {
+        let steps = json!([
+            {"goto": start_url(smp, &ncp, &format!("wallet-{lang}"))},
+            {"click": "#go"},
+            {"waitForUrl": "/x/"},
+            {"click": "#dev-demo-asa"},
+            {"waitFor": "#wallet"},
+            {"check": "#c-r0-1"},
+            {"check": "#c-r1-0"},
+            {"check": "#consent"},
+            {"check": "#wallet"},
+            {"audit": format!("{lang}-ncp-select-wallet")},
+            {"click": "#send"},
+            {"waitFor": "#tx-code"},
+            {"expectText": title},
+            {"audit": format!("{lang}-ncp-wallet-offer")},
+            {"text": "#tx-code"},
+            {"evaluate": "document.getElementById('same-device').getAttribute('href')"},
+            {"evaluate": "document.querySelectorAll('script').length"},
+            {"click": "#return"},
+            {"waitForUrl": format!("http://{smp}/return")},
+            {"expectText": "received NCP_OK"},
+        ]);
+        let dir = emrex_tests::output_dir(&format!("ncp_browser_wallet_{lang}"));
+        let outcome = tokio::task::spawn_blocking(move || {
+            emrex_tests::browser::Browser::run_in_locale(&steps, &dir, locale)
+        })
+        .await
+        .expect("browser task");
+        outcome.assert_ok().assert_no_csp_violations();
+        let tx = outcome.str_value(14).trim().to_string();
+        assert_eq!(tx.len(), 6, "{tx:?}");
+        assert!(tx.bytes().all(|b| b.is_ascii_digit()), "{tx:?}");
+        assert!(
+            outcome
+                .str_value(15)
+                .starts_with("openid-credential-offer://?credential_offer=")
+        );
+        assert_eq!(outcome.value(16), &json!(0), "no script on the offer page");
+        let form = last(&received);
+        assert_eq!(form["sessionId"], format!("wallet-{lang}"));
+        assert_eq!(form["returnCode"], "NCP_OK");
+    }
+}

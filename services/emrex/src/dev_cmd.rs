@@ -172,6 +172,9 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
     ncp.http.public_url = format!("http://{ncp_addr}");
     ncp.signer.client = client_of(signer_addr);
     ncp.signer.token_file = Some(token_file.clone());
+    // The wallet issuance (OpenID4VCI, SD-JWT VC), so a student can take the results into a
+    // wallet after consenting.
+    ncp.wallet.enabled = true;
     if let Some(issuer) = &args.oidc_issuer {
         ncp.login.oidc = Some(emrex_ncp::oidc::OidcConfig {
             issuer: issuer.clone(),

@@ -14,7 +14,7 @@ use crate::{NcpServiceConfig, SetupError};
 /// Builds the NCP and assembles its servers: the entry point and pages over HTTP, and a gRPC
 /// server with health and reflection only. Readiness: `exchange store reachable`, `signer
 /// serving` and `results source reachable`, probed on every `/ready`. Expired exchanges are
-/// swept every [`SWEEP_EVERY`] (by every replica; deleting what is already gone is harmless).
+/// swept every [`SWEEP_EVERY`] (with the wallet's offers, tokens and nonces) (by every replica; deleting what is already gone is harmless).
 pub async fn assemble(
     config: &NcpServiceConfig,
     handles: &ServiceHandles,
@@ -77,11 +77,20 @@ async fn sweep(ncp: Arc<Ncp>, shutdown: emrex_runtime::shutdown::Shutdown) {
     loop {
         tokio::select! {
             () = shutdown.triggered() => return,
-            _ = every.tick() => match ncp.store.sweep().await {
-                Ok(s) if s.emptied == 0 && s.deleted == 0 => {}
-                Ok(s) => tracing::debug!(emptied = s.emptied, deleted = s.deleted, "expired exchanges swept"),
-                Err(e) => tracing::warn!(error = %emrex_runtime::grpc::error_chain(&e), "sweeping expired exchanges failed"),
-            },
+            _ = every.tick() => {
+                match ncp.store.sweep().await {
+                    Ok(s) if s.emptied == 0 && s.deleted == 0 => {}
+                    Ok(s) => tracing::debug!(emptied = s.emptied, deleted = s.deleted, "expired exchanges swept"),
+                    Err(e) => tracing::warn!(error = %emrex_runtime::grpc::error_chain(&e), "sweeping expired exchanges failed"),
+                }
+                if let Some(w) = &ncp.wallet {
+                    match w.store.sweep().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::debug!(deleted = n, "expired wallet offers, tokens and nonces swept"),
+                        Err(e) => tracing::warn!(error = %emrex_runtime::grpc::error_chain(&e), "sweeping the wallet rows failed"),
+                    }
+                }
+            }
         }
     }
 }

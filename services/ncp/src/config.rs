@@ -36,6 +36,59 @@ pub struct NcpServiceConfig {
     pub provider_name: String,
     /// The ELMO version of the documents sent.
     pub elmo: ElmoConfig,
+    /// Issuing the consented results into the student's wallet (OpenID4VCI 1.0, SD-JWT VC).
+    pub wallet: WalletConfig,
+}
+
+/// `[wallet]`: the NCP as an OpenID4VCI 1.0 credential issuer (pre-authorized code flow) of the
+/// consented results as an SD-JWT VC of type `urn:eudi:elm:1` (docs/ncp.md, "Wallet issuance").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WalletConfig {
+    /// Offer the wallet on the consent page and serve the issuer endpoints.
+    pub enabled: bool,
+    /// Lifetime of an offer and its pre-authorized code (the student scans it right after
+    /// consent; ten minutes covers installing or unlocking a wallet).
+    #[serde(with = "emrex_runtime::config::duration")]
+    pub offer_ttl: Duration,
+    /// Credential formats offered (`typ` of the issuer JWT): `dc+sd-jwt` (SD-JWT VC as
+    /// registered) and `vc+sd-jwt` (what older wallets expect). Non-empty.
+    pub formats: Vec<WalletFormat>,
+    /// `exp` of the issued credential. A year: results do not expire, but the credential
+    /// relies on the Signer's key being published; a year bounds that reliance past a key
+    /// rotation, and the student can take a fresh one at any later exchange.
+    #[serde(with = "emrex_runtime::config::duration")]
+    pub credential_ttl: Duration,
+}
+
+impl Default for WalletConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            offer_ttl: Duration::from_secs(10 * 60),
+            formats: vec![WalletFormat::DcSdJwt],
+            credential_ttl: Duration::from_secs(365 * 24 * 60 * 60),
+        }
+    }
+}
+
+/// An SD-JWT VC media type the wallet issuance may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WalletFormat {
+    #[serde(rename = "dc+sd-jwt")]
+    DcSdJwt,
+    #[serde(rename = "vc+sd-jwt")]
+    VcSdJwt,
+}
+
+impl WalletFormat {
+    /// The format identifier (OpenID4VCI `format`, JOSE `typ`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DcSdJwt => "dc+sd-jwt",
+            Self::VcSdJwt => "vc+sd-jwt",
+        }
+    }
 }
 
 /// `[elmo]`: which ELMO version the NCP writes.
@@ -178,6 +231,10 @@ pub enum ConfigError {
     PublicUrlInvalid(String),
     #[error("http.entry_path must start with '/' and not collide with the NCP's own paths")]
     EntryPath,
+    #[error("wallet.formats must name at least one format (\"dc+sd-jwt\", \"vc+sd-jwt\")")]
+    WalletFormats,
+    #[error("wallet.offer_ttl and wallet.credential_ttl must be at least one second")]
+    WalletTtl,
 }
 
 impl NcpServiceConfig {
@@ -196,11 +253,19 @@ impl NcpServiceConfig {
         }
         let p = &self.http.entry_path;
         if !p.starts_with('/')
-            || ["/x/", "/login/", "/assets/"]
+            || ["/x/", "/login/", "/assets/", "/wallet/", "/.well-known/"]
                 .iter()
                 .any(|reserved| p.starts_with(reserved))
         {
             return Err(ConfigError::EntryPath);
+        }
+        if self.wallet.formats.is_empty() {
+            return Err(ConfigError::WalletFormats);
+        }
+        if self.wallet.offer_ttl < Duration::from_secs(1)
+            || self.wallet.credential_ttl < Duration::from_secs(1)
+        {
+            return Err(ConfigError::WalletTtl);
         }
         Ok(())
     }
@@ -258,6 +323,39 @@ mod tests {
         assert!(!c.dev_login());
         c.http.entry_path = "/x/abc".into();
         assert_eq!(c.check(), Err(ConfigError::EntryPath));
+    }
+
+    #[test]
+    fn wallet_section_reads_its_documented_shape_and_refuses_nonsense() {
+        let c: NcpServiceConfig = serde_json::from_value(serde_json::json!({
+            "dev_mode": true,
+            "wallet": {"enabled": true, "offer_ttl": "2m", "formats": ["dc+sd-jwt", "vc+sd-jwt"], "credential_ttl": "30d"}
+        }))
+        .expect("wallet section");
+        assert!(c.wallet.enabled);
+        assert_eq!(c.wallet.offer_ttl, Duration::from_secs(120));
+        assert_eq!(
+            c.wallet.formats,
+            vec![WalletFormat::DcSdJwt, WalletFormat::VcSdJwt]
+        );
+        assert_eq!(c.wallet.credential_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.check(), Ok(()));
+        let defaults = WalletConfig::default();
+        assert!(!defaults.enabled);
+        assert_eq!(defaults.formats, vec![WalletFormat::DcSdJwt]);
+        assert!(
+            serde_json::from_value::<WalletConfig>(serde_json::json!({"formats": ["jwt_vc_json"]}))
+                .is_err()
+        );
+        assert!(
+            serde_json::from_value::<WalletConfig>(serde_json::json!({"offer_tll": "1m"})).is_err()
+        );
+        let mut empty = c.clone();
+        empty.wallet.formats.clear();
+        assert_eq!(empty.check(), Err(ConfigError::WalletFormats));
+        let mut zero = c;
+        zero.wallet.offer_ttl = Duration::ZERO;
+        assert_eq!(zero.check(), Err(ConfigError::WalletTtl));
     }
 
     #[test]

@@ -184,6 +184,7 @@ macro_rules! on_pool {
         }
     };
 }
+pub(crate) use on_pool;
 
 const COUNT_LIVE: &str = "SELECT COUNT(*) AS n FROM ncp_exchanges WHERE expires_ms > $1";
 const INSERT: &str = "INSERT INTO ncp_exchanges \
@@ -366,13 +367,18 @@ impl ExchangeStore {
         self.live().await.is_ok()
     }
 
+    /// The database itself, for the other tables of the NCP's schema (the wallet offers).
+    pub fn database(&self) -> Database {
+        self.db.clone()
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.db.close().await;
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -388,7 +394,7 @@ pub fn random_token(n: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn sha256(data: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());

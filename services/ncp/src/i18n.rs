@@ -89,6 +89,24 @@ pub struct Texts {
     pub error_too_busy: &'static str,
     pub error_unavailable: &'static str,
     pub no_results_sent: &'static str,
+    /// The consent page's wallet option.
+    pub wallet_option: &'static str,
+    pub wallet_option_hint: &'static str,
+    pub wallet_title: &'static str,
+    /// `{host}`: where the results go.
+    pub wallet_intro: &'static str,
+    pub wallet_scan: &'static str,
+    pub wallet_same_device: &'static str,
+    pub wallet_code_label: &'static str,
+    pub wallet_code_help: &'static str,
+    /// `{n}`: minutes.
+    pub wallet_lasts: &'static str,
+    /// The button to the receiving service; `{host}`.
+    pub wallet_continue: &'static str,
+    /// The wallet offer could not be made (the results still go); `{host}`.
+    pub wallet_failed: &'static str,
+    /// The transaction code's description in the offer (the wallet shows it).
+    pub wallet_tx_description: &'static str,
 }
 
 impl Texts {
@@ -156,6 +174,18 @@ const EN: Texts = Texts {
     error_too_busy: "Too many transfers are in progress. Please try again in a few minutes.",
     error_unavailable: "This service is briefly unavailable. Nothing was lost: please go back and try again in a moment.",
     no_results_sent: "No results were sent.",
+    wallet_option: "Also keep these results in my digital wallet",
+    wallet_option_hint: "After sending, you get a QR code to scan with your wallet app. The same results go to your wallet, nothing more.",
+    wallet_title: "Keep your results in your wallet",
+    wallet_intro: "Your results are ready to go to {host}. Before you continue, you can add the same results to your digital wallet app.",
+    wallet_scan: "Scan this QR code with your wallet app:",
+    wallet_same_device: "Is the wallet app on this device? Open the offer in your wallet app",
+    wallet_code_label: "Your code",
+    wallet_code_help: "Your wallet app will ask for this code. Type it in there. Do not give it to anyone.",
+    wallet_lasts: "The offer works for {n} min and only once. If you continue without it, your results are still sent.",
+    wallet_continue: "Continue to {host}",
+    wallet_failed: "Your results could not be prepared for a wallet this time, but they will still be sent to {host}.",
+    wallet_tx_description: "The 6-digit code shown on the EMREX page",
 };
 
 const DE: Texts = Texts {
@@ -209,6 +239,18 @@ const DE: Texts = Texts {
     error_too_busy: "Zu viele Übermittlungen laufen gerade. Bitte versuchen Sie es in einigen Minuten erneut.",
     error_unavailable: "Dieser Dienst ist kurz nicht erreichbar. Es ging nichts verloren: Bitte gehen Sie zurück und versuchen Sie es gleich noch einmal.",
     no_results_sent: "Es wurden keine Leistungen übermittelt.",
+    wallet_option: "Diese Ergebnisse auch in meiner digitalen Brieftasche (Wallet) speichern",
+    wallet_option_hint: "Nach dem Senden erhalten Sie einen QR-Code für Ihre Wallet-App. Dieselben Ergebnisse kommen in Ihre Wallet, nicht mehr.",
+    wallet_title: "Ergebnisse in Ihrer Wallet speichern",
+    wallet_intro: "Ihre Ergebnisse sind bereit für {host}. Bevor Sie weitergehen, können Sie dieselben Ergebnisse in Ihre Wallet-App übernehmen.",
+    wallet_scan: "Scannen Sie diesen QR-Code mit Ihrer Wallet-App:",
+    wallet_same_device: "Ist die Wallet-App auf diesem Gerät? Angebot in der Wallet-App öffnen",
+    wallet_code_label: "Ihr Code",
+    wallet_code_help: "Ihre Wallet-App fragt nach diesem Code. Geben Sie ihn dort ein. Geben Sie ihn niemandem weiter.",
+    wallet_lasts: "Das Angebot gilt {n} Min. und nur einmal. Wenn Sie ohne es weitergehen, werden Ihre Ergebnisse trotzdem gesendet.",
+    wallet_continue: "Weiter zu {host}",
+    wallet_failed: "Ihre Ergebnisse konnten diesmal nicht für eine Wallet vorbereitet werden, sie werden aber an {host} gesendet.",
+    wallet_tx_description: "Der 6-stellige Code auf der EMREX-Seite",
 };
 
 const FR: Texts = Texts {
@@ -262,6 +304,18 @@ const FR: Texts = Texts {
     error_too_busy: "Trop de transferts sont en cours. Veuillez réessayer dans quelques minutes.",
     error_unavailable: "Ce service est brièvement indisponible. Rien n'a été perdu : revenez en arrière et réessayez dans un instant.",
     no_results_sent: "Aucun résultat n'a été transmis.",
+    wallet_option: "Garder aussi ces résultats dans mon portefeuille numérique",
+    wallet_option_hint: "Après l'envoi, vous obtenez un code QR à scanner avec votre application de portefeuille. Les mêmes résultats y vont, rien de plus.",
+    wallet_title: "Garder vos résultats dans votre portefeuille",
+    wallet_intro: "Vos résultats sont prêts à partir vers {host}. Avant de continuer, vous pouvez ajouter les mêmes résultats à votre application de portefeuille numérique.",
+    wallet_scan: "Scannez ce code QR avec votre application de portefeuille :",
+    wallet_same_device: "L'application de portefeuille est sur cet appareil ? Ouvrir l'offre dans l'application",
+    wallet_code_label: "Votre code",
+    wallet_code_help: "Votre application de portefeuille vous demandera ce code. Saisissez-le là-bas. Ne le donnez à personne.",
+    wallet_lasts: "L'offre est valable {n} min et une seule fois. Si vous continuez sans elle, vos résultats sont quand même envoyés.",
+    wallet_continue: "Continuer vers {host}",
+    wallet_failed: "Vos résultats n'ont pas pu être préparés pour un portefeuille cette fois, mais ils seront envoyés à {host}.",
+    wallet_tx_description: "Le code à 6 chiffres affiché sur la page EMREX",
 };
 
 #[cfg(test)]
@@ -280,10 +334,14 @@ mod tests {
                 ("consent", t.consent),
                 ("consent_fixed", t.consent_fixed),
                 ("back_to", t.back_to),
+                ("wallet_intro", t.wallet_intro),
+                ("wallet_continue", t.wallet_continue),
+                ("wallet_failed", t.wallet_failed),
             ] {
                 assert!(text.contains("{host}"), "{lang:?} {name}");
             }
             assert!(t.hidden_note.contains("{n}"), "{lang:?}");
+            assert!(t.wallet_lasts.contains("{n}"), "{lang:?}");
         }
     }
 
@@ -299,6 +357,8 @@ mod tests {
                 ("select_all", t.select_all),
                 ("hidden_note", t.hidden_note),
                 ("error_expired", t.error_expired),
+                ("wallet_option", t.wallet_option),
+                ("wallet_code_help", t.wallet_code_help),
             ] {
                 assert!(
                     !en.contains(&format!("\"{text}\"")),

@@ -7,6 +7,7 @@
 //! * [`source`]: where results come from (`demo`, `directory`, `grpc`);
 //! * [`selection`]: what may be sent and the document for what was chosen (pure);
 //! * [`response`]: ELMO v1.7 + transcript PDF, signed by the Signer, gzip+base64, return codes;
+//! * [`wallet`]: the same consented results into the student's wallet (OpenID4VCI 1.0, SD-JWT VC);
 //! * [`pages`] and [`i18n`]: accessible server-rendered pages in English, German and French;
 //! * [`http`]: the router tying it together; [`metrics`], [`config`].
 
@@ -24,6 +25,7 @@ pub mod response;
 pub mod selection;
 pub mod source;
 pub mod student;
+pub mod wallet;
 
 use std::time::{Duration, SystemTime};
 
@@ -110,7 +112,13 @@ pub async fn build(config: &NcpServiceConfig, metrics: NcpMetrics) -> Result<Ncp
     } else {
         config.provider_name.clone()
     };
+    let wallet = config.wallet.enabled.then(|| wallet::Wallet {
+        store: wallet::WalletStore::new(store.database()),
+        config: config.wallet.clone(),
+        issuer: public.to_string(),
+    });
     Ok(Ncp {
+        wallet,
         store,
         source,
         signer,

@@ -25,6 +25,12 @@ pub struct RefusalLabels {
     pub reason: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WalletErrorLabels {
+    /// The protocol error code answered: invalid_grant, invalid_request, invalid_proof, …
+    pub error: String,
+}
+
 /// Counters and histograms of the NCP.
 #[derive(Debug, Clone)]
 pub struct NcpMetrics {
@@ -33,6 +39,12 @@ pub struct NcpMetrics {
     pub steps: Family<StepLabels, Histogram>,
     pub refused: Family<RefusalLabels, Counter>,
     pub active: Gauge,
+    /// Wallet offers made after consent.
+    pub wallet_offers: Counter,
+    /// Wallet credentials issued.
+    pub wallet_issued: Counter,
+    /// Wallet requests refused, by protocol error code.
+    pub wallet_refused: Family<WalletErrorLabels, Counter>,
 }
 
 impl Default for NcpMetrics {
@@ -46,6 +58,9 @@ impl Default for NcpMetrics {
             }),
             refused: Family::default(),
             active: Gauge::default(),
+            wallet_offers: Counter::default(),
+            wallet_issued: Counter::default(),
+            wallet_refused: Family::default(),
         }
     }
 }
@@ -79,6 +94,30 @@ impl NcpMetrics {
             "Exchanges in memory",
             self.active.clone(),
         );
+        r.register(
+            "wallet_offers",
+            "Wallet credential offers made after consent",
+            self.wallet_offers.clone(),
+        );
+        r.register(
+            "wallet_issued",
+            "Wallet credentials issued",
+            self.wallet_issued.clone(),
+        );
+        r.register(
+            "wallet_refused",
+            "Wallet (OpenID4VCI) requests refused, by error code",
+            self.wallet_refused.clone(),
+        );
+    }
+
+    /// Counts a refused wallet request.
+    pub fn wallet_refused(&self, error: &str) {
+        self.wallet_refused
+            .get_or_create(&WalletErrorLabels {
+                error: error.into(),
+            })
+            .inc();
     }
 
     /// Records one step's duration.

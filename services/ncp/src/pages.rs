@@ -39,6 +39,11 @@ input[type=checkbox] { width: 1.2rem; height: 1.2rem; vertical-align: middle; }
 .who { color: var(--muted); }
 ul.students { list-style: none; padding: 0; } ul.students li { margin: .5rem 0; }
 .hint { color: var(--muted); font-size: .95rem; }
+.offer { border: 1px solid var(--line); border-radius: .4rem; padding: .75rem 1rem; margin: 1.25rem 0; }
+.qr svg { width: 100%; max-width: 18rem; height: auto; display: block; }
+.tx-code { font-size: 2.4rem; font-weight: 700; letter-spacing: .3rem; font-variant-numeric: tabular-nums; margin: .25rem 0; }
+.code-label { font-weight: 600; margin-bottom: 0; }
+a.button.secondary { background: #fff; color: var(--accent); overflow-wrap: anywhere; }
 @media (max-width: 600px) {
   tr.depth-1 { padding-left: 1rem; } tr.depth-2 { padding-left: 2rem; } tr.depth-3 { padding-left: 3rem; }
   .depth-1 td.title, .depth-2 td.title, .depth-3 td.title { padding-left: 0; }
@@ -159,6 +164,8 @@ pub struct Selection<'a> {
     pub consent: bool,
     /// Why the page came back (a missing consent, nothing chosen).
     pub error: Option<&'a str>,
+    /// The wallet option: `None` when the wallet issuance is off, else whether it is ticked.
+    pub wallet: Option<bool>,
 }
 
 /// The selection and consent page.
@@ -208,6 +215,13 @@ pub fn select(frame: Frame<'_>, offers: &Offers, s: &Selection<'_>) -> String {
                 div.consent {
                     input type="checkbox" name="consent" value="yes" id="consent" required checked[s.consent];
                     label for="consent" { (with_host(if pick { t.consent } else { t.consent_fixed }, s.return_host)) }
+                }
+                @if let Some(ticked) = s.wallet {
+                    div.consent.wallet {
+                        input type="checkbox" name="wallet" value="yes" id="wallet" aria-describedby="wallet-hint" checked[ticked];
+                        label for="wallet" { (t.wallet_option) }
+                        p.hint id="wallet-hint" { (t.wallet_option_hint) }
+                    }
                 }
                 button type="submit" id="send" { (if pick { t.send } else { t.send_fixed }) }
             }
@@ -299,6 +313,59 @@ pub fn return_form(
     )
 }
 
+/// What the wallet offer page shows.
+#[derive(Debug, Clone)]
+pub struct WalletOffer<'a> {
+    /// `openid-credential-offer://…`.
+    pub uri: &'a str,
+    /// The QR code of `uri`, an SVG document.
+    pub qr_svg: &'a str,
+    pub tx_code: &'a str,
+    pub minutes: u64,
+}
+
+/// The page after consent when the student asked for the wallet: the offer (QR code, same-device
+/// link, transaction code, lifetime) above the return form to the client, which here is not
+/// submitted by script: the student continues with its button when done (or right away). When
+/// the offer could not be made, `offer` is `None` and the page says so; the results still go.
+pub fn wallet_offer(
+    frame: Frame<'_>,
+    offer: Option<&WalletOffer<'_>>,
+    return_host: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let t = frame.lang.texts();
+    frame.page(
+        t.wallet_title,
+        html! {
+            h1 { (t.wallet_title) }
+            @if let Some(o) = offer {
+                p { (with_host(t.wallet_intro, return_host)) }
+                div.offer {
+                    p { (t.wallet_scan) }
+                    // The SVG is made by the qrcode crate from our own URI (no input from
+                    // anyone else), so it is inserted as markup.
+                    div.qr role="img" aria-label=(t.wallet_scan) { (PreEscaped(o.qr_svg)) }
+                    p { a.button.secondary href=(o.uri) id="same-device" { (t.wallet_same_device) } }
+                    p.code-label id="tx-label" { (t.wallet_code_label) }
+                    p.tx-code id="tx-code" aria-labelledby="tx-label" { (o.tx_code) }
+                    p { (t.wallet_code_help) }
+                    p.hint id="offer-lasts" { (t.wallet_lasts.replace("{n}", &o.minutes.to_string())) }
+                }
+            } @else {
+                p.error role="alert" id="wallet-failed" { (with_host(t.wallet_failed, return_host)) }
+            }
+            form method="post" action=(action) id="emrex-return" enctype="application/x-www-form-urlencoded" {
+                @for (name, value) in fields {
+                    input type="hidden" name=(name) value=(value);
+                }
+                button type="submit" id="return" { (with_host(t.wallet_continue, return_host)) }
+            }
+        },
+    )
+}
+
 /// Where a refused student can go instead: the client that sent them, when it is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Back {
@@ -380,7 +447,50 @@ mod tests {
             chosen,
             consent: false,
             error: None,
+            wallet: None,
         }
+    }
+
+    #[test]
+    fn the_wallet_option_shows_only_when_enabled_and_the_offer_page_escapes() {
+        let none = BTreeSet::new();
+        let off = select(frame(Lang::En, false), &offers(), &selection(&none, true));
+        assert!(!off.contains("name=\"wallet\""));
+        let mut s = selection(&none, true);
+        s.wallet = Some(true);
+        let on = select(frame(Lang::De, false), &offers(), &s);
+        assert!(on.contains("name=\"wallet\" value=\"yes\""), "{on}");
+        assert!(on.contains(Lang::De.texts().wallet_option));
+        let offer = WalletOffer {
+            uri: "openid-credential-offer://?credential_offer=%7B%22a%22%3A1%7D\"><b>",
+            qr_svg: "<svg></svg>",
+            tx_code: "012345",
+            minutes: 10,
+        };
+        let page = wallet_offer(
+            frame(Lang::Fr, false),
+            Some(&offer),
+            "smp.example",
+            "https://smp.example/r",
+            &[("elmo", "x\"y")],
+        );
+        assert!(page.contains("012345"));
+        assert!(page.contains("10 min"));
+        assert!(!page.contains("\"><b>"));
+        assert!(page.contains("<svg></svg>"));
+        assert!(
+            !page.contains("<script"),
+            "no script: the student continues by the button"
+        );
+        let failed = wallet_offer(
+            frame(Lang::En, false),
+            None,
+            "smp.example",
+            "https://smp.example/r",
+            &[],
+        );
+        assert!(failed.contains("wallet-failed"));
+        assert!(failed.contains("id=\"return\""));
     }
 
     #[test]

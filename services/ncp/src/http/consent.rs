@@ -72,6 +72,7 @@ pub(super) async fn show(
                 chosen: &BTreeSet::new(),
                 consent: false,
                 error: None,
+                wallet: ncp.wallet.is_some().then_some(false),
             },
         ),
         Stage::Finished => {
@@ -104,6 +105,7 @@ pub(super) async fn send(
         form.all("course").map(str::to_owned).collect()
     };
     let consent = form.get("consent") == Some("yes");
+    let wants_wallet = ncp.wallet.is_some() && form.get("wallet") == Some("yes");
     // The selection again, as the student left it (not a refusal: nothing was wrong but the
     // form): what they ticked, the consent box, and what is missing.
     let here = here(&ex);
@@ -125,6 +127,7 @@ pub(super) async fn send(
                 chosen: &chosen.intersection(&keys).cloned().collect(),
                 consent,
                 error: message,
+                wallet: ncp.wallet.is_some().then_some(wants_wallet),
             },
         );
         Ok(emrex_web::html(status, html))
@@ -151,6 +154,9 @@ pub(super) async fn send(
             Stage::Finished,
         )
         .await?;
+    // The wallet gets the credential of exactly this document: the consented selection the
+    // client receives (a copy, taken before it moves into the response).
+    let for_wallet = wants_wallet.then(|| selected.clone());
     let built = build_signed(
         selected,
         lang.tag().to_string(),
@@ -170,7 +176,10 @@ pub(super) async fn send(
                 message: String::new(),
                 elmo,
             };
-            answer(&ncp, lang, &ex, &fields, None)
+            match for_wallet {
+                Some(selected) => wallet_answer(&ncp, lang, &ex, &fields, &selected).await,
+                None => answer(&ncp, lang, &ex, &fields, None),
+            }
         }
         Err(e) => {
             tracing::warn!(exchange = %ex.id, error = %error_chain(&e), "response could not be built");
@@ -226,6 +235,60 @@ fn answer(
     );
     let mut r = emrex_web::html_with_csp(StatusCode::OK, html, &csp);
     // The exchange is over: drop the browser binding.
+    cookie::append(&mut r, &cookie::expire(ncp.settings.secure_cookies, &ex.id));
+    r
+}
+
+/// The answer when the student asked for the wallet: the offer page, whose return form the
+/// student submits with its button (no script), so there is time to scan the QR code. If no offer
+/// can be made, the same page says so and still carries the results to the client.
+async fn wallet_answer(
+    ncp: &Ncp,
+    lang: Lang,
+    ex: &Exchange,
+    fields: &ReturnFields,
+    selected: &emrex_elmo::Elmo,
+) -> Response {
+    let made = match &ncp.wallet {
+        Some(w) => match w.make_offer(selected, lang).await {
+            Ok(o) => {
+                ncp.metrics.wallet_offers.inc();
+                Some(o)
+            }
+            Err(e) => {
+                tracing::warn!(exchange = %ex.id, error = %error_chain(&e), "no wallet offer");
+                None
+            }
+        },
+        None => None,
+    };
+    let offer = made.as_ref().map(|o| pages::WalletOffer {
+        uri: &o.uri,
+        qr_svg: &o.qr_svg,
+        tx_code: &o.tx_code,
+        minutes: o.minutes,
+    });
+    ncp.metrics.finish(fields.code.as_str());
+    tracing::info!(exchange = %ex.id, outcome = fields.code.as_str(), wallet = offer.is_some(), "exchange answered");
+    let url = &ex.request.return_url;
+    // No script on this page; its one form goes to the client.
+    let csp = format!(
+        "{}; form-action {}",
+        emrex_web::BASE_CSP,
+        url.origin().ascii_serialization()
+    );
+    let html = pages::wallet_offer(
+        Frame {
+            lang,
+            dev_mode: ncp.settings.dev_mode,
+            here: None,
+        },
+        offer.as_ref(),
+        &ex.request.return_host(),
+        url.as_str(),
+        &fields.pairs(),
+    );
+    let mut r = emrex_web::html_with_csp(StatusCode::OK, html, &csp);
     cookie::append(&mut r, &cookie::expire(ncp.settings.secure_cookies, &ex.id));
     r
 }

@@ -23,6 +23,7 @@ pub mod extract;
 mod login;
 mod refusal;
 mod start;
+mod wallet;
 
 use std::sync::Arc;
 
@@ -54,6 +55,8 @@ pub struct Ncp {
     pub oidc: Option<OidcLogin>,
     pub metrics: NcpMetrics,
     pub settings: Settings,
+    /// The wallet issuance, when `[wallet] enabled`.
+    pub wallet: Option<crate::wallet::Wallet>,
 }
 
 /// Behaviour switches from configuration.
@@ -88,6 +91,26 @@ pub fn router(ncp: Arc<Ncp>) -> Router {
         router = router
             .route("/x/{id}/login/oidc", get(login::login_oidc))
             .route("/login/callback", get(login::oidc_callback));
+    }
+    if let Some(w) = &ncp.wallet {
+        use crate::wallet::issuer::well_known_path;
+        let public = &w.issuer;
+        router = router
+            .route(
+                &well_known_path(public, "openid-credential-issuer"),
+                get(wallet::issuer_metadata),
+            )
+            .route(
+                &well_known_path(public, "oauth-authorization-server"),
+                get(wallet::authorization_server_metadata),
+            )
+            .route(
+                &well_known_path(public, "jwt-vc-issuer"),
+                get(wallet::jwt_vc_issuer),
+            )
+            .route("/wallet/token", post(wallet::token))
+            .route("/wallet/nonce", post(wallet::nonce))
+            .route("/wallet/credential", post(wallet::credential));
     }
     let router = router
         .fallback(not_found)

@@ -40,6 +40,14 @@ pub async fn start_signer(
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)
         .or_else(|_| rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256))
         .expect("keygen");
+    start_signer_with_key(dir, key).await
+}
+
+/// [`start_signer`] with a given key (e.g. P-256, as `emrex dev` uses).
+pub async fn start_signer_with_key(
+    dir: &std::path::Path,
+    key: rcgen::KeyPair,
+) -> (SocketAddr, PinnedCert, PathBuf, tokio::task::JoinHandle<()>) {
     let mut params =
         rcgen::CertificateParams::new(vec!["ncp.test.invalid".into()]).expect("params");
     params
@@ -104,8 +112,30 @@ impl TestNcp {
         listener: tokio::net::TcpListener,
         tweak: impl FnOnce(&mut NcpServiceConfig),
     ) -> Self {
+        Self::start_with(listener, None, tweak).await
+    }
+
+    /// Like [`TestNcp::start`] with the Signer holding `key` (default: RSA where rcgen can make it).
+    pub async fn start_with_signer_key(
+        key: rcgen::KeyPair,
+        tweak: impl FnOnce(&mut NcpServiceConfig),
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        Self::start_with(listener, Some(key), tweak).await
+    }
+
+    async fn start_with(
+        listener: tokio::net::TcpListener,
+        key: Option<rcgen::KeyPair>,
+        tweak: impl FnOnce(&mut NcpServiceConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
-        let (signer_addr, cert, cert_path, signer_task) = start_signer(dir.path()).await;
+        let (signer_addr, cert, cert_path, signer_task) = match key {
+            Some(key) => start_signer_with_key(dir.path(), key).await,
+            None => start_signer(dir.path()).await,
+        };
         let addr = listener.local_addr().expect("addr");
         let mut config = NcpServiceConfig {
             dev_mode: true,
