@@ -410,6 +410,21 @@ fn ncp_wallet_reaches_the_config_and_the_registry_entry() {
         .filter_map(|f| f.as_str())
         .collect();
     assert_eq!(formats, ["dc+sd-jwt", "vc+sd-jwt"]);
+    // The NCP's own loader and checks take it as meant.
+    let cfg: emrex_ncp::NcpServiceConfig = load("EMREX_NCP_", &toml_of(&on));
+    cfg.check().expect("the NCP accepts its wallet configuration");
+    assert!(cfg.wallet.enabled);
+    assert_eq!(cfg.wallet.offer_ttl, std::time::Duration::from_secs(15 * 60));
+    assert_eq!(
+        cfg.wallet.credential_ttl,
+        std::time::Duration::from_secs(8760 * 3600)
+    );
+    assert_eq!(
+        cfg.wallet.formats.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+        formats
+    );
+    let plain_cfg: emrex_ncp::NcpServiceConfig = load("EMREX_NCP_", &toml_of(&plain));
+    assert!(!plain_cfg.wallet.enabled);
 
     let issuer_of = |c: &Children| c.registry_entries[0].spec.credential_issuer.clone();
     assert_eq!(issuer_of(&plain), None);
