@@ -412,15 +412,23 @@ fn ncp_wallet_reaches_the_config_and_the_registry_entry() {
     assert_eq!(formats, ["dc+sd-jwt", "vc+sd-jwt"]);
     // The NCP's own loader and checks take it as meant.
     let cfg: emrex_ncp::NcpServiceConfig = load("EMREX_NCP_", &toml_of(&on));
-    cfg.check().expect("the NCP accepts its wallet configuration");
+    cfg.check()
+        .expect("the NCP accepts its wallet configuration");
     assert!(cfg.wallet.enabled);
-    assert_eq!(cfg.wallet.offer_ttl, std::time::Duration::from_secs(15 * 60));
+    assert_eq!(
+        cfg.wallet.offer_ttl,
+        std::time::Duration::from_secs(15 * 60)
+    );
     assert_eq!(
         cfg.wallet.credential_ttl,
         std::time::Duration::from_secs(8760 * 3600)
     );
     assert_eq!(
-        cfg.wallet.formats.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+        cfg.wallet
+            .formats
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>(),
         formats
     );
     let plain_cfg: emrex_ncp::NcpServiceConfig = load("EMREX_NCP_", &toml_of(&plain));

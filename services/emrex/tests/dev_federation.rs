@@ -148,6 +148,61 @@ async fn the_federation_works_end_to_end_in_a_browser_with_dev_and_openid_logins
     assert_ne!(ex2.session_id, ex.session_id);
     assert_eq!(ex2.outcome, OutcomeKind::Verified as i32, "{}", ex2.detail);
 
+    // 3. The NCP issues wallet credentials, and EMREG lists it as a credential issuer with the
+    // same key the NCP publishes for its credentials (a wallet verifier that trusts EMREG can
+    // match a credential's `kid` and issuer there).
+    let emreg = dev.ready["emreg_json"]
+        .as_str()
+        .expect("emreg url")
+        .replace("/ncp-list.json", "/wallet-issuers.json");
+    let listed: Value = reqwest::get(&emreg)
+        .await
+        .expect("wallet issuers")
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice::<Value>(&b).expect("JSON"))
+        .expect("body");
+    let ncp = dev.ready["ncp"]
+        .as_str()
+        .expect("ncp url")
+        .trim_end_matches('/');
+    let issuer_meta: Value = reqwest::get(format!("{ncp}/.well-known/openid-credential-issuer"))
+        .await
+        .expect("issuer metadata")
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice::<Value>(&b).expect("JSON"))
+        .expect("body");
+    let vc_issuer: Value = reqwest::get(format!("{ncp}/.well-known/jwt-vc-issuer"))
+        .await
+        .expect("jwt-vc-issuer")
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice::<Value>(&b).expect("JSON"))
+        .expect("body");
+    let entry = &listed["issuers"][0];
+    assert_eq!(
+        entry["credentialIssuer"], issuer_meta["credential_issuer"],
+        "{listed} vs {issuer_meta}"
+    );
+    assert_eq!(entry["credentialIssuer"], vc_issuer["issuer"]);
+    let kids = |keys: &Value| -> Vec<String> {
+        keys.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| k["kid"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let ncp_kids = kids(&vc_issuer["jwks"]["keys"]);
+    assert!(!ncp_kids.is_empty(), "{vc_issuer}");
+    assert_eq!(
+        kids(&entry["jwks"]["keys"]),
+        ncp_kids,
+        "{listed} vs {vc_issuer}"
+    );
+
     // Ctrl-C / SIGTERM stops everything cleanly.
     let mut dev = dev;
     let _ = Command::new("kill")
