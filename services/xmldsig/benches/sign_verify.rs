@@ -3,6 +3,11 @@
 //! SHA-256 of the document plus one RSA-2048 operation (a signature for `sign`, a verification for
 //! `verify`). The ratio of the two is the cost of our XML handling; scripts/bench-report.py turns
 //! criterion's output into the table in docs/benchmarks.md.
+//!
+//! With `EMREX_BENCH_PEER_DIR` set (scripts/bench.sh sets it), the bench also writes the key
+//! (`key.pem`, PKCS#8), its certificate (`cert.pem`) and each document unsigned
+//! (`small.xml`, `large.xml`) and signed by us (`small-signed.xml`, `large-signed.xml`), so the
+//! peers' harnesses (libxmlsec1, Santuario) time the very same bytes with the very same key.
 
 use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -61,10 +66,16 @@ fn bench(c: &mut Criterion) {
     let raw = RsaKeyPair::from_pkcs8(&rcgen_key.serialize_der()).expect("raw key");
     let public = raw.public_key().as_ref().to_vec();
     let rng = aws_lc_rs::rand::SystemRandom::new();
+    let peer_dir = std::env::var_os("EMREX_BENCH_PEER_DIR").map(std::path::PathBuf::from);
+    if let Some(dir) = &peer_dir {
+        std::fs::create_dir_all(dir).expect("peer dir");
+        std::fs::write(dir.join("key.pem"), rcgen_key.serialize_pem()).expect("key.pem");
+        std::fs::write(dir.join("cert.pem"), cert.pem()).expect("cert.pem");
+    }
 
-    for (name, doc) in [
-        ("example-v1.7", example()),
-        ("large-150los-300kb", large_elmo()),
+    for (name, peer_name, doc) in [
+        ("example-v1.7", "small", example()),
+        ("large-150los-300kb", "large", large_elmo()),
     ] {
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Bytes(doc.len() as u64));
@@ -79,6 +90,12 @@ fn bench(c: &mut Criterion) {
             },
         )
         .expect("sign exc");
+        // The same bytes and key for the peers' in-process harnesses (scripts/bench.sh runs them
+        // after this bench and divides by this run's medians).
+        if let Some(dir) = &peer_dir {
+            std::fs::write(dir.join(format!("{peer_name}.xml")), &doc).expect("unsigned");
+            std::fs::write(dir.join(format!("{peer_name}-signed.xml")), &signed).expect("signed");
+        }
 
         g.bench_function("baseline-sign (sha256 + rsa2048 sign)", |b| {
             b.iter(|| {
