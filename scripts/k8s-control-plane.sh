@@ -157,6 +157,20 @@ alive() { # $1 = pid; true when it runs and is one of ours (its command line nam
   [ -n "$1" ] && kill -0 "$1" 2>/dev/null && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$dir"
 }
 
+still_starting() { # $1 = pid; `alive`, for a daemon `spawn` started a moment ago
+  # Right after `spawn` the process may be inside execve (setsid, then the daemon), when its
+  # /proc cmdline reads empty and `alive` says no; asking again a moment later tells that apart
+  # from a process that exited. Without this, a check right after the start under load reported
+  # "kube-controller-manager exited" with an empty log while it was starting.
+  local i
+  for ((i = 0; i < 10; i++)); do
+    alive "$1" && return 0
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
 # Start a daemon detached from our stdout/stderr (callers capture those) with its log in $dir.
 spawn() { # $1 = name, rest = command
   local name="$1"; shift
@@ -270,7 +284,7 @@ EOF
   local i
   for ((i = 0; i < 120; i++)); do
     api_ok /readyz && break
-    alive "$(sed -n 2p "$dir/pids")" || { tail -30 "$dir/kube-apiserver.log" >&2; die "kube-apiserver exited (log: $dir/kube-apiserver.log)"; }
+    still_starting "$(sed -n 2p "$dir/pids")" || { tail -30 "$dir/kube-apiserver.log" >&2; die "kube-apiserver exited (log: $dir/kube-apiserver.log)"; }
     sleep 0.5
   done
   api_ok /readyz || { tail -30 "$dir/kube-apiserver.log" >&2; die "kube-apiserver not ready after 60 s (log: $dir/kube-apiserver.log)"; }
@@ -283,7 +297,7 @@ EOF
     --cert-dir="$dir/kcm-certs" "${node_kcm_args[@]}"
   for ((i = 0; i < 60; i++)); do
     curl -sfk --max-time 3 "https://127.0.0.1:$kcm_port/healthz" >/dev/null 2>&1 && break
-    alive "$(sed -n 3p "$dir/pids")" || { tail -30 "$dir/kube-controller-manager.log" >&2; die "kube-controller-manager exited"; }
+    still_starting "$(sed -n 3p "$dir/pids")" || { tail -30 "$dir/kube-controller-manager.log" >&2; die "kube-controller-manager exited"; }
     sleep 0.5
   done
 

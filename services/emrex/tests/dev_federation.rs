@@ -324,6 +324,132 @@ fn every_page(
     ]
 }
 
+/// Issue #18, as a student does it in `emrex dev`: after consenting with "also keep these results
+/// in my wallet", the offer page shows the code; the results still reach the SMP, verified; and
+/// a wallet (npm `@openid4vc/openid4vci`, given only the offer link and the code) takes a
+/// credential that npm `@sd-jwt/sd-jwt-vc` verifies against the NCP's published key and whose
+/// ELM results are exactly those of the ELMO the SMP received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_student_also_takes_the_results_into_a_wallet() {
+    emrex_tests::browser::ensure_node_modules();
+    let dir = tempfile::tempdir().expect("tmp");
+    let dev = start_dev(&dir.path().join("data"), free_port(), None);
+    let smp = dev.ready["smp"].as_str().expect("smp url").to_string();
+    let steps = json!([
+        {"goto": smp},
+        {"click": "#country-NO"},
+        {"click": "#ncp-DEV-NCP"},
+        {"waitForUrl": "/x/"},
+        {"click": "#dev-demo-asa"},
+        {"waitFor": "#consent"},
+        {"check": "#c-r0-0"},
+        {"check": "#c-r1-1"},
+        {"check": "#consent"},
+        {"check": "#wallet"},
+        {"click": "#send"},
+        {"waitFor": "#tx-code"},
+        {"screenshot": "offer.png"},
+        {"text": "#tx-code"},
+        {"evaluate": "document.getElementById('same-device').getAttribute('href')"},
+        {"click": "#return"},
+        {"waitForUrl": format!("{smp}result/")},
+        {"expectText": "Your results have arrived"},
+    ]);
+    let out = emrex_tests::output_dir("dev_federation_wallet");
+    let outcome = tokio::task::spawn_blocking(move || Browser::run(&steps, &out))
+        .await
+        .expect("browser");
+    outcome.assert_ok().assert_no_csp_violations();
+    let tx_code = outcome.str_value(13).trim().to_string();
+    let offer_uri = outcome.str_value(14).to_string();
+    let ex = newest(&dev).await;
+    assert_verified_demo_exchange(&ex);
+
+    // The wallet takes the offer.
+    let request = json!({"offerUri": offer_uri, "txCode": tx_code});
+    let got = tokio::task::spawn_blocking(move || emrex_tests::sdjwt::wallet(&request))
+        .await
+        .expect("wallet task");
+    assert_eq!(got["ok"], true, "{got}");
+    let credential = got["credential"].as_str().expect("credential");
+
+    // Verified independently against the key the NCP publishes.
+    let ncp = dev.ready["ncp"].as_str().expect("ncp url").trim_end_matches('/');
+    let vc_issuer: Value = serde_json::from_slice(
+        &reqwest::get(format!("{ncp}/.well-known/jwt-vc-issuer"))
+            .await
+            .expect("jwt-vc-issuer")
+            .bytes()
+            .await
+            .expect("body"),
+    )
+    .expect("JSON");
+    let keys = vc_issuer["jwks"]["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1, "one key in emrex dev: {vc_issuer}");
+    let verdict = emrex_tests::sdjwt::oracle(&json!({
+        "mode": "verify", "credential": credential, "issuerJwk": keys[0],
+    }));
+    assert_eq!(verdict["ok"], true, "{verdict}");
+    assert_eq!(verdict["payload"]["vct"], "urn:eudi:elm:1");
+    assert_eq!(verdict["payload"]["iss"], vc_issuer["issuer"]);
+
+    // Its ELM results are the ELMO's the SMP received: titles, grades, credits.
+    let xml = std::str::from_utf8(&ex.signed_xml).expect("UTF-8");
+    let elmo = emrex_elmo::parse(xml, &emrex_elmo::Limits::default()).expect("ELMO");
+    let in_elmo: std::collections::BTreeSet<(String, String, String)> = elmo
+        .reports
+        .iter()
+        .flat_map(|r| r.all_learning_opportunities())
+        .map(|l| {
+            let spec = l.specifies.as_ref();
+            let mut titles: Vec<&str> = l.titles.iter().map(|t| t.text.as_str()).collect();
+            titles.sort_unstable();
+            (
+                titles.join("|"),
+                spec.and_then(|s| s.result_label.clone()).unwrap_or_default(),
+                spec.and_then(|s| s.credits.first())
+                    .and_then(|c| c.value.as_deref())
+                    .map(number)
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    // Selectively disclosed results come back as the verifier's disclosures.
+    let mut in_wallet = std::collections::BTreeSet::new();
+    let disclosures = verdict["disclosures"].as_array().expect("disclosures");
+    for d in disclosures.iter().filter(|d| d["key"].is_null()) {
+        let claim = &d["value"];
+        let mut titles: Vec<&str> = claim["title"]
+            .as_object()
+            .map(|o| o.values().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        titles.sort_unstable();
+        let title = titles.join("|");
+        let grade = claim["provenBy"][0]["grade"]["noteLiteral"]
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let credits = claim["creditReceived"][0]["point"]
+            .as_str()
+            .or(claim["specifiedBy"]["creditPoint"][0]["point"].as_str())
+            .map(number)
+            .unwrap_or_default();
+        in_wallet.insert((title, grade, credits));
+    }
+    assert_eq!(in_elmo.len(), 2, "{in_elmo:?}");
+    assert_eq!(in_wallet, in_elmo, "{verdict}");
+}
+
+/// A decimal as a number, so `7.5` and `7.50` compare equal.
+fn number(decimal: &str) -> String {
+    decimal
+        .parse::<f64>()
+        .map(|f| format!("{f}"))
+        .unwrap_or_else(|_| decimal.to_string())
+}
+
 /// Issue #16 items 1, 8 and 9: every page in English, German and French, at 1280 and 390 px, has
 /// no horizontal overflow and no axe-core violation, and is in the browser's language.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
