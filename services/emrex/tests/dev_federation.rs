@@ -374,7 +374,10 @@ async fn a_student_also_takes_the_results_into_a_wallet() {
     let credential = got["credential"].as_str().expect("credential");
 
     // Verified independently against the key the NCP publishes.
-    let ncp = dev.ready["ncp"].as_str().expect("ncp url").trim_end_matches('/');
+    let ncp = dev.ready["ncp"]
+        .as_str()
+        .expect("ncp url")
+        .trim_end_matches('/');
     let vc_issuer: Value = serde_json::from_slice(
         &reqwest::get(format!("{ncp}/.well-known/jwt-vc-issuer"))
             .await
@@ -394,8 +397,7 @@ async fn a_student_also_takes_the_results_into_a_wallet() {
     assert_eq!(verdict["payload"]["iss"], vc_issuer["issuer"]);
 
     // Its ELM results are the ELMO's the SMP received: titles, grades, credits.
-    let xml = std::str::from_utf8(&ex.signed_xml).expect("UTF-8");
-    let elmo = emrex_elmo::parse(xml, &emrex_elmo::Limits::default()).expect("ELMO");
+    let elmo = emrex_elmo::parse(&ex.signed_xml, &emrex_elmo::Limits::default()).expect("ELMO");
     let in_elmo: std::collections::BTreeSet<(String, String, String)> = elmo
         .reports
         .iter()
@@ -406,7 +408,8 @@ async fn a_student_also_takes_the_results_into_a_wallet() {
             titles.sort_unstable();
             (
                 titles.join("|"),
-                spec.and_then(|s| s.result_label.clone()).unwrap_or_default(),
+                spec.and_then(|s| s.result_label.clone())
+                    .unwrap_or_default(),
                 spec.and_then(|s| s.credits.first())
                     .and_then(|c| c.value.as_deref())
                     .map(number)
