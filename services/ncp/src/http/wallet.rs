@@ -59,6 +59,17 @@ async fn read_body(body: Body, limit: usize) -> Option<axum::body::Bytes> {
     axum::body::to_bytes(body, limit).await.ok()
 }
 
+/// The wallet's store did not answer: `temporarily_unavailable` (the wallet may retry).
+fn store_unavailable(ncp: &Ncp, e: &dyn std::error::Error) -> Response {
+    tracing::warn!(error = %error_chain(e), "wallet store unavailable");
+    error(
+        ncp,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "try again later",
+    )
+}
+
 fn too_large(ncp: &Ncp) -> Response {
     error(
         ncp,
@@ -160,15 +171,7 @@ pub(super) async fn token(State(ncp): State<Arc<Ncp>>, body: Body) -> Response {
                 "expires_in": TOKEN_TTL.as_secs(),
             }),
         ),
-        Err(GrantError::Store(e)) => {
-            tracing::warn!(error = %error_chain(&e), "wallet store unavailable");
-            error(
-                &ncp,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again later",
-            )
-        }
+        Err(GrantError::Store(e)) => store_unavailable(&ncp, &e),
         Err(e) => error(
             &ncp,
             StatusCode::BAD_REQUEST,
@@ -194,15 +197,7 @@ pub(super) async fn nonce(State(ncp): State<Arc<Ncp>>, body: Body) -> Response {
             "temporarily_unavailable",
             "too many nonces in use; try again later",
         ),
-        Err(e) => {
-            tracing::warn!(error = %error_chain(&e), "wallet store unavailable");
-            error(
-                &ncp,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again later",
-            )
-        }
+        Err(e) => store_unavailable(&ncp, &e),
     }
 }
 
@@ -244,15 +239,7 @@ pub(super) async fn credential(
     let grant = match w.store.grant(token).await {
         Ok(Some(g)) => g,
         Ok(None) => return invalid_token(&ncp, "unknown, expired or used access token"),
-        Err(e) => {
-            tracing::warn!(error = %error_chain(&e), "wallet store unavailable");
-            return error(
-                &ncp,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again later",
-            );
-        }
+        Err(e) => return store_unavailable(&ncp, &e),
     };
     let Some(body) = read_body(body, MAX_CREDENTIAL_BODY).await else {
         return too_large(&ncp);
@@ -323,15 +310,7 @@ pub(super) async fn credential(
                 "the c_nonce is unknown, expired or used",
             );
         }
-        Err(e) => {
-            tracing::warn!(error = %error_chain(&e), "wallet store unavailable");
-            return error(
-                &ncp,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again later",
-            );
-        }
+        Err(e) => return store_unavailable(&ncp, &e),
     }
     let vc = match w
         .issue(&ncp.signer, &grant.claims, proof.holder_jwk, format, now)
@@ -350,15 +329,7 @@ pub(super) async fn credential(
     match w.store.mark_issued(&grant).await {
         Ok(true) => {}
         Ok(false) => return invalid_token(&ncp, "the credential of this offer was already issued"),
-        Err(e) => {
-            tracing::warn!(error = %error_chain(&e), "wallet store unavailable");
-            return error(
-                &ncp,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again later",
-            );
-        }
+        Err(e) => return store_unavailable(&ncp, &e),
     }
     ncp.metrics.wallet_issued.inc();
     tracing::info!(format = format.as_str(), "wallet credential issued");
