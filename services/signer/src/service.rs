@@ -222,6 +222,25 @@ impl SignerService {
     }
 }
 
+impl SignerService {
+    /// Runs one signing operation on the blocking pool (canonicalization, RSA and ECDSA are CPU
+    /// work that must not hold up the async workers) and records how long it took.
+    async fn timed_blocking<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(SignerService) -> Result<T, Status> + Send + 'static,
+    ) -> Result<T, Status> {
+        let started = Instant::now();
+        let this = self.clone();
+        let result = tokio::task::spawn_blocking(move || op(this))
+            .await
+            .map_err(|e| Status::internal(format!("signing task failed: {e}")))?;
+        self.metrics
+            .duration
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+}
+
 /// The certificate's public key as a JWK.
 fn jwk_of(c: &PinnedCert) -> Result<Jwk, Status> {
     emrex_sdjwt::x509::certificate_jwk(c).map_err(|e| Status::internal(format!("signing key: {e}")))
@@ -235,14 +254,15 @@ fn json_web_key(
     chain: &[PinnedCert],
     role: CertificateRole,
 ) -> Result<JsonWebKey, Status> {
-    let jwk = jwk_of(c)?;
     let chain: Vec<&PinnedCert> = chain.iter().collect();
     let value = emrex_sdjwt::x509::published_jwk(c, &chain)
         .map_err(|e| Status::internal(format!("signing key: {e}")))?;
+    // `kid` and `alg` as the published JWK carries them (one key derivation, not two).
+    let member = |name: &str| value[name].as_str().unwrap_or_default().to_string();
     Ok(JsonWebKey {
+        kid: member("kid"),
+        alg: member("alg"),
         jwk_json: value.to_string(),
-        kid: jwk.thumbprint(),
-        alg: jwk.alg().as_str().to_string(),
         role: role as i32,
         certificate_sha256: c.sha256_hex(),
     })
@@ -264,17 +284,8 @@ fn certificate(c: &PinnedCert, role: CertificateRole) -> Certificate {
 #[tonic::async_trait]
 impl Signer for SignerService {
     async fn sign(&self, request: Request<SignRequest>) -> Result<Response<SignResponse>, Status> {
-        let started = Instant::now();
         let xml = request.into_inner().elmo_xml;
-        let this = self.clone();
-        // Canonicalization and RSA are CPU work: keep them off the async workers.
-        let result = tokio::task::spawn_blocking(move || this.sign_now(xml))
-            .await
-            .map_err(|e| Status::internal(format!("signing task failed: {e}")))?;
-        self.metrics
-            .duration
-            .observe(started.elapsed().as_secs_f64());
-        let response = result?;
+        let response = self.timed_blocking(move |this| this.sign_now(xml)).await?;
         self.metrics.signatures.inc();
         Ok(Response::new(response))
     }
@@ -296,16 +307,10 @@ impl Signer for SignerService {
         &self,
         request: Request<SignJwsRequest>,
     ) -> Result<Response<SignJwsResponse>, Status> {
-        let started = Instant::now();
         let SignJwsRequest { typ, payload } = request.into_inner();
-        let this = self.clone();
-        let result = tokio::task::spawn_blocking(move || this.sign_jws_now(typ, payload))
-            .await
-            .map_err(|e| Status::internal(format!("signing task failed: {e}")))?;
-        self.metrics
-            .duration
-            .observe(started.elapsed().as_secs_f64());
-        let response = result?;
+        let response = self
+            .timed_blocking(move |this| this.sign_jws_now(typ, payload))
+            .await?;
         self.metrics.jws_signatures.inc();
         Ok(Response::new(response))
     }
