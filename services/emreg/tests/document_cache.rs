@@ -14,43 +14,21 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use common::{ec_cert_valid, entry};
+use axum::http::{Request, StatusCode, header};
+use common::{Fetched, ec_cert_valid, entry};
 use emrex_emreg::cache::DocumentCache;
 use emrex_emreg::ewp::EwpConfig;
 use emrex_emreg::{Change, Entry, RegistryStore};
 use emrex_xmldsig::PinnedCert;
 use serde_json::Value;
 use tokio::sync::broadcast;
-use tower::ServiceExt;
-
-struct Fetched {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
 
 async fn fetch(router: &Router, path: &str, request_headers: &[(&str, &str)]) -> Fetched {
     let mut req = Request::builder().uri(path);
     for (name, value) in request_headers {
         req = req.header(*name, *value);
     }
-    let resp = router
-        .clone()
-        .oneshot(req.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .expect("body")
-        .to_vec();
-    Fetched {
-        status,
-        headers,
-        body,
-    }
+    common::send(router.clone(), req.body(Body::empty()).expect("request")).await
 }
 
 fn json(f: &Fetched) -> Value {

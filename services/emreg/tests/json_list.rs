@@ -8,16 +8,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{country, ec_cert, ec_cert_valid, entry, fixture_text, rsa2048_cert};
+use common::{Fetched, country, ec_cert, ec_cert_valid, entry, fixture_text, rsa2048_cert};
 use emrex_emreg::{Entry, RegistryStore, SqliteStore};
 use serde_json::Value;
-use tower::ServiceExt;
-
-struct Fetched {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
 
 async fn fetch(
     store: &Arc<SqliteStore>,
@@ -29,21 +22,11 @@ async fn fetch(
     if let Some(tag) = if_none_match {
         req = req.header(header::IF_NONE_MATCH, tag);
     }
-    let resp = emrex_emreg::http::router(Arc::clone(store))
-        .oneshot(req.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .expect("body")
-        .to_vec();
-    Fetched {
-        status,
-        headers,
-        body,
-    }
+    common::send(
+        emrex_emreg::http::router(Arc::clone(store)),
+        req.body(Body::empty()).expect("request"),
+    )
+    .await
 }
 
 async fn get_json(store: &Arc<SqliteStore>, path: &str) -> (Vec<u8>, Value) {

@@ -184,3 +184,27 @@ sys.exit(1 if errors else 0)
         other => panic!("python3 jsonschema check failed ({other:?}): {stderr}"),
     }
 }
+
+/// A response of an HTTP router, read whole.
+pub struct Fetched {
+    pub status: axum::http::StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Sends `request` to `router` in process and reads the whole response.
+pub async fn send(router: axum::Router, request: axum::http::Request<axum::body::Body>) -> Fetched {
+    use tower::ServiceExt as _;
+    let resp = router.oneshot(request).await.expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Fetched {
+        status,
+        headers,
+        body,
+    }
+}
