@@ -95,3 +95,70 @@ fn run_script(script: &str, request: &Value) -> Value {
     serde_json::from_str(out.trim())
         .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {out}\n{err}"))
 }
+
+/// One result as both sides can state it: (titles sorted and joined by `|`, grade, credits as a
+/// number). The wallet tests compare the results of the ELMO a client received with those of the
+/// ELM credential a wallet received, in these terms.
+pub type ResultRow = (String, String, String);
+
+/// The [`ResultRow`]s of every learning opportunity of a parsed ELMO.
+pub fn elmo_results(elmo: &emrex_elmo::Elmo) -> std::collections::BTreeSet<ResultRow> {
+    elmo.reports
+        .iter()
+        .flat_map(|r| r.all_learning_opportunities())
+        .map(|l| {
+            let spec = l.specifies.as_ref();
+            let mut titles: Vec<String> = l.titles.iter().map(|t| t.text.clone()).collect();
+            titles.sort();
+            (
+                titles.join("|"),
+                spec.and_then(|s| s.result_label.clone())
+                    .unwrap_or_default(),
+                spec.and_then(|s| s.credits.first())
+                    .and_then(|c| c.value.as_deref())
+                    .map(number)
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The [`ResultRow`]s of the ELM claims `claims` (a `hasClaim` array), recursively into `hasPart`.
+pub fn elm_results(claims: &Value, out: &mut std::collections::BTreeSet<ResultRow>) {
+    for c in claims.as_array().into_iter().flatten() {
+        let mut titles = Vec::new();
+        strings(&c["title"], &mut titles);
+        titles.sort();
+        let mut grades = Vec::new();
+        strings(&c["provenBy"][0]["grade"]["noteLiteral"], &mut grades);
+        let credits = c["creditReceived"][0]["point"]
+            .as_str()
+            .or(c["specifiedBy"]["creditPoint"][0]["point"].as_str())
+            .map(number)
+            .unwrap_or_default();
+        out.insert((
+            titles.join("|"),
+            grades.into_iter().next().unwrap_or_default(),
+            credits,
+        ));
+        elm_results(&c["hasPart"], out);
+    }
+}
+
+/// Every string in `v`, depth first.
+pub fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+/// A decimal as a number, so `7.5` and `7.50` compare equal.
+fn number(decimal: &str) -> String {
+    decimal
+        .parse::<f64>()
+        .map(|f| format!("{f}"))
+        .unwrap_or_else(|_| decimal.to_string())
+}

@@ -398,59 +398,14 @@ async fn a_student_also_takes_the_results_into_a_wallet() {
 
     // Its ELM results are the ELMO's the SMP received: titles, grades, credits.
     let elmo = emrex_elmo::parse(&ex.signed_xml, &emrex_elmo::Limits::default()).expect("ELMO");
-    let in_elmo: std::collections::BTreeSet<(String, String, String)> = elmo
-        .reports
-        .iter()
-        .flat_map(|r| r.all_learning_opportunities())
-        .map(|l| {
-            let spec = l.specifies.as_ref();
-            let mut titles: Vec<&str> = l.titles.iter().map(|t| t.text.as_str()).collect();
-            titles.sort_unstable();
-            (
-                titles.join("|"),
-                spec.and_then(|s| s.result_label.clone())
-                    .unwrap_or_default(),
-                spec.and_then(|s| s.credits.first())
-                    .and_then(|c| c.value.as_deref())
-                    .map(number)
-                    .unwrap_or_default(),
-            )
-        })
-        .collect();
-    // Selectively disclosed results come back as the verifier's disclosures.
+    let in_elmo = emrex_tests::sdjwt::elmo_results(&elmo);
     let mut in_wallet = std::collections::BTreeSet::new();
-    let disclosures = verdict["disclosures"].as_array().expect("disclosures");
-    for d in disclosures.iter().filter(|d| d["key"].is_null()) {
-        let claim = &d["value"];
-        let mut titles: Vec<&str> = claim["title"]
-            .as_object()
-            .map(|o| o.values().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        titles.sort_unstable();
-        let title = titles.join("|");
-        let grade = claim["provenBy"][0]["grade"]["noteLiteral"]
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let credits = claim["creditReceived"][0]["point"]
-            .as_str()
-            .or(claim["specifiedBy"]["creditPoint"][0]["point"].as_str())
-            .map(number)
-            .unwrap_or_default();
-        in_wallet.insert((title, grade, credits));
-    }
+    emrex_tests::sdjwt::elm_results(
+        &verdict["payload"]["elm"]["credentialSubject"]["hasClaim"],
+        &mut in_wallet,
+    );
     assert_eq!(in_elmo.len(), 2, "{in_elmo:?}");
     assert_eq!(in_wallet, in_elmo, "{verdict}");
-}
-
-/// A decimal as a number, so `7.5` and `7.50` compare equal.
-fn number(decimal: &str) -> String {
-    decimal
-        .parse::<f64>()
-        .map(|f| format!("{f}"))
-        .unwrap_or_else(|_| decimal.to_string())
 }
 
 /// Issue #16 items 1, 8 and 9: every page in English, German and French, at 1280 and 390 px, has

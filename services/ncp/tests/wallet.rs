@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use emrex_elmo::Budget;
+use emrex_tests::sdjwt::{elm_results, strings};
 use serde_json::{Value, json};
 use support::{Agent, TestNcp, input, input_values, return_fields};
 
@@ -250,68 +251,11 @@ async fn token_for(w: &Wallet, c: &Consented) -> String {
     t["access_token"].as_str().expect("token").to_string()
 }
 
-/// Every string in `v` (keys excluded).
-fn strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
-        Value::Object(o) => o.values().for_each(|x| strings(x, out)),
-        _ => {}
-    }
-}
-
-fn first_string(v: &Value) -> Option<String> {
-    let mut all = Vec::new();
-    strings(v, &mut all);
-    all.into_iter().next()
-}
-
-/// (title, grade, credits) of every claim in the ELM credential, recursively.
-fn elm_results(claims: &Value, out: &mut BTreeSet<(String, String, String)>) {
-    for c in claims.as_array().into_iter().flatten() {
-        let mut titles = Vec::new();
-        strings(&c["title"], &mut titles);
-        titles.sort();
-        let title = titles.join("|");
-        let grade = first_string(&c["provenBy"][0]["grade"]["noteLiteral"]).unwrap_or_default();
-        let credits = c["creditReceived"][0]["point"]
-            .as_str()
-            .or(c["specifiedBy"]["creditPoint"][0]["point"].as_str())
-            .map(normalise)
-            .unwrap_or_default();
-        out.insert((title, grade, credits));
-        elm_results(&c["hasPart"], out);
-    }
-}
-
-fn normalise(decimal: &str) -> String {
-    decimal
-        .parse::<f64>()
-        .map(|f| format!("{f}"))
-        .unwrap_or_else(|_| decimal.to_string())
-}
-
 /// (title, grade, credits) of every learning opportunity of the ELMO the client received.
 fn elmo_results(elmo_param: &str) -> BTreeSet<(String, String, String)> {
     let xml = emrex_elmo::transport::decode(elmo_param, &Budget::default()).expect("decode");
     let elmo = emrex_elmo::parse(&xml, &emrex_elmo::Limits::default()).expect("parse");
-    elmo.reports
-        .iter()
-        .flat_map(|r| r.all_learning_opportunities())
-        .map(|l| {
-            let i = l.specifies.as_ref();
-            let mut titles: Vec<String> = l.titles.iter().map(|t| t.text.clone()).collect();
-            titles.sort();
-            (
-                titles.join("|"),
-                i.and_then(|i| i.result_label.clone()).unwrap_or_default(),
-                i.and_then(|i| i.credits.first())
-                    .and_then(|c| c.value.as_deref())
-                    .map(normalise)
-                    .unwrap_or_default(),
-            )
-        })
-        .collect()
+    emrex_tests::sdjwt::elmo_results(&elmo)
 }
 
 /// The JWS algorithm the Signer's key implies.
