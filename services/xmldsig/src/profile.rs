@@ -822,42 +822,76 @@ pub fn sign(
     // document is the root's namespace declarations and xml:* attributes, so a stand-in root with
     // just those around the Signature gives the same canonical bytes without parsing the whole
     // document again.
-    let mut stand_in = String::with_capacity(head.len() + tail.len() + 256);
-    stand_in.push('<');
-    stand_in.push_str(&doc.root.name.to_string());
-    for d in &doc.root.ns_decls {
+    let draft = dom::parse(
+        stand_in(&doc.root, &head, "", &tail).as_bytes(),
+        &options.limits,
+    )?;
+    let mut signed_info = Vec::new();
+    c14n::subtree_into(&draft, &[0, 0], options.c14n, &mut signed_info)
+        .ok_or_else(|| SignError::SelfCheck("SignedInfo not found in draft".into()))?;
+    let value = b64.encode(key.sign_sha256(&signed_info)?);
+    let signed = assemble(&value);
+
+    // The self-check: the verifier's own path (signature located and shape-checked, enveloped
+    // transform, digest, SignedInfo canonicalized in the document's real context, the signature
+    // checked with the certificate's public key) run over the document as the output parses —
+    // the input's tree with the finished Signature appended as the root's last child — instead of
+    // parsing the output again: the input was parsed once already and the output differs from it
+    // only by the Signature inserted before the root's end tag (the splice point is checked here).
+    let end_tag = format!("</{}", doc.root.name);
+    if !after.starts_with(end_tag.as_bytes()) {
+        return Err(SignError::SelfCheck(format!(
+            "the root's end tag is not at byte {offset}"
+        )));
+    }
+    let finished = dom::parse(
+        stand_in(&doc.root, &head, &value, &tail).as_bytes(),
+        &options.limits,
+    )?;
+    let Some(Node::Element(signature)) = finished.root.children.into_iter().next() else {
+        return Err(SignError::SelfCheck(
+            "the Signature is missing from its stand-in".into(),
+        ));
+    };
+    let mut doc = doc;
+    doc.root.children.push(Node::Element(signature));
+    let policy = Policy {
+        allow_legacy: false,
+        limits: options.limits,
+    };
+    verify_document(doc, std::slice::from_ref(cert), &policy)
+        .map_err(|e| SignError::SelfCheck(e.to_string()))?;
+    Ok(signed)
+}
+
+/// `<root …context…>{head}{value}{tail}</root>`: the Signature inside a root element carrying
+/// only what the Signature inherits from the real root (its namespace declarations and `xml:*`
+/// attributes), so the Signature parses and canonicalizes as it does in the signed document.
+fn stand_in(root: &Element, head: &str, value: &str, tail: &str) -> String {
+    let mut s = String::with_capacity(head.len() + value.len() + tail.len() + 256);
+    s.push('<');
+    s.push_str(&root.name.to_string());
+    for d in &root.ns_decls {
         match &d.prefix {
-            Some(p) => stand_in.push_str(&format!(" xmlns:{p}=\"{}\"", escape_attr(&d.uri))),
-            None => stand_in.push_str(&format!(" xmlns=\"{}\"", escape_attr(&d.uri))),
+            Some(p) => s.push_str(&format!(" xmlns:{p}=\"{}\"", escape_attr(&d.uri))),
+            None => s.push_str(&format!(" xmlns=\"{}\"", escape_attr(&d.uri))),
         }
     }
-    for a in &doc.root.attributes {
+    for a in &root.attributes {
         if a.namespace.as_deref() == Some(dom::NS_XML) {
-            stand_in.push_str(&format!(
+            s.push_str(&format!(
                 " xml:{}=\"{}\"",
                 a.name.local,
                 escape_attr(&a.value)
             ));
         }
     }
-    stand_in.push('>');
-    stand_in.push_str(&head);
-    stand_in.push_str(&tail);
-    stand_in.push_str(&format!("</{}>", doc.root.name));
-    let draft = dom::parse(stand_in.as_bytes(), &options.limits)?;
-    let mut signed_info = Vec::new();
-    c14n::subtree_into(&draft, &[0, 0], options.c14n, &mut signed_info)
-        .ok_or_else(|| SignError::SelfCheck("SignedInfo not found in draft".into()))?;
-    let signature = key.sign_sha256(&signed_info)?;
-    let signed = assemble(&b64.encode(signature));
-
-    let policy = Policy {
-        allow_legacy: false,
-        limits: options.limits,
-    };
-    verify(&signed, std::slice::from_ref(cert), &policy)
-        .map_err(|e| SignError::SelfCheck(e.to_string()))?;
-    Ok(signed)
+    s.push('>');
+    s.push_str(head);
+    s.push_str(value);
+    s.push_str(tail);
+    s.push_str(&format!("</{}>", root.name));
+    s
 }
 
 fn escape_text(s: &str) -> String {
