@@ -36,6 +36,18 @@ fn unsigned_documents() -> Vec<(String, Vec<u8>)> {
     ]
     .into_iter()
     .map(|r| (r.to_string(), read_fixture(r)))
+    // A short head and one 8-16 KB text node (an attachment): the shape in which our buffered
+    // C14N once wrote the text ahead of the head (found by the c14n fuzz target).
+    .chain([9 * 1024, 12 * 1024].map(|len| {
+        (
+            format!("generated/attachment-{len}.xml"),
+            format!(
+                "<elmo xmlns=\"https://github.com/emrex-eu/elmo-schemas/tree/v1\"><learner><givenNames>Aino</givenNames></learner><attachment><content>data:application/pdf;base64,{}</content></attachment></elmo>",
+                "QUJD".repeat(len / 4)
+            )
+            .into_bytes(),
+        )
+    }))
     .collect()
 }
 
