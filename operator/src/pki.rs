@@ -25,6 +25,9 @@ pub enum PkiError {
     KeySize(i32),
     #[error("no randomness for a serial number")]
     Randomness,
+    /// The blocking task that generated the key panicked or was cancelled.
+    #[error("the key generation task did not finish: {0}")]
+    Task(String),
 }
 
 /// What a PEM certificate says about itself.
@@ -150,6 +153,18 @@ fn generate_key(algorithm: KeyAlgorithm, rsa_bits: i32) -> Result<KeyPair, PkiEr
 fn to_offset(t: Timestamp) -> Result<time::OffsetDateTime, PkiError> {
     time::OffsetDateTime::from_unix_timestamp(t.as_second())
         .map_err(|e| PkiError::Time(e.to_string()))
+}
+
+/// [`issue_signing`] on Tokio's blocking pool: an RSA-3072 key (the default) takes tens to
+/// hundreds of milliseconds of CPU to generate, which on an async worker would stall every other
+/// reconcile of the operator meanwhile (issue #14, docs/benchmarks.md "Operator").
+pub async fn issue_signing_blocking(
+    req: SigningRequest,
+    ca: Option<CaMaterial>,
+) -> Result<Issued, PkiError> {
+    tokio::task::spawn_blocking(move || issue_signing(&req, ca.as_ref()))
+        .await
+        .map_err(|e| PkiError::Task(e.to_string()))?
 }
 
 /// Issues a signing certificate (digital signature + non-repudiation, no CA), self-signed or

@@ -111,11 +111,11 @@ pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Ac
 
     let mut new_data = data.clone();
     let mut new_annotations = annotations.clone();
-    let issue = |reason: &str| -> Result<pki::Issued, Error> {
+    let issue = |reason: &str| {
         let (nb, na) = policy.validity(now);
         tracing::info!(%ns, %name, reason, "issuing a signing certificate");
-        Ok(pki::issue_signing(
-            &SigningRequest {
+        pki::issue_signing_blocking(
+            SigningRequest {
                 common_name: policy.common_name.clone(),
                 organization: policy.organization.clone(),
                 algorithm: policy.algorithm,
@@ -123,13 +123,13 @@ pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Ac
                 not_before: nb,
                 not_after: na,
             },
-            ca.as_ref(),
-        )?)
+            ca.clone(),
+        )
     };
     let mut event: Option<(&str, String)> = None;
     match &step {
         Step::IssueCurrent { reason } => {
-            let issued = issue(reason)?;
+            let issued = issue(reason).await?;
             new_data = BTreeMap::from([
                 (TLS_KEY.into(), issued.key_pem),
                 (TLS_CRT.into(), issued.cert_pem),
@@ -138,7 +138,7 @@ pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Ac
             event = Some(("Issued", format!("issued a certificate ({reason})")));
         }
         Step::IssueNext { reason } => {
-            let issued = issue(reason)?;
+            let issued = issue(reason).await?;
             new_data.insert(NEXT_KEY.into(), issued.key_pem);
             new_data.insert(NEXT_CRT.into(), issued.cert_pem);
             new_annotations.insert(

@@ -8,7 +8,10 @@
 //! reports Pods Running and Ready, so `Available` and then `Ready` can follow.
 //!
 //! Run: `cargo bench -p emrex --bench operator_scale` (uses KUBECONFIG, or starts the local
-//! control plane). Prints one JSON line with the numbers.
+//! control plane). Prints one JSON line with the numbers. `EMREX_BENCH_KEY_ALGORITHM=ECDSA`
+//! makes the SigningCertificates P-256 instead of the default RSA-3072, whose key generation is
+//! most of the operator's CPU (docs/benchmarks.md, "Operator"): the two runs side by side say
+//! what the operator costs apart from generating keys.
 
 #[path = "../tests/k8s_support/mod.rs"]
 mod k8s_support;
@@ -166,6 +169,12 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
+    let key_algorithm =
+        std::env::var("EMREX_BENCH_KEY_ALGORITHM").unwrap_or_else(|_| "RSA".to_string());
+    assert!(
+        key_algorithm == "RSA" || key_algorithm == "ECDSA",
+        "EMREX_BENCH_KEY_ALGORITHM is RSA (default, 3072 bits) or ECDSA"
+    );
     let (client, kubeconfig) = client().await;
 
     // Baseline first, in its own namespace.
@@ -205,11 +214,12 @@ async fn main() {
         .map(|i| {
             let client = client.clone();
             let ns = ns.clone();
+            let key_algorithm = key_algorithm.clone();
             async move {
                 apply::<SigningCertificate>(&client, &ns, json!({
                     "apiVersion": "emrex.eu/v1alpha1", "kind": "SigningCertificate",
                     "metadata": {"name": format!("cert-{i}")},
-                    "spec": {"secretName": format!("cert-{i}-key"), "commonName": format!("ncp-{i}.example.org")},
+                    "spec": {"secretName": format!("cert-{i}-key"), "commonName": format!("ncp-{i}.example.org"), "keyAlgorithm": key_algorithm},
                 }))
                 .await;
                 apply::<NationalContactPoint>(&client, &ns, ncp_json(i)).await;
@@ -268,6 +278,7 @@ async fn main() {
         "{}",
         json!({
             "ncps": n,
+            "key_algorithm": key_algorithm,
             "baseline_objects": base_objects,
             "baseline_seconds": (base_time.as_secs_f64() * 10.0).round() / 10.0,
             "baseline_objects_per_second": (base_objects as f64 / base_time.as_secs_f64()).round(),
