@@ -1,5 +1,5 @@
-//! Documents the benchmarks share, built the same way in every bench so their figures compare:
-//! the official ELMO v1.7 example without its signature, and a large synthetic ELMO.
+//! Documents benchmarks and tests share, built one way so their figures and cases compare: the
+//! official ELMO v1.7 example without its signature, and a large synthetic ELMO.
 
 /// The v1.7 example without its illustrative (invalid) signature.
 pub fn example_v17_unsigned() -> Vec<u8> {

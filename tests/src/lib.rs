@@ -21,7 +21,7 @@
 
 /// A real browser (Debian Chromium driven by playwright-core) running JSON step lists.
 pub mod browser;
-/// Documents the benchmarks share (the v1.7 example unsigned, a large synthetic ELMO).
+/// Documents benchmarks and tests share (the v1.7 example unsigned, a large synthetic ELMO).
 pub mod documents;
 /// The figures of issue #14 as JSON lines, for `scripts/bench.sh`.
 pub mod figures;

@@ -36,15 +36,8 @@ struct Fixture {
 fn fx() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let example = std::fs::read_to_string(
-            emrex_tests::fixtures_dir().join("xml/elmo-schemas-examples/example-v1.7.0.xml"),
-        )
-        .expect("example");
-        let start = example
-            .find("    <Signature xmlns=")
-            .expect("signature start");
-        let end = example.find("</Signature>\n").expect("signature end") + "</Signature>\n".len();
-        let unsigned = format!("{}{}", &example[..start], &example[end..]);
+        let unsigned =
+            String::from_utf8(emrex_tests::documents::example_v17_unsigned()).expect("utf8");
         let key = new_key(&rcgen::PKCS_RSA_SHA256);
         let attacker = new_key(&rcgen::PKCS_RSA_SHA256);
         let signed = String::from_utf8(
