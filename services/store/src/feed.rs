@@ -1,5 +1,5 @@
-//! The change feed: every committed change, in revision order, without gaps or duplicates, to
-//! every in-process subscriber — whichever replica committed it.
+//! The change feed: committed changes, in revision order, to every in-process subscriber —
+//! whichever replica committed them.
 //!
 //! A store stamps every change with the next revision of a one-row counter inside the write
 //! transaction. That row lock serialises writers (across processes too), so revision order is
@@ -7,15 +7,24 @@
 //!
 //! * **Local writes** are handed over after commit ([`ChangeFeed::committed`]) with the item in
 //!   memory. Writers in one process hold [`ChangeFeed::write_lock`] from the start of their
-//!   transaction until then, so they arrive in commit order.
+//!   transaction until then, so they arrive in commit order; each is broadcast as soon as every
+//!   revision before it has been.
 //! * **PostgreSQL**: every write also runs [`NOTIFY_SQL`] on the service's channel inside its
 //!   transaction; PostgreSQL delivers notifications at commit, to every listening replica, in
-//!   commit order. The pump listens (`LISTEN`): a notification for the next revision is
-//!   broadcast from the local item when this replica wrote it, otherwise read from the database
-//!   ([`Replay::after`]). A missed revision (a dropped connection, a restarted server) is read
-//!   back the same way: after every reconnect, and every `catch_up_every` as a safety net.
+//!   commit order. The pump listens (`LISTEN`): a notification for a revision it has not
+//!   broadcast means another replica wrote, so it reads the database back ([`Replay::after`]).
+//!   A missed revision (a dropped connection, a restarted server) is read back the same way:
+//!   when `LISTEN` (re)connects, and every `catch_up_every` as a safety net.
 //! * **SQLite** (one replica): local items are broadcast as they come; a jump in revision (a
 //!   second process wrote to the file) is read back from the database.
+//!
+//! A read-back holds the write lock, so no local write is between its commit and
+//! [`ChangeFeed::committed`] while the database is read: every local change is broadcast itself,
+//! never only as the later state the database may hold by then. Another replica's changes are
+//! what the database still has: where the store keeps only each item's latest state (the SMP's
+//! exchanges), an item another replica changed twice between two reads is broadcast once, at its
+//! later revision. Revisions are then not contiguous; they are always increasing, and the last
+//! one broadcast for an item is what the database holds.
 //!
 //! Items older than the pump's start are never broadcast: subscribers take a snapshot or replay
 //! from the database for history (subscribe first, then read, so nothing falls between).
@@ -24,6 +33,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -35,7 +45,7 @@ use crate::connect::Database;
 /// `$1` channel, `$2` revision (text): run inside every write transaction on PostgreSQL.
 pub const NOTIFY_SQL: &str = "SELECT pg_notify($1, $2)";
 
-/// Local items kept while waiting for their notification; past this the pump reads from the
+/// Local items kept while a revision before them is missing; past this the pump reads from the
 /// database instead of remembering more.
 const MAX_PENDING: usize = 4096;
 
@@ -99,7 +109,8 @@ impl Default for FeedOptions {
 pub struct ChangeFeed<T> {
     sender: broadcast::Sender<T>,
     local: mpsc::UnboundedSender<T>,
-    write_lock: Mutex<()>,
+    /// Shared with the pump, which holds it while it reads the database back.
+    write_lock: Arc<Mutex<()>>,
     channel: Option<String>,
 }
 
@@ -119,18 +130,20 @@ impl<T: Revisioned + Clone + Send + Sync + 'static> ChangeFeed<T> {
             Database::Postgres { pool, .. } => channel.clone().map(|c| (pool.clone(), c)),
             Database::Sqlite(_) => None,
         };
+        let write_lock = Arc::new(Mutex::new(()));
         let pump = Pump {
             replay,
             last: start_revision,
             sender: sender.clone(),
             pending: BTreeMap::new(),
             options,
+            write_lock: Arc::clone(&write_lock),
         };
         tokio::spawn(pump.run(local_rx, listen));
         Self {
             sender,
             local,
-            write_lock: Mutex::new(()),
+            write_lock,
             channel,
         }
     }
@@ -164,9 +177,12 @@ struct Pump<R: Replay> {
     /// The last revision broadcast (or skipped over).
     last: u64,
     sender: broadcast::Sender<R::Item>,
-    /// Local items waiting for their notification (PostgreSQL with a live listener).
+    /// Local items waiting for a revision before them (another replica's, or one still being
+    /// read back).
     pending: BTreeMap<u64, R::Item>,
     options: FeedOptions,
+    /// The writers' lock ([`ChangeFeed::write_lock`]), held while reading back.
+    write_lock: Arc<Mutex<()>>,
 }
 
 impl<R: Replay> Pump<R> {
@@ -185,30 +201,34 @@ impl<R: Replay> Pump<R> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         if let Some((pool, channel)) = &listen {
             listener = connect_listener(pool, channel).await;
+            // What another replica committed before LISTEN took effect sent no notification here.
+            self.catch_up(&mut local).await;
         }
         loop {
             tokio::select! {
                 item = local.recv() => {
                     let Some(item) = item else { return };
-                    if listener.is_some() {
-                        self.remember(item);
-                    } else {
-                        self.local_in_order(item).await;
+                    self.remember(item);
+                    self.flush();
+                    // Without a listener no notification will say who wrote the missing
+                    // revision: read it now.
+                    if listener.is_none() && !self.pending.is_empty() {
+                        self.catch_up(&mut local).await;
                     }
                 }
                 notification = next_notification(&mut listener) => match notification {
-                    Ok(Some(revision)) => self.notified(revision).await,
+                    Ok(Some(revision)) => self.notified(revision, &mut local).await,
                     Ok(None) => {
                         tracing::warn!("change feed: the LISTEN connection was lost; reading back what it missed");
                         listener = None;
-                        self.catch_up().await;
+                        self.catch_up(&mut local).await;
                         retry = RECONNECT_FIRST;
                         tick.reset_after(retry);
                     }
                     Err(error) => {
                         tracing::warn!(%error, "change feed: LISTEN failed; reading back what it missed");
                         listener = None;
-                        self.catch_up().await;
+                        self.catch_up(&mut local).await;
                         retry = RECONNECT_FIRST;
                         tick.reset_after(retry);
                     }
@@ -224,13 +244,13 @@ impl<R: Replay> Pump<R> {
                         }
                     }
                     // After a reconnect, and as a safety net for a notification that never came.
-                    self.catch_up().await;
+                    self.catch_up(&mut local).await;
                 }
             }
         }
     }
 
-    /// PostgreSQL with a live listener: keep the item until its notification says it is next.
+    /// Keeps a local item until every revision before it has been broadcast.
     fn remember(&mut self, item: R::Item) {
         let revision = item.revision();
         if revision > self.last && self.pending.len() < MAX_PENDING {
@@ -238,42 +258,68 @@ impl<R: Replay> Pump<R> {
         }
     }
 
-    /// No listener: local items come in commit order; a jump means someone else wrote.
-    async fn local_in_order(&mut self, item: R::Item) {
-        let revision = item.revision();
-        if revision <= self.last {
-            return;
+    /// Broadcasts the local items that are next in revision order.
+    fn flush(&mut self) {
+        while let Some(entry) = self.pending.first_entry() {
+            let revision = *entry.key();
+            if revision <= self.last {
+                entry.remove();
+            } else if revision == self.last + 1 {
+                let item = entry.remove();
+                self.broadcast(item);
+            } else {
+                break;
+            }
         }
-        if revision == self.last + 1 {
-            self.broadcast(item);
-        } else {
-            self.catch_up().await;
+    }
+
+    /// Broadcasts the local items committed before `revision`. Used while reading back: the
+    /// database lists revisions in order, and one missing below `revision` was superseded
+    /// (another replica's item changed again), so the local items there are next.
+    fn flush_below(&mut self, revision: u64) {
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() >= revision {
+                break;
+            }
+            let item = entry.remove();
+            if item.revision() > self.last {
+                self.broadcast(item);
+            }
         }
     }
 
     /// A notification for `revision` (commit order).
-    async fn notified(&mut self, revision: u64) {
+    async fn notified(&mut self, revision: u64, local: &mut mpsc::UnboundedReceiver<R::Item>) {
         if revision <= self.last {
+            // Ours, already broadcast (the usual case), or an old one.
             return;
         }
-        if revision == self.last + 1
-            && let Some(item) = self.pending.remove(&revision)
-        {
-            self.broadcast(item);
-            return;
-        }
-        // Another replica's change (or one we missed): read it.
-        self.catch_up().await;
+        // Another replica's change, or ours with its item not handed over yet (the read-back
+        // waits for it under the write lock).
+        self.catch_up(local).await;
     }
 
-    /// Reads back and broadcasts everything committed after `last`.
-    async fn catch_up(&mut self) {
+    /// Reads back and broadcasts everything committed after `last`, local items merged in.
+    ///
+    /// Holds the write lock: every local write that has committed has then also handed its item
+    /// over, so each is broadcast as itself rather than as whatever later state the database
+    /// holds, and none can commit under the read.
+    async fn catch_up(&mut self, local: &mut mpsc::UnboundedReceiver<R::Item>) {
+        let write_lock = Arc::clone(&self.write_lock);
+        let _writers = write_lock.lock().await;
+        while let Ok(item) = local.try_recv() {
+            self.remember(item);
+        }
+        self.flush();
         loop {
             match self.replay.after(self.last, self.options.batch).await {
                 Ok(Replayed::Items(items)) => {
                     let full = items.len() >= self.options.batch;
                     for item in items {
-                        if item.revision() > self.last {
+                        let revision = item.revision();
+                        self.flush_below(revision);
+                        if revision > self.last {
+                            self.pending.remove(&revision);
                             self.broadcast(item);
                         }
                     }
@@ -291,14 +337,14 @@ impl<R: Replay> Pump<R> {
                     break;
                 }
                 Err(error) => {
-                    // The next notification, reconnect or tick tries again.
+                    // The next notification, reconnect or tick tries again; local items after
+                    // the gap wait for it.
                     tracing::warn!(%error, "change feed: cannot read back changes");
                     break;
                 }
             }
         }
-        let last = self.last;
-        self.pending.retain(|&revision, _| revision > last);
+        self.flush();
     }
 
     fn broadcast(&mut self, item: R::Item) {
@@ -443,6 +489,41 @@ mod tests {
         assert_eq!(*log.reads.lock().expect("lock"), 3);
         feed.committed(Item(6));
         assert_eq!(next(&mut rx).await, Item(6));
+    }
+
+    #[tokio::test]
+    async fn a_read_back_keeps_every_local_change_the_database_has_superseded() {
+        let log = Log::default();
+        // Another process committed 1; we committed 2 and then 3 on the same item, so the
+        // database (latest state per item) holds 1 and 3 only.
+        *log.items.lock().expect("lock") = vec![Item(1), Item(3)];
+        let feed = sqlite_feed(&log, 0).await;
+        let mut rx = feed.subscribe();
+        feed.committed(Item(2));
+        feed.committed(Item(3));
+        for r in 1..=3 {
+            assert_eq!(next(&mut rx).await, Item(r));
+        }
+        assert!(rx.try_recv().is_err(), "no duplicate");
+    }
+
+    #[tokio::test]
+    async fn a_read_back_waits_for_a_writer_between_commit_and_hand_over() {
+        let log = Log::default();
+        let feed = sqlite_feed(&log, 0).await;
+        let mut rx = feed.subscribe();
+        // A writer holds the lock: it has committed 2 (superseded by its 3 in the database) but
+        // not handed it over yet, when 3 arrives after another process's 1.
+        let writer = feed.write_lock().await;
+        *log.items.lock().expect("lock") = vec![Item(1), Item(3)];
+        feed.committed(Item(3));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rx.try_recv().is_err(), "nothing read back under a writer");
+        feed.committed(Item(2));
+        drop(writer);
+        for r in 1..=3 {
+            assert_eq!(next(&mut rx).await, Item(r));
+        }
     }
 
     #[tokio::test]
