@@ -105,6 +105,36 @@ pub struct Texts {
     pub return_not_stored: &'static str,
     pub link_invalid: &'static str,
     pub no_pdf: &'static str,
+    /// ELMO 2.1 under a course title: `{type}` (a document type below).
+    pub document: &'static str,
+    pub document_diploma: &'static str,
+    pub document_certificate: &'static str,
+    pub document_enrolment: &'static str,
+    pub document_admission: &'static str,
+    /// `{date}`.
+    pub enrolled: &'static str,
+    /// `{date}`, `{institution}`.
+    pub enrolled_at: &'static str,
+    /// `{start}`, `{end}`.
+    pub academic_year: &'static str,
+    /// A report's status (ELMO 2.1): `{institution}`, `{status}` (one of the `report_*` texts).
+    pub report_from: &'static str,
+    pub report_full: &'static str,
+    pub report_selection: &'static str,
+    pub report_partial_temporary: &'static str,
+    pub report_partial_permanent: &'static str,
+    pub report_error_temporary: &'static str,
+    pub report_error_permanent: &'static str,
+    pub report_unknown: &'static str,
+    /// `{institution}`.
+    pub recognitions_by: &'static str,
+    pub col_recognition: &'static str,
+    pub col_decision: &'static str,
+    pub col_based_on: &'static str,
+    pub col_recognised_as: &'static str,
+    pub recognition_positive: &'static str,
+    pub recognition_partially_positive: &'static str,
+    pub recognition_negative: &'static str,
 }
 
 impl Texts {
@@ -116,6 +146,40 @@ impl Texts {
             LoiStatus::Failed => self.status_failed,
             LoiStatus::InProgress => self.status_in_progress,
             LoiStatus::Other(s) => s,
+        }
+    }
+
+    /// An ELMO 2.1 `documentType` as the page says it (an unknown one as written).
+    pub fn document_type<'a>(&'a self, value: &'a str) -> &'a str {
+        match value {
+            "Diploma" => self.document_diploma,
+            "Certificate" => self.document_certificate,
+            "Enrolment" => self.document_enrolment,
+            "Admission" => self.document_admission,
+            other => other,
+        }
+    }
+
+    /// What an ELMO 2.1 report status code means for the student: what they received.
+    pub fn report_status(&self, code: &str) -> &'static str {
+        match code {
+            "FULL" => self.report_full,
+            "SELECTION" => self.report_selection,
+            "PARTIAL_TEMPORARY" => self.report_partial_temporary,
+            "PARTIAL_PERMANENT" => self.report_partial_permanent,
+            "ERROR_TEMPORARY" => self.report_error_temporary,
+            "ERROR_PERMANENT" => self.report_error_permanent,
+            _ => self.report_unknown,
+        }
+    }
+
+    /// An ELMO 2.1 recognition decision (an unknown one as written).
+    pub fn recognition_status<'a>(&'a self, value: &'a str) -> &'a str {
+        match value {
+            "Positive" => self.recognition_positive,
+            "Partially Positive" => self.recognition_partially_positive,
+            "Negative" => self.recognition_negative,
+            other => other,
         }
     }
 }
@@ -226,6 +290,30 @@ const EN: Texts = Texts {
     return_not_stored: "The results could not be stored just now. Nothing was lost at the provider: please go back and try again.",
     link_invalid: "This link is not valid or has expired. Your institution's system keeps the result; ask it, or start the transfer again.",
     no_pdf: "This transfer has no transcript PDF.",
+    document: "Document: {type}",
+    document_diploma: "diploma",
+    document_certificate: "certificate",
+    document_enrolment: "enrolment",
+    document_admission: "admission",
+    enrolled: "Enrolled {date}",
+    enrolled_at: "Enrolled {date} at {institution}",
+    academic_year: "(academic year {start} – {end})",
+    report_from: "From {institution}: {status}.",
+    report_full: "the complete record",
+    report_selection: "the results you selected",
+    report_partial_temporary: "part of the record: some results could not be fetched now; try again later for the rest",
+    report_partial_permanent: "part of the record: some results cannot be provided",
+    report_error_temporary: "no results: the provider had a temporary problem; try again later",
+    report_error_permanent: "no results: the provider cannot provide them",
+    report_unknown: "a status this service does not know",
+    recognitions_by: "Recognitions by {institution}",
+    col_recognition: "Recognition",
+    col_decision: "Decision",
+    col_based_on: "Based on",
+    col_recognised_as: "Recognised as",
+    recognition_positive: "recognised",
+    recognition_partially_positive: "partly recognised",
+    recognition_negative: "not recognised",
 };
 
 const DE: Texts = Texts {
@@ -334,6 +422,30 @@ const DE: Texts = Texts {
     return_not_stored: "Die Leistungen konnten gerade nicht gespeichert werden. Beim Anbieter ging nichts verloren: Bitte gehen Sie zurück und versuchen Sie es erneut.",
     link_invalid: "Dieser Link ist ungültig oder abgelaufen. Das System Ihrer Einrichtung bewahrt das Ergebnis auf; fragen Sie dort nach oder beginnen Sie die Übermittlung neu.",
     no_pdf: "Zu dieser Übermittlung gibt es kein Transcript als PDF.",
+    document: "Dokument: {type}",
+    document_diploma: "Diplom",
+    document_certificate: "Zertifikat",
+    document_enrolment: "Einschreibung",
+    document_admission: "Zulassung",
+    enrolled: "Eingeschrieben am {date}",
+    enrolled_at: "Eingeschrieben am {date} bei {institution}",
+    academic_year: "(Studienjahr {start} – {end})",
+    report_from: "Von {institution}: {status}.",
+    report_full: "die vollständige Leistungsübersicht",
+    report_selection: "die von Ihnen ausgewählten Ergebnisse",
+    report_partial_temporary: "ein Teil der Leistungsübersicht: einige Ergebnisse konnten gerade nicht abgerufen werden; versuchen Sie es später für den Rest noch einmal",
+    report_partial_permanent: "ein Teil der Leistungsübersicht: einige Ergebnisse können nicht bereitgestellt werden",
+    report_error_temporary: "keine Ergebnisse: beim Anbieter gab es ein vorübergehendes Problem; versuchen Sie es später noch einmal",
+    report_error_permanent: "keine Ergebnisse: der Anbieter kann sie nicht bereitstellen",
+    report_unknown: "ein Status, den dieser Dienst nicht kennt",
+    recognitions_by: "Anerkennungen durch {institution}",
+    col_recognition: "Anerkennung",
+    col_decision: "Entscheidung",
+    col_based_on: "Grundlage",
+    col_recognised_as: "Anerkannt als",
+    recognition_positive: "anerkannt",
+    recognition_partially_positive: "teilweise anerkannt",
+    recognition_negative: "nicht anerkannt",
 };
 
 const FR: Texts = Texts {
@@ -442,6 +554,30 @@ const FR: Texts = Texts {
     return_not_stored: "Les résultats n'ont pas pu être enregistrés pour l'instant. Rien n'a été perdu chez le fournisseur : revenez en arrière et réessayez.",
     link_invalid: "Ce lien n'est pas valide ou a expiré. Le système de votre établissement conserve le résultat ; renseignez-vous auprès de lui, ou recommencez le transfert.",
     no_pdf: "Ce transfert n'a pas de relevé en PDF.",
+    document: "Document : {type}",
+    document_diploma: "diplôme",
+    document_certificate: "certificat",
+    document_enrolment: "inscription",
+    document_admission: "admission",
+    enrolled: "Inscription le {date}",
+    enrolled_at: "Inscription le {date} à {institution}",
+    academic_year: "(année universitaire {start} – {end})",
+    report_from: "De {institution} : {status}.",
+    report_full: "le relevé complet",
+    report_selection: "les résultats que vous avez choisis",
+    report_partial_temporary: "une partie du relevé : certains résultats n'ont pas pu être récupérés pour l'instant ; réessayez plus tard pour le reste",
+    report_partial_permanent: "une partie du relevé : certains résultats ne peuvent pas être fournis",
+    report_error_temporary: "aucun résultat : le fournisseur a eu un problème temporaire ; réessayez plus tard",
+    report_error_permanent: "aucun résultat : le fournisseur ne peut pas les fournir",
+    report_unknown: "un statut que ce service ne connaît pas",
+    recognitions_by: "Reconnaissances par {institution}",
+    col_recognition: "Reconnaissance",
+    col_decision: "Décision",
+    col_based_on: "Sur la base de",
+    col_recognised_as: "Reconnu comme",
+    recognition_positive: "reconnue",
+    recognition_partially_positive: "partiellement reconnue",
+    recognition_negative: "non reconnue",
 };
 
 #[cfg(test)]
@@ -456,13 +592,41 @@ mod tests {
             assert!(!dbg.contains(": \"\""), "{lang:?} has an empty text");
             assert!(t.country_heading.contains("{country}"), "{lang:?}");
             assert!(t.go_heading.contains("{institution}"), "{lang:?}");
+            assert!(t.document.contains("{type}"), "{lang:?}");
+            assert!(t.enrolled.contains("{date}"), "{lang:?}");
+            for p in ["{date}", "{institution}"] {
+                assert!(t.enrolled_at.contains(p), "{lang:?} {p}");
+            }
+            for p in ["{start}", "{end}"] {
+                assert!(t.academic_year.contains(p), "{lang:?} {p}");
+            }
+            for p in ["{institution}", "{status}"] {
+                assert!(t.report_from.contains(p), "{lang:?} {p}");
+            }
+            assert!(t.recognitions_by.contains("{institution}"), "{lang:?}");
+            // Every code ELMO 2.1 defines has words of its own.
+            for code in emrex_elmo::codes::REPORT_STATUS_CODES {
+                assert_ne!(t.report_status(code), t.report_unknown, "{lang:?} {code}");
+            }
+            for value in emrex_elmo::codes::RECOGNITION_STATUSES {
+                assert_ne!(t.recognition_status(value), *value, "{lang:?} {value}");
+            }
+            for value in emrex_elmo::codes::DOCUMENT_TYPES {
+                assert_ne!(t.document_type(value), *value, "{lang:?} {value}");
+            }
         }
     }
 
     #[test]
     fn no_outcome_speaks_in_codes() {
         for lang in Lang::ALL {
-            let dbg = format!("{:?}", lang.texts());
+            let t = lang.texts();
+            // The ELMO document type "Certificate" is a word students use; the signature's
+            // certificate is not.
+            let dbg = format!("{t:?}").replace(
+                &format!("document_certificate: {:?}", t.document_certificate),
+                "",
+            );
             for jargon in ["NCP_", "EMP_", "certificate", "edit distance", "base64"] {
                 assert!(!dbg.contains(jargon), "{lang:?} says {jargon}");
             }
@@ -477,6 +641,9 @@ mod tests {
             assert_ne!(t.cancelled.said, EN.cancelled.said);
             assert_ne!(t.skip_link, EN.skip_link);
             assert_ne!(t.return_malformed, EN.return_malformed);
+            assert_ne!(t.report_partial_temporary, EN.report_partial_temporary);
+            assert_ne!(t.recognitions_by, EN.recognitions_by);
+            assert_ne!(t.col_recognised_as, EN.col_recognised_as);
         }
     }
 }

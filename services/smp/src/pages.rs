@@ -322,7 +322,7 @@ pub fn result(
                                 td data-label=(t.col_institution) { (c.institution) }
                                 td.title {
                                     @if let Some(l) = &c.title_lang { span lang=(l) { (c.title) } } @else { (c.title) }
-                                    (course_details(c))
+                                    (course_details(frame.lang, c))
                                 }
                                 td data-label=(t.col_date) { (c.date) }
                                 td data-label=(t.col_result) { (c.result) }
@@ -333,7 +333,7 @@ pub fn result(
                     }
                 }
             }
-            (report_notes(notes))
+            (report_notes(frame.lang, notes))
             @if let Some(link) = pdf_link { p { a.button href=(link) id="pdf" { (t.download_pdf) } } }
             @if let Some(o) = outcome {
                 details.tech id="technical" {
@@ -351,63 +351,63 @@ pub fn result(
 }
 
 /// What ELMO 2.1 adds to a course row (document type, enrolment), as small print under its title.
-fn course_details(c: &ResultRow) -> Markup {
+fn course_details(lang: Lang, c: &ResultRow) -> Markup {
+    let t = lang.texts();
     html! {
-        @if !c.document_type.is_empty() { br; small.document-type { "Document: " (c.document_type) } }
+        @if !c.document_type.is_empty() {
+            br;
+            small.document-type { (t.document.replace("{type}", t.document_type(&c.document_type))) }
+        }
         @if let Some(e) = &c.enrolment {
             br;
             small.enrolment {
-                "Enrolled " (e.date)
-                @if !e.institution.is_empty() { " at " (e.institution) }
-                @if !e.academic_year_start.is_empty() { " (academic year " (e.academic_year_start) " – " (e.academic_year_end) ")" }
+                @if e.institution.is_empty() {
+                    (t.enrolled.replace("{date}", &lang.date(&e.date)))
+                } @else {
+                    (t.enrolled_at.replace("{date}", &lang.date(&e.date)).replace("{institution}", &e.institution))
+                }
+                @if !e.academic_year_start.is_empty() {
+                    " " (t.academic_year.replace("{start}", &lang.date(&e.academic_year_start)).replace("{end}", &lang.date(&e.academic_year_end)))
+                }
             }
         }
     }
 }
 
-/// The provider's words on a report status code (ELMO 2.1): what the student received.
-fn status_words(code: &str) -> &'static str {
-    match code {
-        "FULL" => "the complete record",
-        "SELECTION" => "the results you selected",
-        "PARTIAL_TEMPORARY" => {
-            "part of the record: some results could not be fetched now; try again later for the rest"
-        }
-        "PARTIAL_PERMANENT" => "part of the record: some results cannot be provided",
-        "ERROR_TEMPORARY" => "no results: the provider had a temporary problem; try again later",
-        "ERROR_PERMANENT" => "no results: the provider cannot provide them",
-        _ => "a status this service does not know",
-    }
-}
-
-/// Report statuses and recognition decisions (ELMO 2.1), one block per report that has any.
-fn report_notes(notes: &[crate::grpc::ReportNotes]) -> Markup {
+/// Report statuses and recognition decisions (ELMO 2.1), one block per report that has any. The
+/// status code itself stays in `data-code` (and the SIS API); the student reads what it means.
+fn report_notes(lang: Lang, notes: &[crate::grpc::ReportNotes]) -> Markup {
+    let t = lang.texts();
     html! {
         @for n in notes {
             section.report-notes data-report=(n.report) {
                 @if let Some((code, messages)) = &n.status {
                     p.report-status data-code=(code) {
-                        "From " (n.institution) ": " (status_words(code)) " (" (code) ")."
+                        (t.report_from.replace("{institution}", &n.institution).replace("{status}", t.report_status(code)))
                         @for m in messages { br; span.hint { (m) } }
                     }
                 }
                 @if !n.recognitions.is_empty() {
-                    h2 { "Recognitions by " (n.institution) }
-                    table.recognitions {
-                        thead { tr { th { "Recognition" } th { "Decision" } th { "Date" } th { "Based on" } th { "Recognised as" } } }
+                    h2 { (t.recognitions_by.replace("{institution}", &n.institution)) }
+                    table.rows.recognitions {
+                        thead { tr {
+                            th scope="col" { (t.col_recognition) } th scope="col" { (t.col_decision) }
+                            th scope="col" { (t.col_date) } th scope="col" { (t.col_based_on) }
+                            th scope="col" { (t.col_recognised_as) }
+                        } }
                         tbody {
                             @for r in &n.recognitions {
                                 tr {
-                                    td { (r.title) }
-                                    td { (r.status) }
-                                    td { (r.decision_date) }
-                                    td {
+                                    td.title { (r.title) }
+                                    td data-label=(t.col_decision) data-status=(r.status) { (t.recognition_status(&r.status)) }
+                                    td data-label=(t.col_date) { (lang.date(&r.decision_date)) }
+                                    td data-label=(t.col_based_on) {
                                         @for (i, b) in r.basis_courses.iter().enumerate() {
                                             @if i > 0 { br; }
                                             (b.title) @if !b.result.is_empty() { " (" (b.result) ")" } ", " (b.institution)
                                         }
                                     }
-                                    td {
+                                    td data-label=(t.col_recognised_as) {
                                         @for (i, c) in r.recognised_courses.iter().enumerate() {
                                             @if i > 0 { br; }
                                             (c.title) @if !c.result.is_empty() { " (" (c.result) ")" }

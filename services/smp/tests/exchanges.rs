@@ -833,24 +833,98 @@ async fn elmo_2_1_data_reaches_the_sis_api_and_the_result_page() {
         ("2019-09-01", "2020-08-31")
     );
 
-    let page = http
-        .get(format!("{base}{location}"))
-        .send()
-        .await
-        .expect("result page");
-    assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.expect("html");
-    for needle in [
-        "data-code=\"PARTIAL_TEMPORARY\"",
-        "part of the record: some results could not be fetched now",
-        "Results of the last term are not available yet.",
-        "Recognitions by National and Kapodistrian University of Athens",
-        "Partially Positive",
-        "Program Design and Data Structures (5), Uppsala University",
-        "Document: Diploma",
-        "Enrolled 2019-09-01",
+    // The page in every language: what the status code means (the code itself only in
+    // `data-code`), the recognitions, the document type and enrolment, all in the page's
+    // language; the provider's own message and the course titles as the document has them.
+    let english_only = [
+        "Recognitions by",
+        "part of the record",
+        "Based on",
+        "Enrolled",
+        "Document:",
+        ">Partially Positive<",
+    ];
+    for (lang, needles) in [
+        (
+            "en",
+            vec![
+                "From National and Kapodistrian University of Athens: part of the record: some results could not be fetched now; try again later for the rest.",
+                "Recognitions by National and Kapodistrian University of Athens",
+                ">partly recognised<",
+                "Document: diploma",
+                "Enrolled 1 Sep 2019",
+            ],
+        ),
+        (
+            "de",
+            vec![
+                "Von National and Kapodistrian University of Athens: ein Teil der Leistungsübersicht",
+                "Anerkennungen durch National and Kapodistrian University of Athens",
+                ">teilweise anerkannt<",
+                "Dokument: Diplom",
+                "Eingeschrieben am 01.09.2019",
+                "Studienjahr",
+            ],
+        ),
+        (
+            "fr",
+            vec![
+                "De National and Kapodistrian University of Athens : une partie du relevé",
+                "Reconnaissances par National and Kapodistrian University of Athens",
+                ">partiellement reconnue<",
+                "Document : diplôme",
+                "Inscription le 01/09/2019",
+                "année universitaire",
+            ],
+        ),
     ] {
-        assert!(html.contains(needle), "{needle:?} not on the page:\n{html}");
+        let page = http
+            .get(format!("{base}{location}&lang={lang}"))
+            .send()
+            .await
+            .expect("result page");
+        assert_eq!(page.status().as_u16(), 200);
+        let html = page.text().await.expect("html");
+        let shared = [
+            "data-code=\"PARTIAL_TEMPORARY\"",
+            "data-status=\"Partially Positive\"",
+            "Results of the last term are not available yet.",
+            "Program Design and Data Structures (5), Uppsala University",
+        ];
+        for needle in shared.iter().chain(&needles) {
+            assert!(
+                html.contains(needle),
+                "{lang}: {needle:?} not on the page:\n{html}"
+            );
+        }
+        assert!(
+            !html.contains("(PARTIAL_TEMPORARY)"),
+            "{lang}: the status code is not shown to the student"
+        );
+        if lang != "en" {
+            for english in english_only {
+                assert!(!html.contains(english), "{lang}: {english:?} untranslated");
+            }
+        }
+    }
+
+    // As a student sees it: desktop and phone width, axe-core, in each language.
+    emrex_tests::browser::ensure_node_modules();
+    for (lang, locale) in [("en", "en-GB"), ("de", "de-DE"), ("fr", "fr-FR")] {
+        let steps = serde_json::json!([
+            {"goto": format!("{base}{location}")},
+            {"waitFor": ".recognitions"},
+            {"audit": format!("{lang}-smp-result-elmo21")},
+            {"evaluate": "document.documentElement.lang"},
+        ]);
+        let dir = emrex_tests::output_dir(&format!("smp_result_elmo21_{lang}"));
+        let outcome = tokio::task::spawn_blocking(move || {
+            emrex_tests::browser::Browser::run_in_locale(&steps, &dir, locale)
+        })
+        .await
+        .expect("browser task");
+        outcome.assert_ok().assert_no_csp_violations();
+        assert_eq!(outcome.str_value(3), lang);
     }
 }
 

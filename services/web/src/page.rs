@@ -21,7 +21,7 @@ use crate::lang::{Lang, in_lang};
 ///   longer than the line itself wraps.
 /// * Below 600 px, tables marked `rows` become one card per row, each cell labelled by its
 ///   column (`data-label`), so a phone never scrolls sideways; the header row stays for screen
-///   readers.
+///   readers. An empty cell is left out there rather than shown as a label with nothing after it.
 pub const COMMON_STYLE: &str = r#"
 :root { color-scheme: light; }
 *, *::before, *::after { box-sizing: border-box; }
@@ -43,6 +43,7 @@ details.tech dl { margin: .5rem 0 0; } details.tech dt { font-weight: 600; } det
   table.rows tr { border-bottom: 1px solid #c8c8c8; padding: .5rem 0; }
   table.rows td, table.rows td.num { border: 0; padding: .1rem 0; text-align: left; white-space: normal; }
   table.rows td[data-label]::before { content: attr(data-label) ": "; color: #4a4a4a; }
+  table.rows td:empty { display: none; }
 }
 "#;
 
