@@ -50,7 +50,8 @@ pub struct EnrolmentRow {
 pub struct ReportNotes {
     pub report: usize,
     pub institution: String,
-    /// `status/code` and its messages (English first), when given.
+    /// `status/code` and its messages (the chosen language first, see [`report_notes_in`]), when
+    /// given.
     pub status: Option<(String, Vec<String>)>,
     pub recognitions: Vec<RecognitionRow>,
 }
@@ -84,6 +85,7 @@ fn los_rows(
     depth: u32,
     report: usize,
     institution: &str,
+    lang: &str,
     rows: &mut Vec<CourseRow>,
 ) {
     let loi = los.specifies.as_ref();
@@ -93,7 +95,7 @@ fn los_rows(
     rows.push(CourseRow {
         report,
         institution: institution.to_string(),
-        title: pick_lang(&los.titles, "en").unwrap_or("").to_string(),
+        title: pick_lang(&los.titles, lang).unwrap_or("").to_string(),
         kind: los.los_type.clone().unwrap_or_default(),
         date: text(|i| &i.date),
         result: text(|i| &i.result_label),
@@ -110,19 +112,22 @@ fn los_rows(
             .unwrap_or_default(),
         depth,
         document_type: los.document_type.clone().unwrap_or_default(),
-        enrolment: loi.and_then(|i| i.enrolment.as_ref()).map(enrolment_row),
+        enrolment: loi
+            .and_then(|i| i.enrolment.as_ref())
+            .map(|e| enrolment_row(e, lang)),
         duration: text(|i| &i.duration),
         grading_scheme_external_id: text(|i| &i.grading_scheme_external_id),
     });
     for c in &los.has_part {
-        los_rows(c, depth + 1, report, institution, rows);
+        los_rows(c, depth + 1, report, institution, lang, rows);
     }
 }
 
-/// An ELMO 2.1 enrolment as shown (institution name in English, else the first given).
-pub fn enrolment_row(e: &emrex_elmo::model::Enrolment) -> EnrolmentRow {
+/// An ELMO 2.1 enrolment as shown (institution name in `lang`, else English, else the first
+/// given).
+pub fn enrolment_row(e: &emrex_elmo::model::Enrolment, lang: &str) -> EnrolmentRow {
     EnrolmentRow {
-        institution: pick_lang(&e.institution.titles, "en")
+        institution: pick_lang(&e.institution.titles, lang)
             .unwrap_or("")
             .to_string(),
         country: e.institution.country.clone().unwrap_or_default(),
@@ -138,21 +143,27 @@ pub fn course_rows(elmo: &emrex_elmo::Elmo) -> Vec<CourseRow> {
     for (r, report) in elmo.reports.iter().enumerate() {
         let institution = pick_lang(&report.issuer.titles, "en").unwrap_or("");
         for los in &report.learning_opportunities {
-            los_rows(los, 0, r, institution, &mut rows);
+            los_rows(los, 0, r, institution, "en", &mut rows);
         }
     }
     rows
 }
 
 /// The ELMO 2.1 report statuses and recognition decisions of a document (only reports that
-/// have either).
+/// have either), names and messages in English first (the SIS API's choice).
 pub fn report_notes(elmo: &emrex_elmo::Elmo) -> Vec<ReportNotes> {
+    report_notes_in(elmo, "en")
+}
+
+/// [`report_notes`] with names, titles and messages in `lang` first, then English, then the
+/// others in document order (the student's page).
+pub fn report_notes_in(elmo: &emrex_elmo::Elmo, lang: &str) -> Vec<ReportNotes> {
     let mut out = Vec::new();
     for (r, report) in elmo.reports.iter().enumerate() {
         if report.status.is_none() && report.results_of_recognition.is_empty() {
             continue;
         }
-        let institution = pick_lang(&report.issuer.titles, "en").unwrap_or("");
+        let institution = pick_lang(&report.issuer.titles, lang).unwrap_or("");
         let recognitions = report
             .results_of_recognition
             .iter()
@@ -160,18 +171,18 @@ pub fn report_notes(elmo: &emrex_elmo::Elmo) -> Vec<ReportNotes> {
                 let mut basis_courses = Vec::new();
                 let mut basis_institutions = Vec::new();
                 for b in &rr.recognition_basis {
-                    let name = pick_lang(&b.issuer.titles, "en").unwrap_or("");
+                    let name = pick_lang(&b.issuer.titles, lang).unwrap_or("");
                     basis_institutions.push(name.to_string());
                     for los in &b.learning_opportunities {
-                        los_rows(los, 0, r, name, &mut basis_courses);
+                        los_rows(los, 0, r, name, lang, &mut basis_courses);
                     }
                 }
                 let mut recognised_courses = Vec::new();
                 for los in &rr.recognition_results {
-                    los_rows(los, 0, r, institution, &mut recognised_courses);
+                    los_rows(los, 0, r, institution, lang, &mut recognised_courses);
                 }
                 RecognitionRow {
-                    title: pick_lang(&rr.titles, "en").unwrap_or("").to_string(),
+                    title: pick_lang(&rr.titles, lang).unwrap_or("").to_string(),
                     status: rr.status.clone(),
                     decision_date: rr.decision_date.clone().unwrap_or_default(),
                     basis_institutions,
@@ -185,8 +196,11 @@ pub fn report_notes(elmo: &emrex_elmo::Elmo) -> Vec<ReportNotes> {
             institution: institution.to_string(),
             status: report.status.as_ref().map(|s| {
                 let mut messages: Vec<&emrex_elmo::LangText> = s.messages.iter().collect();
-                // English first, then the others in document order.
-                messages.sort_by_key(|m| m.lang.as_deref() != Some("en"));
+                // `lang` first, then English, then the others in document order.
+                let is = |m: &emrex_elmo::LangText, l: &str| {
+                    m.lang.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(l))
+                };
+                messages.sort_by_key(|m| (!is(m, lang), !is(m, "en")));
                 (
                     s.code.clone(),
                     messages.into_iter().map(|m| m.text.clone()).collect(),

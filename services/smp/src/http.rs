@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use emrex_web::PageLang;
 
-use crate::grpc::{document, report_notes, transcript_pdf};
+use crate::grpc::{document, report_notes_in, transcript_pdf};
 use crate::i18n::{Lang, LangTexts, Texts};
 use crate::model::{Person, Status};
 use crate::pages::{self, Frame};
@@ -374,7 +374,10 @@ async fn result<S: SmpStore>(
         .as_ref()
         .map(|e| pages::result_rows(e, lang))
         .unwrap_or_default();
-    let notes = elmo.as_ref().map(report_notes).unwrap_or_default();
+    let notes = elmo
+        .as_ref()
+        .map(|e| report_notes_in(e, lang.tag()))
+        .unwrap_or_default();
     let has_pdf = elmo.as_ref().and_then(transcript_pdf).is_some();
     let link = has_pdf.then(|| format!("/result/{}/transcript.pdf?t={token}", record.session_id));
     let here = format!("/result/{}?t={token}", record.session_id);

@@ -249,7 +249,7 @@ pub fn result_rows(elmo: &Elmo, lang: Lang) -> Vec<ResultRow> {
             document_type: los.document_type.clone().unwrap_or_default(),
             enrolment: loi
                 .and_then(|i| i.enrolment.as_ref())
-                .map(crate::grpc::enrolment_row),
+                .map(|e| crate::grpc::enrolment_row(e, lang.tag())),
         });
         for c in &los.has_part {
             walk(c, depth + 1, institution, lang, rows);

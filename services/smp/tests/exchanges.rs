@@ -699,6 +699,9 @@ async fn the_return_endpoint_answers_refusals_with_status_codes() {
     assert_eq!(post(huge).await.expect("post").status().as_u16(), 413);
 }
 
+/// The provider's German words in the ELMO 2.1 test below.
+const GERMAN_MESSAGE: &str = "Die Ergebnisse des letzten Semesters liegen noch nicht vor.";
+
 /// An ELMO 2.1.1 document with everything 2.1 adds, returned over HTTP: the SIS API (a real
 /// gRPC client) gets the report status, the recognition decisions, the enrolment, document
 /// type and the learner's 2.1 fields, and the student's result page shows the status and the
@@ -749,6 +752,13 @@ async fn elmo_2_1_data_reaches_the_sis_api_and_the_result_page() {
         .replacen(
             "<generatedDate>2025-06-30T12:00:00+02:00</generatedDate>",
             &format!("<generatedDate>{}</generatedDate>", now()),
+            1,
+        )
+        // The provider's message in German too, after the English one: the German page shows
+        // it first.
+        .replacen(
+            "</message>",
+            &format!("</message>\n      <message xml:lang=\"de\">{GERMAN_MESSAGE}</message>"),
             1,
         )
         .into_bytes();
@@ -805,9 +815,13 @@ async fn elmo_2_1_data_reaches_the_sis_api_and_the_result_page() {
     let report = &ex.reports[0];
     let status = report.status.as_ref().expect("report status");
     assert_eq!(status.code, "PARTIAL_TEMPORARY");
+    // The SIS API: English first, then the others in document order.
     assert_eq!(
         status.messages,
-        ["Results of the last term are not available yet."]
+        [
+            "Results of the last term are not available yet.",
+            GERMAN_MESSAGE
+        ]
     );
     let rec = &report.recognitions[0];
     assert_eq!(
@@ -900,6 +914,15 @@ async fn elmo_2_1_data_reaches_the_sis_api_and_the_result_page() {
         assert!(
             !html.contains("(PARTIAL_TEMPORARY)"),
             "{lang}: the status code is not shown to the student"
+        );
+        let english_message = html
+            .find("Results of the last term are not available yet.")
+            .expect("English message");
+        let german_message = html.find(GERMAN_MESSAGE).expect("German message");
+        assert_eq!(
+            german_message < english_message,
+            lang == "de",
+            "{lang}: the page's language first, then English"
         );
         if lang != "en" {
             for english in english_only {
