@@ -307,6 +307,23 @@ async fn verify_and_compare(
         "{}",
         verdict["header"]
     );
+    // The metadata promised the algorithm the credential came with, and only that one (no
+    // rotation under way): a wallet that needs another one knows before it starts.
+    let (s, meta) = w
+        .get(&format!("{issuer}/.well-known/openid-credential-issuer"))
+        .await;
+    assert_eq!(s, 200);
+    let configurations = meta["credential_configurations_supported"]
+        .as_object()
+        .expect("configurations");
+    assert!(!configurations.is_empty());
+    for (id, config) in configurations {
+        assert_eq!(
+            config["credential_signing_alg_values_supported"],
+            json!([verdict["header"]["alg"]]),
+            "{id}"
+        );
+    }
     assert_eq!(&payload["cnf"]["jwk"], public_jwk);
     let exp = payload["exp"].as_i64().expect("exp") - payload["iat"].as_i64().expect("iat");
     assert_eq!(exp, 365 * 86_400);
@@ -736,6 +753,19 @@ async fn an_expired_offer_is_refused_and_a_disabled_wallet_has_no_endpoints() {
         (400, Some("invalid_grant")),
         "{b}"
     );
+
+    // Without the Signer, what depends on its keys says so (503) instead of promising an
+    // algorithm.
+    let mut down = TestNcp::start(|c| c.wallet.enabled = true).await;
+    down.stop_signer().await;
+    for name in ["openid-credential-issuer", "jwt-vc-issuer"] {
+        let (s, b) = w.get(&format!("{}/.well-known/{name}", down.base)).await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (503, Some("temporarily_unavailable")),
+            "{name}: {b}"
+        );
+    }
 
     // Off by default: no option on the page, no issuer endpoints.
     let off = TestNcp::start(|_| {}).await;

@@ -79,13 +79,41 @@ fn too_large(ncp: &Ncp) -> Response {
     )
 }
 
+/// The credential issuer metadata. `credential_signing_alg_values_supported` is what the Signer's
+/// keys sign with (active, then next during a rotation), asked each time like `jwt-vc-issuer`: a
+/// HAIP wallet that needs ES256 learns before the token step that an RSA key would give it RS256.
 pub(super) async fn issuer_metadata(State(ncp): State<Arc<Ncp>>) -> Response {
     let Some(w) = wallet(&ncp) else {
         return not_found();
     };
+    let jwks = match ncp.signer.jwks().await {
+        Ok(j) => j,
+        Err(e) => {
+            tracing::warn!(error = %error_chain(&e), "the Signer's keys are unavailable");
+            return signer_unavailable();
+        }
+    };
+    let mut algs: Vec<&str> = Vec::new();
+    for key in &jwks.keys {
+        if !key.alg.is_empty() && !algs.contains(&key.alg.as_str()) {
+            algs.push(&key.alg);
+        }
+    }
+    if algs.is_empty() {
+        tracing::warn!("the Signer published no key to sign credentials with");
+        return signer_unavailable();
+    }
     json_response(
         StatusCode::OK,
-        &issuer::issuer_metadata(&w.issuer, &w.config.formats, &["RS256", "ES256"]),
+        &issuer::issuer_metadata(&w.issuer, &w.config.formats, &algs),
+    )
+}
+
+/// 503 `temporarily_unavailable`: what depends on the Signer's keys cannot be answered now.
+fn signer_unavailable() -> Response {
+    json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({"error": "temporarily_unavailable"}),
     )
 }
 
@@ -109,17 +137,11 @@ pub(super) async fn jwt_vc_issuer(State(ncp): State<Arc<Ncp>>) -> Response {
         Ok(j) => j,
         Err(e) => {
             tracing::warn!(error = %error_chain(&e), "the Signer's keys are unavailable");
-            return json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"error": "temporarily_unavailable"}),
-            );
+            return signer_unavailable();
         }
     };
     let Ok(set) = serde_json::from_str::<Value>(&jwks.jwks_json) else {
-        return json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"error": "temporarily_unavailable"}),
-        );
+        return signer_unavailable();
     };
     json_response(
         StatusCode::OK,

@@ -98,6 +98,15 @@ pub async fn start_signer_with_key(
 }
 
 impl TestNcp {
+    /// Stops the Signer (the first task); the NCP keeps running and finds it gone.
+    pub async fn stop_signer(&mut self) {
+        let signer = &self.tasks[0];
+        signer.abort();
+        while !signer.is_finished() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// A dev-mode NCP with the demo source and a live Signer; `tweak` edits the config.
     pub async fn start(tweak: impl FnOnce(&mut NcpServiceConfig)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
