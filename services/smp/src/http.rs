@@ -142,7 +142,7 @@ async fn start<S: SmpStore>(
     if !core.settings.chooser {
         return no_chooser(&core, lang);
     }
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+    let Some(bytes) = emrex_web::read_bounded(body, MAX_FORM_BYTES).await else {
         return error(&core, lang, StatusCode::PAYLOAD_TOO_LARGE, |t| {
             t.form_too_large
         });
@@ -296,7 +296,7 @@ async fn receive<S: SmpStore>(
             t.return_malformed
         });
     }
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_RETURN_BYTES).await else {
+    let Some(bytes) = emrex_web::read_bounded(body, MAX_RETURN_BYTES).await else {
         count_refusal(&core, "too_large");
         return error(&core, lang, StatusCode::PAYLOAD_TOO_LARGE, |t| {
             t.return_too_large

@@ -11,15 +11,19 @@
 //! * [`lang`]: the page language of a request (`?lang=`, the remembered choice,
 //!   `Accept-Language`) as the [`lang::PageLang`] extractor, and the middleware that remembers
 //!   the choice;
-//! * [`contrast`]: WCAG contrast ratios, for the services' tests of their colours.
+//! * [`contrast`]: WCAG contrast ratios, for the services' tests of their colours;
+//! * [`body`]: request bodies read up to a limit ([`body::read_bounded`]), so an oversized post
+//!   gets its 413 page instead of a connection reset.
 //!
 //! Services keep their own texts and stylesheets; this crate knows nothing about exchanges.
 
+pub mod body;
 pub mod contrast;
 pub mod headers;
 pub mod lang;
 pub mod page;
 
+pub use body::read_bounded;
 pub use emrex_i18n::Lang;
 pub use headers::{BASE_CSP, PLAIN_CSP, auto_submit_csp, script_hash, secure, security_headers};
 pub use lang::{PageLang, here_without_lang, remember_language};

@@ -13,35 +13,6 @@ use axum::http::request::Parts;
 use super::{MAX_FORM_BYTES, Ncp, Refusal, cookie};
 use crate::exchange::{Exchange, ExchangeError, Stage};
 
-/// How much of an oversized body is read and thrown away before the 413 goes out.
-const DRAIN_BYTES: usize = 1 << 20;
-
-/// `body`, at most `limit` bytes; `None` beyond (answer 413). An oversized body is read on and
-/// discarded up to [`DRAIN_BYTES`] more first: a server that answers while the client is still
-/// sending closes with unread data, the kernel resets the connection, and the client may lose the
-/// 413 for a reset (a test saw exactly that at the wallet's token endpoint). Past the drain bound
-/// the connection is given up as before.
-pub async fn read_bounded(mut body: Body, limit: usize) -> Option<axum::body::Bytes> {
-    use axum::body::HttpBody as _;
-    let mut kept = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) =
-        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
-    {
-        let Ok(frame) = frame else { return None };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if seen <= limit {
-            kept.extend_from_slice(&data);
-        } else if seen > limit.saturating_add(DRAIN_BYTES) {
-            return None;
-        }
-    }
-    (seen <= limit).then(|| kept.into())
-}
-
 /// An `application/x-www-form-urlencoded` body, read up to a limit.
 #[derive(Debug, Clone, Default)]
 pub struct Form(Vec<(String, String)>);
@@ -49,7 +20,7 @@ pub struct Form(Vec<(String, String)>);
 impl Form {
     /// Reads `body`, refusing (413) more than `limit` bytes.
     pub async fn read(body: Body, limit: usize) -> Result<Form, Refusal> {
-        let bytes = read_bounded(body, limit)
+        let bytes = emrex_web::read_bounded(body, limit)
             .await
             .ok_or_else(Refusal::too_large)?;
         Ok(Form::parse(&bytes))

@@ -56,7 +56,7 @@ fn not_found() -> Response {
 
 /// The body, at most `limit` bytes; `None` (answered with [`too_large`]) beyond.
 async fn read_body(body: Body, limit: usize) -> Option<axum::body::Bytes> {
-    super::extract::read_bounded(body, limit).await
+    emrex_web::read_bounded(body, limit).await
 }
 
 /// The wallet's store did not answer: `temporarily_unavailable` (the wallet may retry).
