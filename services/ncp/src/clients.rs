@@ -2,7 +2,8 @@
 //! (TLS/mTLS from config) plus an optional bearer token for development setups.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use emrex_proto::signer::v1::{
     GetJwksRequest, GetJwksResponse, JwsType, SignJwsRequest, SignJwsResponse, SignRequest,
@@ -47,12 +48,23 @@ pub enum SignError {
     Timeout,
 }
 
+/// How long the Signer's public keys are reused. They back two unauthenticated endpoints (the
+/// wallet issuer metadata and `jwt-vc-issuer`), which must not turn every request from anyone
+/// into a call to the Signer. Staleness is harmless: the next key is published before the
+/// Signer switches to it, so a cached set already holds the key new credentials are signed with.
+pub const JWKS_TTL: Duration = Duration::from_secs(5);
+
+/// The last public keys the Signer gave, and when.
+type CachedJwks = Option<(Instant, Arc<GetJwksResponse>)>;
+
 /// The Signer, as the NCP uses it.
 #[derive(Debug, Clone)]
 pub struct Signer {
     client: SignerClient<AuthChannel>,
     health: tonic_health::pb::health_client::HealthClient<AuthChannel>,
     timeout: Duration,
+    /// One fetch at a time: callers that arrive during a fetch wait for its answer.
+    jwks: Arc<tokio::sync::Mutex<CachedJwks>>,
 }
 
 impl Signer {
@@ -64,6 +76,7 @@ impl Signer {
                 .max_encoding_message_size(64 * 1024 * 1024),
             health: tonic_health::pb::health_client::HealthClient::new(channel),
             timeout,
+            jwks: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
 
@@ -93,12 +106,23 @@ impl Signer {
     }
 
     /// The Signer's public keys (active and, during a rotation, next) as a JWK Set, for the
-    /// credential issuer's `jwt-vc-issuer` metadata.
-    pub async fn jwks(&self) -> Result<GetJwksResponse, SignError> {
+    /// credential issuer's metadata; at most [`JWKS_TTL`] old. A failure is not remembered: the
+    /// next caller asks again.
+    pub async fn jwks(&self) -> Result<Arc<GetJwksResponse>, SignError> {
+        let mut cached = self.jwks.lock().await;
+        if let Some((at, keys)) = cached.as_ref()
+            && at.elapsed() < JWKS_TTL
+        {
+            return Ok(Arc::clone(keys));
+        }
         let mut request = tonic::Request::new(GetJwksRequest {});
         request.set_timeout(self.timeout);
         let mut client = self.client.clone();
-        outcome(tokio::time::timeout(self.timeout, client.get_jwks(request)).await)
+        let keys = Arc::new(outcome(
+            tokio::time::timeout(self.timeout, client.get_jwks(request)).await,
+        )?);
+        *cached = Some((Instant::now(), Arc::clone(&keys)));
+        Ok(keys)
     }
 
     /// Whether the Signer reports SERVING (for `/ready`).

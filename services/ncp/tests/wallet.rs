@@ -754,11 +754,23 @@ async fn an_expired_offer_is_refused_and_a_disabled_wallet_has_no_endpoints() {
         "{b}"
     );
 
-    // Without the Signer, what depends on its keys says so (503) instead of promising an
-    // algorithm.
+    // The Signer's keys are asked for at most once per JWKS_TTL (the endpoints are open to
+    // anyone): with the Signer stopped, the keys it gave a moment ago still answer…
     let mut down = TestNcp::start(|c| c.wallet.enabled = true).await;
+    let names = ["openid-credential-issuer", "jwt-vc-issuer"];
+    for name in names {
+        let (s, b) = w.get(&format!("{}/.well-known/{name}", down.base)).await;
+        assert_eq!(s, 200, "{name}: {b}");
+    }
     down.stop_signer().await;
-    for name in ["openid-credential-issuer", "jwt-vc-issuer"] {
+    for name in names {
+        let (s, b) = w.get(&format!("{}/.well-known/{name}", down.base)).await;
+        assert_eq!(s, 200, "{name} from the cache: {b}");
+    }
+    // …and once they are too old, what depends on them says so (503) instead of promising an
+    // algorithm.
+    tokio::time::sleep(emrex_ncp::clients::JWKS_TTL).await;
+    for name in names {
         let (s, b) = w.get(&format!("{}/.well-known/{name}", down.base)).await;
         assert_eq!(
             (s, b["error"].as_str()),

@@ -80,8 +80,9 @@ fn too_large(ncp: &Ncp) -> Response {
 }
 
 /// The credential issuer metadata. `credential_signing_alg_values_supported` is what the Signer's
-/// keys sign with (active, then next during a rotation), asked each time like `jwt-vc-issuer`: a
-/// HAIP wallet that needs ES256 learns before the token step that an RSA key would give it RS256.
+/// keys sign with (active, then next during a rotation; at most `JWKS_TTL` old, like
+/// `jwt-vc-issuer`): a HAIP wallet that needs ES256 learns before the token step that an RSA key
+/// would give it RS256.
 pub(super) async fn issuer_metadata(State(ncp): State<Arc<Ncp>>) -> Response {
     let Some(w) = wallet(&ncp) else {
         return not_found();
@@ -127,8 +128,8 @@ pub(super) async fn authorization_server_metadata(State(ncp): State<Arc<Ncp>>) -
     )
 }
 
-/// `jwt-vc-issuer`: the Signer's keys (active, and next during a rotation), asked each time so a
-/// rotation shows at once.
+/// `jwt-vc-issuer`: the Signer's keys (active, and next during a rotation), at most `JWKS_TTL`
+/// old (the next key is listed before the Signer signs with it, so that is soon enough).
 pub(super) async fn jwt_vc_issuer(State(ncp): State<Arc<Ncp>>) -> Response {
     let Some(w) = wallet(&ncp) else {
         return not_found();

@@ -83,11 +83,20 @@ pub async fn start_signer_with_key(
             .expect("bind")
             .with_nodelay(Some(true));
     let addr = incoming.local_addr().expect("addr");
-    let task = tokio::spawn(async move {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
             .add_service(SignerServer::new(service).max_decoding_message_size(64 * 1024 * 1024))
-            .serve_with_incoming(incoming)
+            .serve_with_incoming_shutdown(incoming, async {
+                let _ = stopped.await;
+            })
             .await;
+    });
+    // The handle callers keep: aborting it stops the Signer with its open connections (they run
+    // as tasks of their own, which aborting the server task would leave answering).
+    let task = tokio::spawn(async move {
+        let _stop = stop;
+        std::future::pending::<()>().await
     });
     (
         addr,
