@@ -99,7 +99,18 @@ pub async fn reconcile(obj: Arc<SigningCertificate>, ctx: Arc<Ctx>) -> Result<Ac
         },
     };
 
-    let (data, annotations) = read_key_secret(&ctx, &ns, &obj.spec.secret_name).await?;
+    let (data, annotations) = match read_key_secret(&ctx, &ns, &obj.spec.secret_name, &name).await?
+    {
+        Ok(found) => found,
+        Err(foreign) => {
+            // Not ours: writing would replace someone else's key (the apply is forced). Said in
+            // status and an event; looked at again in a minute, since deleting that Secret
+            // sends no event here (only Secrets with our label are watched).
+            let err = BuildError::invalid("spec.secretName", foreign);
+            invalid(&ctx, &*obj, &old_full.common, &err).await?;
+            return Ok(Action::requeue(FOREIGN_SECRET_RECHECK));
+        }
+    };
     let material = parse_material(&data, &annotations);
     let next_published = match &material.next {
         None => true,
@@ -258,17 +269,25 @@ pub fn parse_material(
     }
 }
 
-/// The key Secret's entries and the rotation annotations on it (both empty when it does not
-/// exist), from one read.
+/// How soon a SigningCertificate whose `secretName` is taken by another Secret looks again.
+const FOREIGN_SECRET_RECHECK: Duration = Duration::from_secs(60);
+
+/// The key Secret's entries and the rotation annotations on it, both empty when it does not
+/// exist, from one read; or, when a Secret of that name exists that this SigningCertificate did
+/// not write (another one's, or anyone else's), why it is left alone.
 async fn read_key_secret(
     ctx: &Ctx,
     ns: &str,
     name: &str,
-) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), kube::Error> {
+    certificate: &str,
+) -> Result<Result<(BTreeMap<String, String>, BTreeMap<String, String>), String>, kube::Error> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let Some(secret) = api.get_opt(name).await? else {
-        return Ok(Default::default());
+        return Ok(Ok(Default::default()));
     };
+    if let Some(why) = foreign_secret(&secret, name, certificate) {
+        return Ok(Err(why));
+    }
     let annotations = secret
         .metadata
         .annotations
@@ -277,7 +296,27 @@ async fn read_key_secret(
         .into_iter()
         .filter(|(k, _)| k == NEXT_ISSUED_ANNOTATION || k == PREVIOUS_UNTIL_ANNOTATION)
         .collect();
-    Ok((secret_text(&secret), annotations))
+    Ok(Ok((secret_text(&secret), annotations)))
+}
+
+/// Why the Secret `name` is not this `certificate`'s to write, if it is not: every Secret the
+/// operator writes for a SigningCertificate carries [`SECRET_LABEL`] with its name.
+fn foreign_secret(secret: &Secret, name: &str, certificate: &str) -> Option<String> {
+    let owner = secret.labels().get(SECRET_LABEL);
+    if owner.map(String::as_str) == Some(certificate) {
+        return None;
+    }
+    let whose = match owner {
+        Some(other) => format!("SigningCertificate {other:?}'s"),
+        None => format!(
+            "not written by a SigningCertificate (no {SECRET_LABEL} label, type {})",
+            secret.type_.as_deref().unwrap_or("Opaque")
+        ),
+    };
+    Some(format!(
+        "Secret {name:?} already exists and is {whose}; the operator does not overwrite it. \
+         Choose another secretName, or delete that Secret if it may go"
+    ))
 }
 
 /// Whether every RegistryEntry listing this certificate has published `fingerprint`.
@@ -388,6 +427,55 @@ mod tests {
         api.status(&path_of("signingcertificates", "issued"), &sc)
             .await;
         assert_eq!(finish(task).await.expect("ok"), Action::await_change());
+    }
+
+    #[tokio::test]
+    async fn a_secret_it_did_not_write_is_left_alone_and_said_so() {
+        for (labels, type_, expected) in [
+            (
+                json!({}),
+                "Opaque",
+                "not written by a SigningCertificate (no emrex.eu/signing-certificate label, type Opaque)",
+            ),
+            (
+                json!({SECRET_LABEL: "other"}),
+                "kubernetes.io/tls",
+                "SigningCertificate \"other\"'s",
+            ),
+        ] {
+            let (ctx, mut api) = context();
+            let sc: SigningCertificate = object(
+                "mine",
+                json!({"secretName": "taken", "commonName": "mine.example"}),
+            );
+            let task = start(reconcile(Arc::new(sc.clone()), ctx));
+            api.expect("GET", "/api/v1/namespaces/alliance/secrets/taken")
+                .await
+                .respond(
+                    200,
+                    json!({
+                        "apiVersion": "v1", "kind": "Secret",
+                        "metadata": {"name": "taken", "namespace": NS, "labels": labels},
+                        "type": type_,
+                        "data": {"tls.key": "c2VjcmV0"},
+                    }),
+                );
+            // No write follows: the next request is the event.
+            let note = api.event(NS, "Warning", "InvalidSpec").await;
+            assert!(
+                note.starts_with("spec.secretName: Secret \"taken\" already exists"),
+                "{note}"
+            );
+            assert!(note.contains(expected), "{note}");
+            let status = api
+                .status(&path_of("signingcertificates", "mine"), &sc)
+                .await;
+            assert_eq!(condition(&status, "Reconciled").1, "InvalidSpec");
+            assert_eq!(
+                finish(task).await.expect("ok"),
+                Action::requeue(FOREIGN_SECRET_RECHECK)
+            );
+        }
     }
 
     #[tokio::test]
