@@ -383,7 +383,7 @@ fn report_notes(lang: Lang, notes: &[crate::grpc::ReportNotes]) -> Markup {
             section.report-notes data-report=(n.report) {
                 @if let Some((code, messages)) = &n.status {
                     p.report-status data-code=(code) {
-                        (t.report_from.replace("{institution}", &n.institution).replace("{status}", t.report_status(code)))
+                        (t.report_from.replace("{status}", t.report_status(code)).replace("{institution}", &n.institution))
                         @for m in messages { br; span.hint { (m) } }
                     }
                 }
