@@ -51,8 +51,8 @@ pub struct ReportNotes {
     pub report: usize,
     pub institution: String,
     /// `status/code` and its messages (the chosen language first, see [`report_notes_in`]), when
-    /// given.
-    pub status: Option<(String, Vec<String>)>,
+    /// given; each message with its `xml:lang`, so the page can mark it.
+    pub status: Option<(String, Vec<emrex_elmo::LangText>)>,
     pub recognitions: Vec<RecognitionRow>,
 }
 
@@ -201,10 +201,7 @@ pub fn report_notes_in(elmo: &emrex_elmo::Elmo, lang: &str) -> Vec<ReportNotes> 
                     m.lang.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(l))
                 };
                 messages.sort_by_key(|m| (!is(m, lang), !is(m, "en")));
-                (
-                    s.code.clone(),
-                    messages.into_iter().map(|m| m.text.clone()).collect(),
-                )
+                (s.code.clone(), messages.into_iter().cloned().collect())
             }),
             recognitions,
         });
@@ -274,7 +271,7 @@ pub fn to_proto(record: &ExchangeRecord) -> pb::Exchange {
                         .and_then(|n| n.status.as_ref())
                         .map(|(code, messages)| pb::ReportStatus {
                             code: code.clone(),
-                            messages: messages.clone(),
+                            messages: messages.iter().map(|m| m.text.clone()).collect(),
                         }),
                     recognitions: notes
                         .iter()

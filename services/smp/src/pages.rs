@@ -384,7 +384,10 @@ fn report_notes(lang: Lang, notes: &[crate::grpc::ReportNotes]) -> Markup {
                 @if let Some((code, messages)) = &n.status {
                     p.report-status data-code=(code) {
                         (t.report_from.replace("{status}", t.report_status(code)).replace("{institution}", &n.institution))
-                        @for m in messages { br; span.hint { (m) } }
+                        @for m in messages {
+                            br;
+                            @if let Some(l) = &m.lang { span.hint lang=(l) { (m.text) } } @else { span.hint { (m.text) } }
+                        }
                     }
                 }
                 @if !n.recognitions.is_empty() {

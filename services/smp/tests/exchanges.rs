@@ -926,6 +926,15 @@ async fn elmo_2_1_data_reaches_the_sis_api_and_the_result_page() {
             .find("Results of the last term are not available yet.")
             .expect("English message");
         let german_message = html.find(GERMAN_MESSAGE).expect("German message");
+        // Each marked with its language, so a screen reader says it in the right voice.
+        assert!(
+            html.contains(&format!("lang=\"de\">{GERMAN_MESSAGE}<")),
+            "{lang}: {html}"
+        );
+        assert!(
+            html.contains("lang=\"en\">Results of the last term are not available yet.<"),
+            "{lang}: {html}"
+        );
         assert_eq!(
             german_message < english_message,
             lang == "de",
