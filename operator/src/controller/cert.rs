@@ -315,7 +315,8 @@ fn foreign_secret(secret: &Secret, name: &str, certificate: &str) -> Option<Stri
     };
     Some(format!(
         "Secret {name:?} already exists and is {whose}; the operator does not overwrite it. \
-         Choose another secretName, or delete that Secret if it may go"
+         Choose another secretName, delete that Secret if it may go, or hand a kubernetes.io/tls \
+         Secret over with the label {SECRET_LABEL}={certificate} (docs/operator.md)"
     ))
 }
 
