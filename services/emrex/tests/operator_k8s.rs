@@ -13,7 +13,7 @@ use emrex_operator::crd::{
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::DeleteParams;
+use kube::api::{DeleteParams, PostParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
@@ -602,6 +602,94 @@ async fn invalid_specs_get_a_condition_and_an_event_and_a_fix_recovers() {
     assert_eq!(
         sc.status.and_then(|s| s.fingerprint),
         Some(fingerprints(&[pem])[0].clone())
+    );
+
+    // A Secret of that name the operator did not write is left alone, and said so…
+    let secrets = Api::<Secret>::namespaced(client.clone(), &ns);
+    let someone_elses: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "mine-key"},
+        "type": "Opaque",
+        "stringData": {"note": "not a signing key"},
+    }))
+    .expect("secret");
+    secrets
+        .create(&PostParams::default(), &someone_elses)
+        .await
+        .expect("create");
+    apply::<SigningCertificate>(
+        &client,
+        &ns,
+        signing_certificate("mine", json!({"keyAlgorithm": "ECDSA"})),
+    )
+    .await;
+    let sc: SigningCertificate = wait_for(
+        &client,
+        &ns,
+        "mine",
+        30,
+        "InvalidSpec",
+        |o: &SigningCertificate| condition(o, "Reconciled").is_some_and(|c| c.1 == "InvalidSpec"),
+    )
+    .await;
+    let why = condition(&sc, "Reconciled").expect("c").2;
+    assert!(
+        why.contains("\"mine-key\" already exists") && why.contains("type Opaque"),
+        "{why}"
+    );
+    let kept = secrets.get("mine-key").await.expect("get");
+    assert_eq!(kept.type_.as_deref(), Some("Opaque"));
+    assert_eq!(
+        kept.data.unwrap_or_default().keys().collect::<Vec<_>>(),
+        ["note"]
+    );
+    // …and a kubernetes.io/tls Secret with a key of one's own, labelled for it, is taken over
+    // and kept (it matches the spec: common name and key type).
+    secrets
+        .delete("mine-key", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let brought = emrex_operator::pki::issue_signing(
+        &emrex_operator::pki::SigningRequest {
+            common_name: "mine.example.org".into(),
+            organization: None,
+            algorithm: emrex_operator::crd::KeyAlgorithm::ECDSA,
+            rsa_bits: 0,
+            not_before: now,
+            not_after: now
+                .checked_add(k8s_openapi::jiff::SignedDuration::from_hours(80 * 24))
+                .expect("time"),
+        },
+        None,
+    )
+    .expect("a key of one's own");
+    let handed_over: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "mine-key", "labels": {"emrex.eu/signing-certificate": "mine"}},
+        "type": "kubernetes.io/tls",
+        "stringData": {"tls.key": brought.key_pem, "tls.crt": brought.cert_pem},
+    }))
+    .expect("secret");
+    secrets
+        .create(&PostParams::default(), &handed_over)
+        .await
+        .expect("create");
+    let expected = fingerprints(std::slice::from_ref(&brought.cert_pem))[0].clone();
+    wait_for(
+        &client,
+        &ns,
+        "mine",
+        30,
+        "the brought key in use",
+        |o: &SigningCertificate| {
+            is(o, "Ready", "True")
+                && o.status.as_ref().and_then(|s| s.fingerprint.as_deref())
+                    == Some(expected.as_str())
+        },
+    )
+    .await;
+    assert_eq!(
+        secret_entry(&client, &ns, "mine-key", "tls.crt").await,
+        Some(brought.cert_pem)
     );
     delete_namespace(&client, &ns).await;
 }
