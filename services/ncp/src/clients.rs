@@ -38,7 +38,7 @@ pub fn channel(
 }
 
 /// Why signing failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SignError {
     #[error("signer unavailable: {0}")]
     Unavailable(String),
@@ -54,8 +54,12 @@ pub enum SignError {
 /// Signer switches to it, so a cached set already holds the key new credentials are signed with.
 pub const JWKS_TTL: Duration = Duration::from_secs(5);
 
-/// The last public keys the Signer gave, and when.
-type CachedJwks = Option<(Instant, Arc<GetJwksResponse>)>;
+/// How long a failure to get the keys is reused: callers queued behind a call that waited out
+/// its timeout get the failure at once instead of each waiting out a timeout of their own.
+pub const JWKS_FAILURE_TTL: Duration = Duration::from_secs(1);
+
+/// The last answer about the Signer's public keys, and when it came.
+type CachedJwks = Option<(Instant, Result<Arc<GetJwksResponse>, SignError>)>;
 
 /// The Signer, as the NCP uses it.
 #[derive(Debug, Clone)]
@@ -106,23 +110,27 @@ impl Signer {
     }
 
     /// The Signer's public keys (active and, during a rotation, next) as a JWK Set, for the
-    /// credential issuer's metadata; at most [`JWKS_TTL`] old. A failure is not remembered: the
-    /// next caller asks again.
+    /// credential issuer's metadata; at most [`JWKS_TTL`] old, a failure at most
+    /// [`JWKS_FAILURE_TTL`].
     pub async fn jwks(&self) -> Result<Arc<GetJwksResponse>, SignError> {
         let mut cached = self.jwks.lock().await;
-        if let Some((at, keys)) = cached.as_ref()
-            && at.elapsed() < JWKS_TTL
-        {
-            return Ok(Arc::clone(keys));
+        if let Some((at, answer)) = cached.as_ref() {
+            let ttl = if answer.is_ok() {
+                JWKS_TTL
+            } else {
+                JWKS_FAILURE_TTL
+            };
+            if at.elapsed() < ttl {
+                return answer.clone();
+            }
         }
         let mut request = tonic::Request::new(GetJwksRequest {});
         request.set_timeout(self.timeout);
         let mut client = self.client.clone();
-        let keys = Arc::new(outcome(
-            tokio::time::timeout(self.timeout, client.get_jwks(request)).await,
-        )?);
-        *cached = Some((Instant::now(), Arc::clone(&keys)));
-        Ok(keys)
+        let answer = outcome(tokio::time::timeout(self.timeout, client.get_jwks(request)).await)
+            .map(Arc::new);
+        *cached = Some((Instant::now(), answer.clone()));
+        answer
     }
 
     /// Whether the Signer reports SERVING (for `/ready`).

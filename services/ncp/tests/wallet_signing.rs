@@ -82,3 +82,40 @@ async fn an_sd_jwt_vc_signed_by_the_signer_verifies_with_the_published_key() {
         "{refused}"
     );
 }
+
+/// A Signer that takes connections and never answers: the first caller waits out its timeout,
+/// and the callers queued behind it get that failure at once (`JWKS_FAILURE_TTL`) instead of
+/// each waiting out a timeout of their own, one after the other, on an endpoint anyone can call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_queued_behind_a_silent_signer_get_its_failure_at_once() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let config = GrpcClientConfig {
+        endpoint: format!("http://{addr}"),
+        ..Default::default()
+    };
+    let timeout = Duration::from_secs(1);
+    let signer = Signer::new(channel(&config, None).expect("channel"), timeout);
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let signer = signer.clone();
+            tokio::spawn(async move { signer.jwks().await })
+        })
+        .collect();
+    for call in calls {
+        assert!(call.await.expect("task").is_err());
+    }
+    // One timeout, not four in a row.
+    let took = started.elapsed();
+    assert!(took < timeout * 3, "{took:?}");
+    held.abort();
+}
