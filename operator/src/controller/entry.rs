@@ -15,7 +15,7 @@ use kube::{Api, ResourceExt};
 
 use super::status::{self, RESYNC, invalid, merged, warn_and_write};
 use super::watch;
-use super::{Ctx, Error, read_secret};
+use super::{Ctx, Error, read_secret, secret_text};
 use crate::build::entry::ValidatedEntry;
 use crate::build::{entry, registry};
 use crate::conditions::{Cond, PUBLISHED, RECONCILED};
@@ -166,9 +166,25 @@ async fn certificates(
                 format!("SigningCertificate {name:?} does not exist"),
             )));
         };
-        let data = read_secret(&ctx.client, ns, &sc.spec.secret_name)
-            .await?
-            .unwrap_or_default();
+        let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+            Api::namespaced(ctx.client.clone(), ns);
+        let secret = secrets.get_opt(&sc.spec.secret_name).await?;
+        // Only what the SigningCertificate wrote is its certificate: a Secret of that name it
+        // refused to take over (someone else's, see the certificate controller) is never
+        // published as this NCP's signing certificate.
+        if let Some(s) = &secret
+            && s.labels().get(super::cert::SECRET_LABEL) != Some(name)
+        {
+            return Ok(Err(Unresolved::new(
+                "CertificateNotIssued",
+                format!(
+                    "SigningCertificate {name:?} has not issued a certificate yet: Secret {:?} \
+                     was not written for it (see the SigningCertificate's status)",
+                    sc.spec.secret_name
+                ),
+            )));
+        }
+        let data = secret.as_ref().map(secret_text).unwrap_or_default();
         let Some(current) = data.get(TLS_CRT) else {
             return Ok(Err(Unresolved::new(
                 "CertificateNotIssued",
@@ -492,6 +508,43 @@ mod tests {
             }
             other => panic!("expected RegistryUnavailable, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_secret_its_certificate_did_not_write_is_never_published() {
+        let (ctx, mut api) = context();
+        let e = entry(true, false);
+        let task = start(reconcile(Arc::new(e.clone()), ctx));
+        let sc: SigningCertificate = object(
+            "helsinki-signing",
+            json!({"secretName": "someone-elses-tls", "commonName": "helsinki.example"}),
+        );
+        api.expect("GET", &path_of("signingcertificates", "helsinki-signing"))
+            .await
+            .respond(200, json!(sc));
+        // A TLS Secret with a certificate in it, but not written for this SigningCertificate.
+        api.expect(
+            "GET",
+            "/api/v1/namespaces/alliance/secrets/someone-elses-tls",
+        )
+        .await
+        .respond(
+            200,
+            json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "someone-elses-tls", "namespace": NS},
+                "type": "kubernetes.io/tls",
+                "data": {"tls.crt": "LS0tLS1CRUdJTg==", "tls.key": "c2VjcmV0"},
+            }),
+        );
+        // Nothing goes to the EMREG: the next request is the event.
+        let note = api.event(NS, "Warning", "CertificateNotIssued").await;
+        assert!(note.contains("was not written for it"), "{note}");
+        let status = api
+            .status(&path_of("registryentries", "helsinki"), &e)
+            .await;
+        assert_eq!(condition(&status, "Published").1, "CertificateNotIssued");
+        finish(task).await.expect("ok");
     }
 
     #[tokio::test]
