@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use emrex_proto::signer::v1::GetJwksResponse;
 use emrex_runtime::grpc::error_chain;
 use serde_json::{Value, json};
 
@@ -54,11 +55,6 @@ fn not_found() -> Response {
     StatusCode::NOT_FOUND.into_response()
 }
 
-/// The body, at most `limit` bytes; `None` (answered with [`too_large`]) beyond.
-async fn read_body(body: Body, limit: usize) -> Option<axum::body::Bytes> {
-    emrex_web::read_bounded(body, limit).await
-}
-
 /// The wallet's store did not answer: `temporarily_unavailable` (the wallet may retry).
 fn store_unavailable(ncp: &Ncp, e: &dyn std::error::Error) -> Response {
     tracing::warn!(error = %error_chain(e), "wallet store unavailable");
@@ -87,12 +83,9 @@ pub(super) async fn issuer_metadata(State(ncp): State<Arc<Ncp>>) -> Response {
     let Some(w) = wallet(&ncp) else {
         return not_found();
     };
-    let jwks = match ncp.signer.jwks().await {
+    let jwks = match signer_keys(&ncp).await {
         Ok(j) => j,
-        Err(e) => {
-            tracing::warn!(error = %error_chain(&e), "the Signer's keys are unavailable");
-            return signer_unavailable();
-        }
+        Err(unavailable) => return unavailable,
     };
     let mut algs: Vec<&str> = Vec::new();
     for key in &jwks.keys {
@@ -108,6 +101,14 @@ pub(super) async fn issuer_metadata(State(ncp): State<Arc<Ncp>>) -> Response {
         StatusCode::OK,
         &issuer::issuer_metadata(&w.issuer, &w.config.formats, &algs),
     )
+}
+
+/// The Signer's public keys, or the 503 to answer without them (logged).
+async fn signer_keys(ncp: &Ncp) -> Result<Arc<GetJwksResponse>, Response> {
+    ncp.signer.jwks().await.map_err(|e| {
+        tracing::warn!(error = %error_chain(&e), "the Signer's keys are unavailable");
+        signer_unavailable()
+    })
 }
 
 /// 503 `temporarily_unavailable`: what depends on the Signer's keys cannot be answered now.
@@ -134,12 +135,9 @@ pub(super) async fn jwt_vc_issuer(State(ncp): State<Arc<Ncp>>) -> Response {
     let Some(w) = wallet(&ncp) else {
         return not_found();
     };
-    let jwks = match ncp.signer.jwks().await {
+    let jwks = match signer_keys(&ncp).await {
         Ok(j) => j,
-        Err(e) => {
-            tracing::warn!(error = %error_chain(&e), "the Signer's keys are unavailable");
-            return signer_unavailable();
-        }
+        Err(unavailable) => return unavailable,
     };
     let Ok(set) = serde_json::from_str::<Value>(&jwks.jwks_json) else {
         return signer_unavailable();
@@ -156,7 +154,7 @@ pub(super) async fn token(State(ncp): State<Arc<Ncp>>, body: Body) -> Response {
     let Some(w) = wallet(&ncp) else {
         return not_found();
     };
-    let Some(body) = read_body(body, MAX_TOKEN_BODY).await else {
+    let Some(body) = emrex_web::read_bounded(body, MAX_TOKEN_BODY).await else {
         return too_large(&ncp);
     };
     let bad = |d: &str| error(&ncp, StatusCode::BAD_REQUEST, "invalid_request", d);
@@ -209,7 +207,10 @@ pub(super) async fn nonce(State(ncp): State<Arc<Ncp>>, body: Body) -> Response {
     let Some(w) = wallet(&ncp) else {
         return not_found();
     };
-    if read_body(body, MAX_TOKEN_BODY).await.is_none() {
+    if emrex_web::read_bounded(body, MAX_TOKEN_BODY)
+        .await
+        .is_none()
+    {
         return too_large(&ncp);
     }
     match w.store.nonce().await {
@@ -264,7 +265,7 @@ pub(super) async fn credential(
         Ok(None) => return invalid_token(&ncp, "unknown, expired or used access token"),
         Err(e) => return store_unavailable(&ncp, &e),
     };
-    let Some(body) = read_body(body, MAX_CREDENTIAL_BODY).await else {
+    let Some(body) = emrex_web::read_bounded(body, MAX_CREDENTIAL_BODY).await else {
         return too_large(&ncp);
     };
     let bad = |d: &str| {
